@@ -1,0 +1,85 @@
+// The command table. Each action imports its command module only when it runs,
+// so `fsblacklist status` never loads Ink, React or execa.
+
+import { Command, CommanderError, Option } from "commander";
+import { createContext, type Context, type GlobalOptions, type IO } from "./context.ts";
+import { VERSION } from "./version.ts";
+
+/** Thrown to end the run with commander's own exit code (help, version, usage). */
+export class CliExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+type Action = (ctx: Context, args: string[], options: Record<string, unknown>) => Promise<number>;
+
+export async function runCli(argv: readonly string[], io: IO): Promise<number> {
+  let exitCode = 0;
+  const program = new Command("fsblacklist")
+    .description("Manage modprobe blacklist fragments for rarely used filesystem modules")
+    .version(VERSION, "-V, --version")
+    .addOption(new Option("--root <dir>", "operate on the system under DIR (default: $DPKG_ROOT or /)"))
+    .addOption(new Option("--config <file>", "configuration file (default: <root>/etc/fsblacklist/config.yaml)"))
+    .addOption(new Option("--json", "print one JSON document on stdout"))
+    .showHelpAfterError("(run 'fsblacklist --help' for usage)")
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .exitOverride((error: CommanderError) => {
+      // commander uses 1 for usage errors; our contract says 2.
+      const code = error.exitCode === 0 ? 0 : 2;
+      throw new CliExit(code);
+    });
+
+  const define = (
+    name: string,
+    description: string,
+    load: () => Promise<{ run: Action }>,
+    configure: (command: Command) => Command = (c) => c,
+  ): void => {
+    const command = configure(program.command(name).description(description));
+    command.action(async (...received: unknown[]) => {
+      const self = received[received.length - 1] as Command;
+      const globals = self.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
+      const args = self.args;
+      const ctx = await createContext(globals, io);
+      const module = await load();
+      exitCode = await module.run(ctx, args, globals);
+    });
+  };
+
+  define("status", "show every policy filesystem, its state and what decides it", () => import("./commands/status.ts"), (c) =>
+    c.argument("[fs...]", "filesystem types or module names (default: all)"),
+  );
+  define("showconfig", "print the effective modprobe configuration as `modprobe -c` does", () => import("./commands/showconfig.ts"));
+  define("apply", "install the shipped policy, keeping filesystems in use loadable (package hooks)", () => import("./commands/apply.ts"), (c) =>
+    c.option("--dry-run", "print the plan and change nothing").option("--yes", "accepted for scripts; apply never prompts"),
+  );
+  define("allow", "un-blacklist filesystems persistently", () => import("./commands/override.ts").then((m) => ({ run: m.runAllow })), (c) =>
+    c
+      .argument("<fs...>", "filesystem types or module names")
+      .option("--now", "also load the module now")
+      .option("--dry-run", "print what would change and change nothing"),
+  );
+  define("block", "blacklist filesystems persistently, even against a later apply", () => import("./commands/override.ts").then((m) => ({ run: m.runBlock })), (c) =>
+    c.argument("<fs...>", "filesystem types or module names").option("--dry-run", "print what would change and change nothing"),
+  );
+  define("reset", "drop our override; the vendor default applies again", () => import("./commands/override.ts").then((m) => ({ run: m.runReset })), (c) =>
+    c.argument("<fs...>", "filesystem types or module names").option("--dry-run", "print what would change and change nothing"),
+  );
+  define("explain", "say why a mount of a filesystem fails or would fail, and the fix", () => import("./commands/explain.ts"), (c) =>
+    c
+      .argument("[target]", "a device, image file or mount point")
+      .option("--type <type>", "the filesystem type")
+      .option("--message <text>", "the error text that mount printed"),
+  );
+  define("review", "review and change the list in an interactive terminal UI", () => import("./commands/review.ts"));
+  define("modprobe-hook", "run by our fragments' install lines when a blacklisted module is loaded by name", () => import("./commands/modprobe-hook.ts"), (c) =>
+    c.argument("<module>", "the module being loaded"),
+  );
+
+  await program.parseAsync([...argv], { from: "user" });
+  return exitCode;
+}

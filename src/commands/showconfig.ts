@@ -1,0 +1,24 @@
+// `fsblacklist showconfig`: the effective configuration exactly as `modprobe -c`
+// prints its configuration section.
+
+import type { Context } from "../context.ts";
+import { renderModprobeC } from "../kmod/effective-config.ts";
+import { loadModprobeConfig } from "../services/modprobe-config.ts";
+import { binaryToText, printDiagnostics, writeJson } from "../report/output.ts";
+
+export async function run(ctx: Context): Promise<number> {
+  const { config } = loadModprobeConfig(ctx);
+  if (ctx.json) {
+    writeJson(ctx, {
+      kmodVersion: config.behaviour.version,
+      files: config.files.map((f) => ({ path: f.path, masks: f.masks, kind: f.kind })),
+      entries: config.entries.map((e) => binaryToText({ ...e, source: `${e.source.file}:${e.source.line}` })),
+      diagnostics: config.diagnostics,
+    });
+  } else {
+    // Byte for byte: the model keeps file bytes as latin1 code units.
+    ctx.stdout.write(Buffer.from(renderModprobeC(config), "latin1"));
+  }
+  printDiagnostics(ctx, config.diagnostics);
+  return 0;
+}

@@ -1,0 +1,71 @@
+// What every command gets: the confined root, its configuration, and where to
+// write. Commands never touch process.* directly, so tests can run them in-process.
+
+import { RootFs, chooseRoot } from "./system/root-fs.ts";
+import { loadConfig, type Config } from "./system/config.ts";
+import { UsageError } from "./errors.ts";
+import { statSync } from "node:fs";
+
+export interface GlobalOptions {
+  root?: string;
+  config?: string;
+  json?: boolean;
+}
+
+export interface Output {
+  write(text: string | Uint8Array): void;
+  isTTY: boolean;
+}
+
+export interface Context {
+  fs: RootFs;
+  config: Config;
+  json: boolean;
+  stdout: Output;
+  stderr: Output;
+  env: NodeJS.ProcessEnv;
+  /** Colour and symbols only for a terminal, and never with NO_COLOR. */
+  colour: boolean;
+  /** Effective user id (0 = root). */
+  uid: number;
+}
+
+export interface IO {
+  stdout: Output;
+  stderr: Output;
+  env: NodeJS.ProcessEnv;
+  uid: number;
+}
+
+export function processIO(): IO {
+  return {
+    stdout: { write: (text) => void process.stdout.write(text), isTTY: process.stdout.isTTY === true },
+    stderr: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true },
+    env: process.env,
+    uid: typeof process.geteuid === "function" ? process.geteuid() : 0,
+  };
+}
+
+export async function createContext(options: GlobalOptions, io: IO): Promise<Context> {
+  const rootDir = chooseRoot(options.root, io.env);
+  let isDir = false;
+  try {
+    isDir = statSync(rootDir).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw new UsageError(`--root ${rootDir}: no such directory`);
+  const fs = new RootFs(rootDir);
+  const config = await loadConfig(fs, options.config);
+  const noColour = io.env["NO_COLOR"] !== undefined && io.env["NO_COLOR"] !== "";
+  return {
+    fs,
+    config,
+    json: options.json === true,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    env: io.env,
+    colour: io.stdout.isTTY && !noColour && io.env["TERM"] !== "dumb",
+    uid: io.uid,
+  };
+}

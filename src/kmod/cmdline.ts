@@ -1,0 +1,126 @@
+// The kernel command line as libkmod reads it (kmod_config_parse_kcmdline):
+// `modprobe.blacklist=a,b` adds blacklist entries verbatim, any other
+// `module.param[=value]` adds an options entry. Quoting follows kmod's state
+// machine, including its re-quoting of values that a boot loader mangled.
+
+import { underscores, type ConfigEntry, type Diagnostic } from "./parse-config.ts";
+
+/** kmod reads at most this many bytes of /proc/cmdline (KCMD_LINE_SIZE - 1). */
+const KCMD_LINE_MAX = 4095;
+const SOURCE_FILE = "proc/cmdline";
+
+type State = "ignore" | "modname" | "param" | "value" | "complete";
+
+export function parseKernelCmdline(raw: string): { entries: ConfigEntry[]; diagnostics: Diagnostic[] } {
+  const entries: ConfigEntry[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const source = { file: SOURCE_FILE, line: 0 };
+  // A mutable byte array, so we can mirror kmod's in-place edits ('\0' and memmove).
+  const truncated = raw.slice(0, KCMD_LINE_MAX);
+  const nulAt = truncated.indexOf("\0");
+  const buf = [...(nulAt >= 0 ? truncated.slice(0, nulAt) : truncated), "\0"];
+  const cString = (from: number): string => {
+    let end = from;
+    while (end < buf.length && buf[end] !== "\0") end++;
+    return buf.slice(from, end).join("");
+  };
+
+  const emit = (modnameAt: number, paramAt: number | null, valueAt: number | null): void => {
+    if (paramAt === null) return;
+    const modname = cString(modnameAt);
+    const param = cString(paramAt);
+    if (modname === "modprobe" && param.startsWith("blacklist=")) {
+      const value = valueAt === null ? null : cString(valueAt);
+      if (value === null) return;
+      for (const name of value.split(",")) entries.push({ kind: "blacklist", module: name, source });
+      return;
+    }
+    const module = underscores(modname);
+    if (module === null) {
+      diagnostics.push({
+        file: SOURCE_FILE,
+        message: `Ignoring bad option on kernel command line while parsing module name: '${modname}'`,
+      });
+      return;
+    }
+    entries.push({ kind: "options", module, options: param, source });
+  };
+
+  let state: State = "modname";
+  let quoted = false;
+  let quoteStart: number | null = null;
+  let modname = 0;
+  let param: number | null = null;
+  let value: number | null = null;
+  let more = true;
+  for (let p = 0; more; p++) {
+    const c = buf[p]!;
+    switch (c) {
+      case '"':
+        quoted = !quoted;
+        if (quoted && state === "modname" && p === modname) {
+          quoteStart = p;
+          modname = p + 1;
+        } else if (state !== "value") {
+          state = "ignore";
+        }
+        break;
+      case "\0":
+      case " ":
+      case "\n":
+      case "\t":
+      case "\v":
+      case "\f":
+      case "\r":
+        if (c === "\0") more = false;
+        if (quoted && state === "value") {
+          // blanks are part of a quoted value
+        } else if (quoted) {
+          state = "ignore";
+        } else if (state === "value" || state === "param") {
+          buf[p] = "\0";
+          state = "complete";
+        } else {
+          modname = p + 1;
+          state = "modname";
+          quoteStart = null;
+        }
+        break;
+      case ".":
+        if (state === "modname") {
+          buf[p] = "\0";
+          param = p + 1;
+          state = "param";
+        } else if (state === "param") {
+          state = "ignore";
+        }
+        break;
+      case "=":
+        if (state === "param") {
+          value = p + 1;
+          state = "value";
+        } else if (state === "modname") {
+          state = "ignore";
+        }
+        break;
+    }
+
+    if (state === "complete") {
+      if (quoteStart !== null && quoteStart < modname && value !== null && param !== null) {
+        // kmod moves "modname\0param=" one byte left over the opening quote and
+        // puts the quote in front of the value instead.
+        const moved = buf.slice(modname, value);
+        buf.splice(quoteStart, moved.length, ...moved);
+        value--;
+        modname--;
+        param--;
+        buf[value] = '"';
+      }
+      emit(modname, param, value);
+      modname = p + 1;
+      state = "modname";
+      quoteStart = null;
+    }
+  }
+  return { entries, diagnostics };
+}

@@ -1,0 +1,250 @@
+// One modprobe.d file, parsed byte for byte the way libkmod does (libkmod-config.c).
+//
+// Text is handled as "binary strings" (latin1: one char per byte) so that
+// whatever bytes a file holds come out of `showconfig` unchanged.
+
+import type { KmodBehaviour } from "./kmod-version.ts";
+
+export interface Source {
+  /** Root-relative path of the file, or "proc/cmdline". */
+  file: string;
+  /** Line number as kmod counts it (the last physical line of a continued line); 0 for the command line. */
+  line: number;
+}
+
+export type ConfigEntry =
+  | { kind: "blacklist"; module: string; source: Source }
+  | { kind: "install" | "remove"; module: string; command: string; source: Source }
+  | { kind: "alias"; pattern: string; module: string; source: Source }
+  | { kind: "options"; module: string; options: string; source: Source }
+  | { kind: "softdep"; module: string; pre: string[]; post: string[]; rendered: string; source: Source }
+  | { kind: "weakdep"; module: string; deps: string[]; rendered: string; source: Source };
+
+export interface Diagnostic {
+  file: string;
+  line?: number;
+  message: string;
+}
+
+export interface ParsedFile {
+  entries: ConfigEntry[];
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * kmod's `underscores()`: `-` becomes `_` except inside `[...]`; an unmatched
+ * bracket makes the field invalid (null).
+ */
+export function underscores(field: string): string | null {
+  let out = "";
+  for (let i = 0; i < field.length; i++) {
+    const c = field[i]!;
+    if (c === "-") out += "_";
+    else if (c === "]") return null;
+    else if (c === "[") {
+      const close = field.indexOf("]", i);
+      if (close < 0) return null;
+      out += field.slice(i, close + 1);
+      i = close;
+    } else out += c;
+  }
+  return out;
+}
+
+/** Logical lines as kmod's freadline_wrapped() returns them, with its line numbers. */
+export function* logicalLines(text: string, behaviour: KmodBehaviour): Generator<{ text: string; line: number }> {
+  let line = 0;
+  let buf = "";
+  let consumed = 0;
+  let i = 0;
+  while (true) {
+    if (i >= text.length) {
+      if (buf.length === 0) return;
+      consumed++;
+      line += consumed;
+      yield { text: buf, line };
+      return;
+    }
+    const ch = text[i++]!;
+    if (ch === "\n") {
+      consumed++;
+      line += consumed;
+      yield { text: buf, line };
+      buf = "";
+      consumed = 0;
+    } else if (ch === "\\") {
+      if (i >= text.length) {
+        if (behaviour.backslashAtEofAddsByte) buf += "\xff";
+        continue;
+      }
+      const next = text[i++]!;
+      if (next === "\n") consumed++;
+      else buf += next;
+    } else buf += ch;
+  }
+}
+
+const SEPARATORS = " \t";
+
+/** glibc strtok_r over a string: returns [token, rest] or null, like strtok_r with these delimiters. */
+function strtok(s: string, delimiters: string): [string, string] | null {
+  let start = 0;
+  while (start < s.length && delimiters.includes(s[start]!)) start++;
+  if (start >= s.length) return null;
+  let end = start;
+  while (end < s.length && !delimiters.includes(s[end]!)) end++;
+  if (end >= s.length) return [s.slice(start), ""];
+  return [s.slice(start, end), s.slice(end + 1)];
+}
+
+/** strtok_r(NULL, "\0"): the remainder as it is, or null when nothing is left. */
+function remainder(rest: string): string | null {
+  return rest.length > 0 ? rest : null;
+}
+
+const C_SPACE = new Set([" ", "\t", "\n", "\v", "\f", "\r"]);
+
+/**
+ * Splits a softdep/weakdep value into words the way kmod does. Its scanner has
+ * quirks we must reproduce: a single leading blank stays glued to the first
+ * word, and a trailing word is dropped only when the line ends in a blank.
+ */
+function kmodWords(value: string): string[] {
+  const words: string[] = [];
+  let p = 0;
+  let wasSpace = false;
+  for (let s = 0; ; s++) {
+    const atEnd = s >= value.length;
+    if (!atEnd) {
+      if (!C_SPACE.has(value[s]!)) {
+        wasSpace = false;
+        continue;
+      }
+      if (wasSpace) {
+        p = s + 1;
+        continue;
+      }
+      wasSpace = true;
+      if (p >= s) continue;
+    }
+    if (!atEnd || !wasSpace) words.push(value.slice(p, s));
+    p = s + 1;
+    if (atEnd) break;
+  }
+  return words;
+}
+
+/** The parse of a softdep value, including kmod's rendering for `modprobe -c`. */
+export function parseSoftdep(value: string): { pre: string[]; post: string[]; rendered: string } {
+  // kmod stores all dependency words in one buffer in line order and renders
+  // "pre:" as the span from the first to the last pre word, so post words that
+  // stand between two pre words show up in both halves. We keep that buffer.
+  const buffer: { word: string; mode: "pre" | "post" }[] = [];
+  let mode: "none" | "pre" | "post" = "none";
+  for (const word of kmodWords(value)) {
+    if (word === "pre:") mode = "pre";
+    else if (word === "post:") mode = "post";
+    else if (mode !== "none") buffer.push({ word, mode });
+  }
+  const span = (which: "pre" | "post"): string => {
+    const first = buffer.findIndex((b) => b.mode === which);
+    if (first < 0) return "";
+    const last = buffer.map((b) => b.mode).lastIndexOf(which);
+    return buffer
+      .slice(first, last + 1)
+      .map((b) => b.word)
+      .join(" ");
+  };
+  const preSpan = span("pre");
+  const postSpan = span("post");
+  const rendered = (preSpan ? `pre: ${preSpan}` : "") + (postSpan ? `post: ${postSpan}` : "");
+  return {
+    pre: buffer.filter((b) => b.mode === "pre").map((b) => b.word),
+    post: buffer.filter((b) => b.mode === "post").map((b) => b.word),
+    rendered,
+  };
+}
+
+export function parseWeakdep(value: string): { deps: string[]; rendered: string } {
+  const deps = kmodWords(value);
+  return { deps, rendered: deps.join(" ") };
+}
+
+/** Parses one file's text (a latin1 "binary string"). `file` is the root-relative path for messages. */
+export function parseConfigText(text: string, file: string, behaviour: KmodBehaviour): ParsedFile {
+  const entries: ConfigEntry[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const logical of logicalLines(text, behaviour)) {
+    // A NUL byte ends the C string kmod works on.
+    const nul = logical.text.indexOf("\0");
+    const lineText = nul >= 0 ? logical.text.slice(0, nul) : logical.text;
+    if (lineText === "" || lineText[0] === "#") continue;
+    const first = strtok(lineText, SEPARATORS);
+    if (!first) continue;
+    const [cmd, afterCmd] = first;
+    const source: Source = { file, line: logical.line };
+    const bad = (): void => {
+      diagnostics.push({ file, line: logical.line, message: `ignoring bad line starting with '${cmd}'` });
+    };
+    const moduleAndRest = (): { module: string | null; rest: string | null } => {
+      const tok = strtok(afterCmd, SEPARATORS);
+      if (!tok) return { module: null, rest: null };
+      return { module: underscores(tok[0]), rest: remainder(tok[1]) };
+    };
+
+    switch (cmd) {
+      case "alias": {
+        const aliasTok = strtok(afterCmd, SEPARATORS);
+        const modTok = aliasTok ? strtok(aliasTok[1], SEPARATORS) : null;
+        const pattern = aliasTok ? underscores(aliasTok[0]) : null;
+        const module = modTok ? underscores(modTok[0]) : null;
+        if (pattern === null || module === null) bad();
+        else entries.push({ kind: "alias", pattern, module, source });
+        break;
+      }
+      case "blacklist": {
+        const tok = strtok(afterCmd, SEPARATORS);
+        const module = tok ? underscores(tok[0]) : null;
+        if (module === null) bad();
+        else entries.push({ kind: "blacklist", module, source });
+        break;
+      }
+      case "options": {
+        const { module, rest } = moduleAndRest();
+        if (module === null || rest === null) bad();
+        else entries.push({ kind: "options", module, options: rest.replaceAll("\t", " "), source });
+        break;
+      }
+      case "install":
+      case "remove": {
+        const { module, rest } = moduleAndRest();
+        if (module === null || rest === null) bad();
+        else entries.push({ kind: cmd, module, command: rest, source });
+        break;
+      }
+      case "softdep": {
+        const { module, rest } = moduleAndRest();
+        if (module === null || rest === null) bad();
+        else entries.push({ kind: "softdep", module, ...parseSoftdep(rest), source });
+        break;
+      }
+      case "weakdep": {
+        if (!behaviour.weakdep) {
+          bad();
+          break;
+        }
+        const { module, rest } = moduleAndRest();
+        if (module === null || rest === null) bad();
+        else entries.push({ kind: "weakdep", module, ...parseWeakdep(rest), source });
+        break;
+      }
+      case "include":
+      case "config":
+        diagnostics.push({ file, message: `command ${cmd} is deprecated and not parsed anymore` });
+        break;
+      default:
+        bad();
+    }
+  }
+  return { entries, diagnostics };
+}

@@ -1,0 +1,22 @@
+// Entry point: runs the command table and is the one place that turns errors
+// into exit codes (0 success, 1 runtime failure, 2 usage error or bad input).
+
+import { FsbError } from "./errors.ts";
+import { processIO, type IO } from "./context.ts";
+
+export async function main(argv: readonly string[], io: IO = processIO()): Promise<number> {
+  const { runCli, CliExit } = await import("./cli.ts");
+  try {
+    return await runCli(argv, io);
+  } catch (error) {
+    if (error instanceof CliExit) return error.exitCode;
+    if (error instanceof FsbError) {
+      io.stderr.write(`fsblacklist: ${error.message}\n`);
+      if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
+      return error.exitCode;
+    }
+    const detail = error instanceof Error ? (io.env["FSBLACKLIST_DEBUG"] ? error.stack : error.message) : String(error);
+    io.stderr.write(`fsblacklist: unexpected error: ${detail}\n`);
+    return 1;
+  }
+}

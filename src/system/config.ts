@@ -1,0 +1,187 @@
+// fsblacklist's own configuration: etc/fsblacklist/config.yaml under the root, or
+// --config FILE. Loaded with cosmiconfig, but never from the current directory
+// and never by executing code: only YAML and JSON loaders, no meta-config lookup.
+
+import * as path from "node:path";
+import { UsageError } from "../errors.ts";
+import type { RootFs } from "./root-fs.ts";
+
+export type InitramfsMode = "report" | "regenerate";
+export type KeepSignal = "loaded" | "registered" | "mounted" | "fstab" | "mount-units";
+export const KEEP_SIGNALS: readonly KeepSignal[] = ["loaded", "registered", "mounted", "fstab", "mount-units"];
+
+export interface Config {
+  /** Root-relative directory where `apply` installs the policy's fragments. */
+  vendorDir: string;
+  /** Root-relative directory for overrides (masks the vendor files by name). */
+  adminDir: string;
+  /** Root-relative path of the state file. */
+  stateFile: string;
+  /** Policy profile: "default" or "cis". */
+  profile: string;
+  /** Host directory of the policy fragments; defaults to the one shipped with the tool. */
+  policyDir: string | null;
+  keep: {
+    /** Which signals make `apply` keep a filesystem usable. */
+    signals: KeepSignal[];
+    /** Filesystems kept usable even when nothing uses them now. */
+    always: string[];
+  };
+  initramfs: {
+    mode: InitramfsMode;
+    /** Allow regeneration under --root (off: it would run the host's tool). */
+    underRoot: boolean;
+  };
+  /** kmod version whose rules to follow; null = detect on the target, else the newest known. */
+  kmodVersion: number | null;
+  /** Where the config came from (root-relative or host path), or null for built-in defaults. */
+  loadedFrom: string | null;
+}
+
+export const DEFAULT_CONFIG_PATH = "etc/fsblacklist/config.yaml";
+
+export function defaultConfig(): Config {
+  return {
+    vendorDir: "usr/lib/modprobe.d",
+    adminDir: "etc/modprobe.d",
+    stateFile: "var/lib/fsblacklist/state.json",
+    profile: "default",
+    policyDir: null,
+    keep: { signals: [...KEEP_SIGNALS], always: [] },
+    initramfs: { mode: "report", underRoot: false },
+    kmodVersion: null,
+    loadedFrom: null,
+  };
+}
+
+/**
+ * Loads the configuration. `explicitPath` (from --config) is a host path; without
+ * it, etc/fsblacklist/config.yaml under the root is used when it exists.
+ */
+export async function loadConfig(fs: RootFs, explicitPath: string | undefined): Promise<Config> {
+  let hostPath: string;
+  let shownPath: string;
+  if (explicitPath !== undefined) {
+    hostPath = path.resolve(explicitPath);
+    shownPath = explicitPath;
+  } else {
+    const resolved = fs.resolve(DEFAULT_CONFIG_PATH);
+    if (resolved.kind === "dangling") return defaultConfig();
+    if (resolved.kind !== "file") throw new UsageError(`${DEFAULT_CONFIG_PATH} is not a regular file`);
+    hostPath = resolved.hostPath;
+    shownPath = DEFAULT_CONFIG_PATH;
+  }
+  const ext = path.extname(hostPath);
+  if (![".yaml", ".yml", ".json"].includes(ext)) {
+    throw new UsageError(`${shownPath}: configuration must be a .yaml, .yml or .json file`);
+  }
+  const raw = await loadWithCosmiconfig(hostPath, shownPath);
+  return validateConfig(raw, shownPath);
+}
+
+async function loadWithCosmiconfig(hostPath: string, shownPath: string): Promise<unknown> {
+  // The Explorer is cosmiconfig's own loader without the meta-config lookup that
+  // the `cosmiconfig()` factory performs in the current directory (which would
+  // load `.config/config.js` from wherever the admin happens to stand).
+  const { Explorer } = await import("cosmiconfig/dist/Explorer.js");
+  const { loadYaml, loadJson } = await import("cosmiconfig/dist/loaders.js");
+  const refuse = (filepath: string): never => {
+    throw new UsageError(`${filepath}: refusing to execute code as configuration; use YAML or JSON`);
+  };
+  const explorer = new Explorer({
+    moduleName: "fsblacklist",
+    searchPlaces: [],
+    ignoreEmptySearchPlaces: true,
+    cache: false,
+    transform: (result) => result,
+    loaders: { ".yaml": loadYaml, ".yml": loadYaml, ".json": loadJson, noExt: loadYaml, ".js": refuse, ".cjs": refuse, ".mjs": refuse, ".ts": refuse },
+    metaConfigFilePath: null,
+    mergeImportArrays: true,
+    mergeSearchPlaces: false,
+    searchStrategy: "none",
+  });
+  try {
+    const result = await explorer.load(hostPath);
+    return result?.config ?? {};
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UsageError(`${shownPath}: no such configuration file`);
+    throw new UsageError(`${shownPath}: ${message.split("\n")[0]}`);
+  }
+}
+
+function fail(file: string, key: string, expected: string): never {
+  throw new UsageError(`${file}: '${key}' must be ${expected}`);
+}
+
+function relativeDir(value: unknown, file: string, key: string): string {
+  if (typeof value !== "string" || value === "" || value.includes("\0")) fail(file, key, "a path");
+  const normalised = value.replace(/^\/+/, "");
+  if (normalised.split("/").includes("..")) fail(file, key, "a path without '..'");
+  return normalised;
+}
+
+export function validateConfig(raw: unknown, file: string): Config {
+  const config = defaultConfig();
+  config.loadedFrom = file;
+  if (raw === null || raw === undefined) return config;
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new UsageError(`${file}: expected a mapping of settings`);
+  const known = new Set(["vendorDir", "adminDir", "stateFile", "profile", "policyDir", "keep", "initramfs", "kmodVersion"]);
+  for (const [key, value] of Object.entries(raw)) {
+    if (!known.has(key)) throw new UsageError(`${file}: unknown setting '${key}'`, `known settings: ${[...known].join(", ")}`);
+    switch (key) {
+      case "vendorDir":
+      case "adminDir":
+      case "stateFile":
+        config[key] = relativeDir(value, file, key);
+        break;
+      case "policyDir":
+        if (typeof value !== "string" || value === "") fail(file, key, "a directory path");
+        config.policyDir = value;
+        break;
+      case "profile":
+        if (typeof value !== "string" || !/^[a-z][a-z0-9-]*$/.test(value)) fail(file, key, "a profile name such as 'default' or 'cis'");
+        config.profile = value;
+        break;
+      case "kmodVersion":
+        if (typeof value !== "number" || !Number.isInteger(value) || value < 1) fail(file, key, "a kmod version number such as 30");
+        config.kmodVersion = value;
+        break;
+      case "keep": {
+        if (typeof value !== "object" || value === null || Array.isArray(value)) fail(file, key, "a mapping");
+        for (const [sub, subValue] of Object.entries(value)) {
+          if (sub === "signals") {
+            if (!Array.isArray(subValue) || !subValue.every((s) => KEEP_SIGNALS.includes(s as KeepSignal))) {
+              fail(file, "keep.signals", `a list of: ${KEEP_SIGNALS.join(", ")}`);
+            }
+            config.keep.signals = subValue as KeepSignal[];
+          } else if (sub === "always") {
+            if (!Array.isArray(subValue) || !subValue.every((s) => typeof s === "string")) fail(file, "keep.always", "a list of filesystem names");
+            config.keep.always = subValue as string[];
+          } else throw new UsageError(`${file}: unknown setting 'keep.${sub}'`);
+        }
+        break;
+      }
+      case "initramfs": {
+        if (value === "report" || value === "regenerate") {
+          config.initramfs.mode = value;
+          break;
+        }
+        if (typeof value !== "object" || value === null || Array.isArray(value)) fail(file, key, "a mapping");
+        for (const [sub, subValue] of Object.entries(value)) {
+          if (sub === "mode") {
+            if (subValue !== "report" && subValue !== "regenerate") fail(file, "initramfs.mode", "'report' or 'regenerate'");
+            config.initramfs.mode = subValue;
+          } else if (sub === "underRoot") {
+            if (typeof subValue !== "boolean") fail(file, "initramfs.underRoot", "true or false");
+            config.initramfs.underRoot = subValue;
+          } else throw new UsageError(`${file}: unknown setting 'initramfs.${sub}'`);
+        }
+        break;
+      }
+    }
+  }
+  return config;
+}

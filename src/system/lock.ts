@@ -1,0 +1,88 @@
+// One fsblacklist run at a time changes a root. A lock file created with O_EXCL
+// holds the owner's pid; a lock whose owner is gone (killed mid-run) is broken.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { RuntimeFailure, errnoCode } from "../errors.ts";
+import type { RootFs } from "./root-fs.ts";
+
+export const LOCK_PATH = "run/fsblacklist.lock";
+
+export interface LockOptions {
+  /** Called once when we have to wait for another run. */
+  onWait?: (ownerPid: number) => void;
+  timeoutMs?: number;
+}
+
+function ownerAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === "EPERM";
+  }
+}
+
+function readOwner(lockPath: string): number | null {
+  try {
+    return Number.parseInt(fs.readFileSync(lockPath, "utf8"), 10);
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `work` holding the root's lock. */
+export async function withLock<T>(rootFs: RootFs, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const dirHost = rootFs.mkdirp(path.posix.dirname(LOCK_PATH));
+  const lockPath = path.join(dirHost, path.posix.basename(LOCK_PATH));
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  let announced = false;
+  for (;;) {
+    try {
+      const fd = fs.openSync(lockPath, "wx", 0o644);
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      break;
+    } catch (error) {
+      if (errnoCode(error) !== "EEXIST") {
+        throw new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${errnoCode(error) ?? String(error)}`, "is the file system read-only or full?");
+      }
+    }
+    const owner = readOwner(lockPath);
+    if (owner !== null && !Number.isNaN(owner) && !ownerAlive(owner)) {
+      breakStaleLock(lockPath, owner);
+      continue;
+    }
+    if (Date.now() > deadline) throw new RuntimeFailure(`timed out waiting for lock ${LOCK_PATH} held by pid ${owner}`);
+    if (!announced && owner !== null && !Number.isNaN(owner)) {
+      options.onWait?.(owner);
+      announced = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
+  }
+  try {
+    return await work();
+  } finally {
+    if (readOwner(lockPath) === process.pid) fs.rmSync(lockPath, { force: true });
+  }
+}
+
+function breakStaleLock(lockPath: string, stalePid: number): void {
+  // Rename is atomic, so only one breaker takes the file away. If what we took
+  // turns out to be a fresh lock of a live run, we put it back.
+  const aside = `${lockPath}.stale-${process.pid}`;
+  try {
+    fs.renameSync(lockPath, aside);
+  } catch {
+    return;
+  }
+  if (readOwner(aside) !== stalePid) {
+    try {
+      fs.linkSync(aside, lockPath);
+    } catch {
+      // Someone else holds a new lock already; the one we took belongs to nobody now.
+    }
+  }
+  fs.rmSync(aside, { force: true });
+}

@@ -1,0 +1,45 @@
+// Reads what kmod would read under the root and builds the effective configuration.
+
+import { MODPROBE_DIRS, type ListedDir } from "../kmod/config-files.ts";
+import { buildEffectiveConfig, type EffectiveConfig } from "../kmod/effective-config.ts";
+import type { KmodBehaviour } from "../kmod/kmod-version.ts";
+import type { Diagnostic } from "../kmod/parse-config.ts";
+import { errnoCode } from "../errors.ts";
+import type { RootFs } from "./root-fs.ts";
+
+export interface ReadConfigOptions {
+  behaviour: KmodBehaviour;
+  /** Kernel release whose modules.softdep takes part; null for none. */
+  release: string | null;
+  /** Read proc/cmdline under the root (false when there is no running kernel there). */
+  cmdline: boolean;
+}
+
+export function readEffectiveConfig(fs: RootFs, options: ReadConfigOptions): EffectiveConfig {
+  const dirs: ListedDir[] = MODPROBE_DIRS.map((dir) => ({ dir, entries: fs.listDir(dir) }));
+  const moduleDirFiles: { name: "modules.softdep" | "modules.weakdep"; path: string }[] = [];
+  if (options.release !== null) {
+    for (const name of ["modules.softdep", "modules.weakdep"] as const) {
+      moduleDirFiles.push({ name, path: `lib/modules/${options.release}/${name}` });
+    }
+  }
+  const cmdline = options.cmdline ? (fs.readBytes("proc/cmdline")?.toString("latin1") ?? null) : null;
+  const unreadable: Diagnostic[] = [];
+  const config = buildEffectiveConfig({
+    dirs,
+    readFile: (path) => {
+      try {
+        return fs.readBytes(path)?.toString("latin1") ?? null;
+      } catch (error) {
+        // kmod skips a file it cannot open without a word; we skip it too, but say so.
+        unreadable.push({ file: path, message: `cannot read: ${errnoCode(error) ?? String(error)}` });
+        return null;
+      }
+    },
+    moduleDirFiles,
+    cmdline,
+    behaviour: options.behaviour,
+  });
+  config.diagnostics.push(...unreadable);
+  return config;
+}

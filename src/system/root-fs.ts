@@ -1,0 +1,238 @@
+// A view of the file system confined to one root directory (`--root`, `$DPKG_ROOT`).
+//
+// Every path the tool reads or writes goes through here. Paths are relative to the
+// root; symbolic links are resolved the way a chroot would resolve them (an absolute
+// target starts again at the root, `..` never climbs above it), so a link inside the
+// root can never lead outside it. A link whose target is literally `/dev/null` is
+// reported as such, because kmod treats it as a mask.
+
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { RuntimeFailure, errnoCode } from "../errors.ts";
+
+const MAX_SYMLINK_HOPS = 40;
+
+export type EntryKind = "file" | "directory" | "devnull" | "dangling" | "other";
+
+export interface DirEntry {
+  name: string;
+  kind: EntryKind;
+  /** Host path of the resolved entry (inside the root), for reading it. */
+  hostPath: string;
+}
+
+export class SymlinkLoopError extends Error {
+  readonly code = "ELOOP";
+}
+
+export class RootFs {
+  /** Absolute, normalised host path of the root ("/" for the real system). */
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  get isHostRoot(): boolean {
+    return this.root === "/";
+  }
+
+  /** Normalises a root-relative path: no leading slash, no `..` above the root. */
+  static normalise(relPath: string): string {
+    const parts: string[] = [];
+    for (const part of relPath.split("/")) {
+      if (part === "" || part === ".") continue;
+      if (part === "..") parts.pop();
+      else parts.push(part);
+    }
+    return parts.join("/");
+  }
+
+  /** Host path for a root-relative path, without resolving links. */
+  hostPathUnresolved(relPath: string): string {
+    return path.join(this.root, RootFs.normalise(relPath));
+  }
+
+  /** Root-relative display path for a host path inside the root. */
+  relative(hostPath: string): string {
+    return path.relative(this.root, hostPath) || ".";
+  }
+
+  /**
+   * Resolves every symbolic link in `relPath` inside the root. Returns the host
+   * path and what it is. A missing final component is "dangling"; a missing
+   * directory on the way is also "dangling" (nothing there to read).
+   */
+  resolve(relPath: string): { hostPath: string; kind: EntryKind } {
+    const pending = RootFs.normalise(relPath).split("/").filter(Boolean);
+    const resolved: string[] = [];
+    let hops = 0;
+    while (pending.length > 0) {
+      const part = pending.shift()!;
+      if (part === ".") continue;
+      if (part === "..") {
+        resolved.pop();
+        continue;
+      }
+      const candidate = path.join(this.root, ...resolved, part);
+      let stat: fs.Stats;
+      try {
+        stat = fs.lstatSync(candidate);
+      } catch (error) {
+        if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") {
+          return { hostPath: path.join(this.root, ...resolved, part, ...pending), kind: "dangling" };
+        }
+        throw error;
+      }
+      if (!stat.isSymbolicLink()) {
+        resolved.push(part);
+        continue;
+      }
+      if (++hops > MAX_SYMLINK_HOPS) throw new SymlinkLoopError(`too many levels of symbolic links: ${relPath}`);
+      const target = fs.readlinkSync(candidate);
+      if (target === "/dev/null" && pending.length === 0) {
+        return { hostPath: candidate, kind: "devnull" };
+      }
+      if (target.startsWith("/")) resolved.length = 0;
+      pending.unshift(...target.split("/").filter(Boolean));
+    }
+    const hostPath = path.join(this.root, ...resolved);
+    return { hostPath, kind: kindOf(hostPath) };
+  }
+
+  /** Lists a directory (resolved inside the root); null when it does not exist. */
+  listDir(relDir: string): DirEntry[] | null {
+    const dir = this.resolve(relDir);
+    if (dir.kind !== "directory") return null;
+    const entries: DirEntry[] = [];
+    for (const dirent of fs.readdirSync(dir.hostPath, { withFileTypes: true })) {
+      const name = dirent.name;
+      const hostPath = path.join(dir.hostPath, name);
+      if (dirent.isFile()) entries.push({ name, kind: "file", hostPath });
+      else if (dirent.isDirectory()) entries.push({ name, kind: "directory", hostPath });
+      else if (dirent.isSymbolicLink()) {
+        let resolved: { hostPath: string; kind: EntryKind };
+        try {
+          resolved = this.resolve(path.posix.join(this.relative(dir.hostPath), name));
+        } catch (error) {
+          if (error instanceof SymlinkLoopError) resolved = { hostPath, kind: "dangling" };
+          else throw error;
+        }
+        entries.push({ name, kind: resolved.kind, hostPath: resolved.hostPath });
+      } else entries.push({ name, kind: "other", hostPath });
+    }
+    return entries;
+  }
+
+  /** Reads a file as bytes; null when it does not exist (or is a dangling link). */
+  readBytes(relPath: string): Buffer | null {
+    const target = this.resolve(relPath);
+    if (target.kind === "dangling") return null;
+    if (target.kind === "devnull") return Buffer.alloc(0);
+    try {
+      return fs.readFileSync(target.hostPath);
+    } catch (error) {
+      if (errnoCode(error) === "ENOENT") return null;
+      throw error;
+    }
+  }
+
+  /** Reads a text file (UTF-8); null when it does not exist. */
+  readText(relPath: string): string | null {
+    return this.readBytes(relPath)?.toString("utf8") ?? null;
+  }
+
+  exists(relPath: string): boolean {
+    return this.resolve(relPath).kind !== "dangling";
+  }
+
+  /** Creates a directory and its parents inside the root. */
+  mkdirp(relDir: string): string {
+    const target = this.resolve(relDir);
+    if (target.kind === "directory") return target.hostPath;
+    if (target.kind !== "dangling") {
+      throw new RuntimeFailure(`${RootFs.normalise(relDir)} exists and is not a directory`);
+    }
+    const parent = path.posix.dirname(RootFs.normalise(relDir));
+    if (parent !== "." && parent !== "") this.mkdirp(parent);
+    const again = this.resolve(relDir);
+    if (again.kind === "directory") return again.hostPath;
+    fs.mkdirSync(again.hostPath, { mode: 0o755 });
+    return again.hostPath;
+  }
+
+  /**
+   * Replaces a file atomically: a temporary file in the same directory, fsync,
+   * rename over the target, fsync of the directory. After a crash the target is
+   * either the old or the new version. A link at the target is replaced, not
+   * followed.
+   */
+  async writeFileAtomic(relPath: string, data: string | Buffer, mode = 0o644): Promise<void> {
+    const norm = RootFs.normalise(relPath);
+    const dirHost = this.mkdirp(path.posix.dirname(norm) || ".");
+    const target = path.join(dirHost, path.posix.basename(norm));
+    const temp = path.join(dirHost, `.${path.posix.basename(norm)}.fsblacklist-${process.pid}-${Date.now()}.tmp`);
+    const handle = await fsp.open(temp, "wx", mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await fsp.rm(temp, { force: true });
+      throw error;
+    }
+    await handle.close();
+    try {
+      await fsp.rename(temp, target);
+    } catch (error) {
+      await fsp.rm(temp, { force: true });
+      throw error;
+    }
+    await syncDirectory(dirHost);
+  }
+
+  /** Removes a file (not following a final link) and syncs its directory. */
+  async removeFile(relPath: string): Promise<boolean> {
+    const norm = RootFs.normalise(relPath);
+    const dir = this.resolve(path.posix.dirname(norm) || ".");
+    if (dir.kind !== "directory") return false;
+    const target = path.join(dir.hostPath, path.posix.basename(norm));
+    try {
+      await fsp.unlink(target);
+    } catch (error) {
+      if (errnoCode(error) === "ENOENT") return false;
+      throw error;
+    }
+    await syncDirectory(dir.hostPath);
+    return true;
+  }
+}
+
+function kindOf(hostPath: string): EntryKind {
+  try {
+    const stat = fs.statSync(hostPath);
+    if (stat.isDirectory()) return "directory";
+    if (stat.isFile()) return "file";
+    return "other";
+  } catch {
+    return "dangling";
+  }
+}
+
+async function syncDirectory(dirHost: string): Promise<void> {
+  const handle = await fsp.open(dirHost, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The root the user asked for: `--root`, else `$DPKG_ROOT`, else "/". */
+export function chooseRoot(option: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (option !== undefined && option !== "") return option;
+  const dpkgRoot = env["DPKG_ROOT"];
+  if (dpkgRoot !== undefined && dpkgRoot !== "") return dpkgRoot;
+  return "/";
+}
