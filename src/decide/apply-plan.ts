@@ -1,0 +1,279 @@
+// What `apply` will do, decided without touching anything: which policy fragments
+// to install, update or remove in the vendor directory, and which filesystems the
+// running system needs, kept loadable by a marked override of the same name in the
+// admin directory (kmod lets the first directory that has a name win it, so the
+// override masks the vendor fragment exactly).
+//
+// Boot safety:
+// - A file in the admin directory without our marker is the administrator's, and
+//   an `allow` or `block` override is the administrator's decision: both always
+//   win, and apply never rewrites or removes them.
+// - A keep is lifted only when everything that could show use was looked at and
+//   nothing does. Without a running kernel (a chroot, an image build) we cannot see
+//   what is loaded or mounted, so keeps stay. An fstab entry, `noauto` included,
+//   is use: a filesystem mounted only by hand stays loadable.
+// - Changes are ordered so that no intermediate state blocks an in-use filesystem:
+//   keeps before the fragments they mask, fragment removals before the keeps that
+//   masked them. A run that dies half-way leaves a state the next run completes.
+
+import gt from "semver/functions/gt.js";
+import valid from "semver/functions/valid.js";
+import * as path from "node:path";
+import { parseMarker, renderMarker } from "../policy/marker.ts";
+import { normaliseModuleName } from "../kmod/module-name.ts";
+import { buildEffectiveConfig, renderModprobeC, type ConfigInputs } from "../kmod/effective-config.ts";
+import type { KeepSignal } from "../system/config.ts";
+import type { ApplyState, KeptRecord } from "../system/state-file.ts";
+
+/** One fragment of the configured profile, rendered. */
+export interface PolicyFragment {
+  module: string;
+  /** Basename, the same in the vendor and the admin directory. */
+  fileName: string;
+  content: string;
+  /** Policy version that first listed it (semver). */
+  since: string;
+  reason: string;
+}
+
+export interface FoundFile {
+  /** Root-relative path. */
+  path: string;
+  /** Text; "" for a link to /dev/null; null when it is not a regular file (directory, dangling link). */
+  content: string | null;
+}
+
+export interface VendorFile extends FoundFile {
+  /** The module named by our policy header in its content, or null when it has none (not ours by content). */
+  headerModule: string | null;
+}
+
+export type UseSignal = KeepSignal | "always";
+
+/** One piece of evidence that the system needs a module. */
+export interface UseEvidence {
+  module: string;
+  signal: UseSignal;
+  /** "loaded in the running kernel (proc/modules)", "etc/fstab:4: /mnt/old (noauto)", ... */
+  detail: string;
+}
+
+export interface PlanInput {
+  vendorDir: string;
+  adminDir: string;
+  policyVersion: string;
+  fragments: readonly PolicyFragment[];
+  /** Candidate fragments on disk: the vendor directory's and every path the state lists. */
+  vendorFiles: readonly VendorFile[];
+  /** Every entry of the admin directory. */
+  adminFiles: readonly FoundFile[];
+  evidence: readonly UseEvidence[];
+  keepSignals: readonly KeepSignal[];
+  /** The running kernel's state (proc/) was read; false: fstab and mount units only. */
+  sawRunningKernel: boolean;
+  /** Release of the running kernel, null without one. */
+  kernel: string | null;
+  previous: ApplyState | null;
+  /** ISO 8601 time of this run. */
+  now: string;
+}
+
+export type ActionKind = "keep" | "install" | "update" | "remove" | "unkeep" | "skip";
+
+export interface PlannedAction {
+  action: ActionKind;
+  /** Root-relative path of the file concerned. */
+  path: string;
+  module: string;
+  reason: string;
+  /** What to write (keep, install, update); absent for removals and skips. */
+  content?: string;
+}
+
+export interface NewEntry {
+  module: string;
+  since: string;
+  reason: string;
+}
+
+export interface ApplyPlan {
+  /** In the order they must be carried out (see the header). */
+  actions: PlannedAction[];
+  /** Every filesystem kept loadable after this run, new and earlier keeps. */
+  kept: KeptRecord[];
+  /** Entries whose `since` is newer than the last applied policy version. */
+  newEntries: NewEntry[];
+  notes: string[];
+  /** Fragments we own after this run (sorted). */
+  installed: string[];
+}
+
+const PHASE: Record<ActionKind, number> = { keep: 0, install: 1, update: 1, remove: 2, unkeep: 3, skip: 4 };
+
+export function planApply(input: PlanInput): ApplyPlan {
+  const actions: PlannedAction[] = [];
+  const kept: KeptRecord[] = [];
+  const notes: string[] = [];
+  const installed = new Set<string>();
+  const previousInstalled = new Set(input.previous?.installed ?? []);
+  const evidence = evidenceByModule(input);
+  const adminByName = new Map(input.adminFiles.map((f) => [path.posix.basename(f.path), f]));
+  const vendorByPath = new Map(input.vendorFiles.map((f) => [f.path, f]));
+  const ours = (file: VendorFile): boolean => file.content !== null && (previousInstalled.has(file.path) || file.headerModule !== null);
+  const wanted = new Set<string>();
+
+  for (const fragment of input.fragments) {
+    const target = path.posix.join(input.vendorDir, fragment.fileName);
+    wanted.add(target);
+    const existing = vendorByPath.get(target);
+    if (existing === undefined) {
+      actions.push({ action: "install", path: target, module: fragment.module, reason: fragment.reason, content: fragment.content });
+      installed.add(target);
+    } else if (existing.content === fragment.content) {
+      installed.add(target);
+    } else if (ours(existing)) {
+      actions.push({ action: "update", path: target, module: fragment.module, reason: `policy ${input.policyVersion} changed this fragment`, content: fragment.content });
+      installed.add(target);
+    } else {
+      const what = existing.content === null ? "is not a regular file" : "was not written by fsblacklist";
+      actions.push({ action: "skip", path: target, module: fragment.module, reason: `${target} ${what}; left alone, it decides for ${fragment.module}` });
+    }
+
+    const override = path.posix.join(input.adminDir, fragment.fileName);
+    const adminFile = adminByName.get(fragment.fileName);
+    const uses = evidence.get(normaliseModuleName(fragment.module)) ?? [];
+    if (adminFile === undefined) {
+      if (uses.length === 0) continue;
+      const reason = uses.map((u) => u.detail).join("; ");
+      const record: KeptRecord = { module: fragment.module, reason, since: input.now, kernel: input.kernel };
+      actions.push({ action: "keep", path: override, module: fragment.module, reason, content: renderKeepOverride(record, target) });
+      kept.push(record);
+      continue;
+    }
+    const marker = adminFile.content === null ? null : parseMarker(adminFile.content);
+    if (marker === null) {
+      actions.push({ action: "skip", path: override, module: fragment.module, reason: "the administrator's own file of this name decides" });
+    } else if (marker.kind === "allow") {
+      actions.push({ action: "skip", path: override, module: fragment.module, reason: `allowed by \`fsblacklist allow\` (${marker.date})` });
+    } else if (marker.kind === "block") {
+      actions.push({ action: "skip", path: override, module: fragment.module, reason: `blocked by \`fsblacklist block\` (${marker.date})` });
+      if (uses.length > 0) {
+        notes.push(
+          `${fragment.module} is in use (${uses.map((u) => u.detail).join("; ")}) but stays blocked by \`fsblacklist block\`; ` +
+            `\`fsblacklist reset ${fragment.module}\` lets apply keep it`,
+        );
+      }
+    } else if (uses.length > 0 || !input.sawRunningKernel) {
+      kept.push({ module: fragment.module, reason: marker.reason, since: marker.date, kernel: marker.kernel });
+      if (uses.length === 0) {
+        notes.push(`${fragment.module} stays kept (${marker.reason}): without a running kernel, apply cannot tell whether it is still loaded or mounted`);
+      }
+    } else {
+      actions.push({
+        action: "unkeep",
+        path: override,
+        module: fragment.module,
+        reason: `no longer in use (kept since ${marker.date}: ${marker.reason}); the policy's blacklist applies again`,
+      });
+    }
+  }
+
+  for (const file of input.vendorFiles) {
+    if (wanted.has(file.path) || !ours(file)) continue;
+    const module = file.headerModule ?? moduleFromFileName(file.path);
+    const moved = input.fragments.some((f) => f.fileName === path.posix.basename(file.path));
+    const reason = moved ? `the policy's fragments now go to ${input.vendorDir}` : `no longer in policy ${input.policyVersion}`;
+    actions.push({ action: "remove", path: file.path, module, reason });
+  }
+  const fragmentNames = new Set(input.fragments.map((f) => f.fileName));
+  for (const file of input.adminFiles) {
+    const name = path.posix.basename(file.path);
+    if (fragmentNames.has(name) || file.content === null) continue;
+    const marker = parseMarker(file.content);
+    if (marker?.kind !== "keep") continue;
+    actions.push({ action: "unkeep", path: file.path, module: marker.module, reason: "its filesystem is no longer in the policy, so there is nothing to keep it from" });
+  }
+
+  actions.sort((a, b) => PHASE[a.action] - PHASE[b.action] || compare(a.path, b.path));
+  kept.sort((a, b) => compare(a.module, b.module));
+  return { actions, kept, newEntries: newEntries(input), notes, installed: [...installed].sort(compare) };
+}
+
+/** The state to record after carrying out `plan`. */
+export function nextState(input: PlanInput, plan: ApplyPlan, initramfsPending: boolean): ApplyState {
+  return { policyVersion: input.policyVersion, appliedAt: input.now, kept: plan.kept, installed: plan.installed, initramfsPending };
+}
+
+/** The plan writes or removes files (skips do not). */
+export function changesFiles(plan: ApplyPlan): boolean {
+  return plan.actions.some((a) => a.action !== "skip");
+}
+
+/**
+ * Whether carrying out the actions changes what kmod enforces: the configuration
+ * `modprobe -c` would print before and after, computed with our kmod model.
+ */
+export function effectiveConfigChanges(before: ConfigInputs, actions: readonly PlannedAction[]): boolean {
+  const dirs = before.dirs.map((d) => ({ dir: d.dir, entries: d.entries === null ? null : [...d.entries] }));
+  const written = new Map<string, string | null>();
+  for (const action of actions) {
+    if (action.action === "skip") continue;
+    const listed = dirs.find((d) => d.dir === path.posix.dirname(action.path));
+    if (listed === undefined) continue;
+    const name = path.posix.basename(action.path);
+    const others = (listed.entries ?? []).filter((e) => e.name !== name);
+    if (action.content === undefined) {
+      listed.entries = others;
+      written.set(action.path, null);
+    } else {
+      listed.entries = [...others, { name, kind: "file" }];
+      written.set(action.path, Buffer.from(action.content, "utf8").toString("latin1"));
+    }
+  }
+  const after: ConfigInputs = {
+    ...before,
+    dirs,
+    readFile: (p) => (written.has(p) ? written.get(p)! : before.readFile(p)),
+  };
+  return renderModprobeC(buildEffectiveConfig(before)) !== renderModprobeC(buildEffectiveConfig(after));
+}
+
+export function renderKeepOverride(record: KeptRecord, vendorPath: string): string {
+  const marker = renderMarker({ kind: "keep", module: record.module, reason: record.reason, date: record.since, kernel: record.kernel });
+  return (
+    marker +
+    `# This file masks /${vendorPath} (kmod reads only the first file of a name),\n` +
+    `# so ${record.module} stays loadable: the system needed it when \`fsblacklist apply\` ran.\n` +
+    `# \`fsblacklist block ${record.module}\` blocks it anyway; apply lifts this keep once nothing uses ${record.module}.\n`
+  );
+}
+
+function evidenceByModule(input: PlanInput): Map<string, UseEvidence[]> {
+  const signals = new Set<UseSignal>([...input.keepSignals, "always"]);
+  const byModule = new Map<string, UseEvidence[]>();
+  for (const item of input.evidence) {
+    if (!signals.has(item.signal)) continue;
+    const key = normaliseModuleName(item.module);
+    const list = byModule.get(key) ?? [];
+    if (!list.some((e) => e.detail === item.detail)) list.push(item);
+    byModule.set(key, list);
+  }
+  return byModule;
+}
+
+function newEntries(input: PlanInput): NewEntry[] {
+  const last = input.previous?.policyVersion;
+  if (last === undefined || valid(last) === null) return [];
+  return input.fragments
+    .filter((f) => valid(f.since) !== null && gt(f.since, last))
+    .map((f) => ({ module: f.module, since: f.since, reason: f.reason }))
+    .sort((a, b) => compare(a.module, b.module));
+}
+
+function moduleFromFileName(filePath: string): string {
+  return path.posix.basename(filePath).replace(/^\d+-blacklist_fs-/, "").replace(/\.conf$/, "");
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,94 @@
+// The small record `apply` keeps between runs (config.stateFile): which policy
+// version it applied, which fragments it installed, and what it kept and why.
+// A damaged state file must never stop a package hook: it is reported and
+// treated as absent, and the next write replaces it whole.
+
+import valid from "semver/functions/valid.js";
+import type { RootFs } from "./root-fs.ts";
+
+export interface KeptRecord {
+  module: string;
+  /** Why the running system needs it ("loaded in the running kernel (proc/modules)"). */
+  reason: string;
+  /** When it was first kept (ISO 8601). */
+  since: string;
+  /** Kernel release at that time; null when decided without a running kernel. */
+  kernel: string | null;
+}
+
+export interface ApplyState {
+  policyVersion: string;
+  appliedAt: string;
+  kept: KeptRecord[];
+  /** Root-relative paths of the fragments apply installed. */
+  installed: string[];
+  /** The effective blacklist changed and the initramfs was not rebuilt yet (regenerate mode retries). */
+  initramfsPending: boolean;
+}
+
+export type StateRead = { state: ApplyState | null; warning: string | null };
+
+export function readState(fs: RootFs, statePath: string): StateRead {
+  let text: string | null;
+  try {
+    text = fs.readText(statePath);
+  } catch (error) {
+    return { state: null, warning: `${statePath}: cannot read (${errorText(error)}); treating it as absent` };
+  }
+  if (text === null) return { state: null, warning: null };
+  try {
+    return { state: parseState(text), warning: null };
+  } catch (error) {
+    return { state: null, warning: `${statePath}: ${errorText(error)}; ignoring it, the next apply rewrites it` };
+  }
+}
+
+/** Validates the state file's text; throws an Error saying what is wrong. */
+export function parseState(text: string): ApplyState {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`not valid JSON (${errorText(error)})`);
+  }
+  if (!isRecord(raw)) throw new Error("not a JSON object");
+  const { policyVersion, appliedAt, kept, installed, initramfsPending } = raw;
+  if (typeof policyVersion !== "string" || valid(policyVersion) === null) throw new Error("'policyVersion' is not a semantic version");
+  if (typeof appliedAt !== "string" || Number.isNaN(Date.parse(appliedAt))) throw new Error("'appliedAt' is not a date");
+  if (!Array.isArray(installed) || !installed.every((p) => typeof p === "string" && p !== "" && !p.startsWith("/") && !p.split("/").includes(".."))) {
+    throw new Error("'installed' is not a list of root-relative paths");
+  }
+  if (!Array.isArray(kept)) throw new Error("'kept' is not a list");
+  const keptRecords = kept.map((entry, i): KeptRecord => {
+    if (!isRecord(entry) || typeof entry["module"] !== "string" || typeof entry["reason"] !== "string" || typeof entry["since"] !== "string") {
+      throw new Error(`'kept[${i}]' needs 'module', 'reason' and 'since'`);
+    }
+    const kernel = entry["kernel"];
+    if (kernel !== null && typeof kernel !== "string") throw new Error(`'kept[${i}].kernel' is not a kernel release`);
+    return { module: entry["module"], reason: entry["reason"], since: entry["since"], kernel };
+  });
+  if (initramfsPending !== undefined && typeof initramfsPending !== "boolean") throw new Error("'initramfsPending' is not true or false");
+  return { policyVersion, appliedAt, kept: keptRecords, installed: installed as string[], initramfsPending: initramfsPending === true };
+}
+
+export function renderState(state: ApplyState): string {
+  return JSON.stringify(state, null, 2) + "\n";
+}
+
+/** Equal apart from the time of writing: then there is no reason to rewrite the file. */
+export function sameState(a: ApplyState | null, b: ApplyState): boolean {
+  if (a === null) return false;
+  return renderState({ ...a, appliedAt: "" }) === renderState({ ...b, appliedAt: "" });
+}
+
+export async function writeState(fs: RootFs, statePath: string, state: ApplyState): Promise<void> {
+  await fs.writeFileAtomic(statePath, renderState(state));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
