@@ -1,0 +1,124 @@
+// The module index of one kernel release: what depmod wrote under
+// lib/modules/<release>/ (modules.alias, modules.dep, modules.builtin,
+// modules.builtin.modinfo). kmod reads the .bin twins of these files; their
+// content is the same, and the text is what we can read without a trie parser.
+// modules.softdep is read as part of the modprobe configuration
+// (system/modprobe-config.ts), because kmod merges it there.
+
+import * as path from "node:path";
+import semver from "semver";
+import { underscores } from "../kmod/parse-config.ts";
+import type { RootFs } from "./root-fs.ts";
+
+export interface IndexedAlias {
+  /** The pattern as kmod matches it (dashes turned into underscores outside brackets). */
+  pattern: string;
+  /** The pattern as written in the file, e.g. "fs-ocfs2_dlmfs". */
+  raw: string;
+  module: string;
+}
+
+export interface IndexedModule {
+  name: string;
+  /** Path relative to the module directory, as modules.dep lists it. */
+  path: string;
+  /** Module names it needs, in modules.dep order (the list is already transitive). */
+  deps: string[];
+}
+
+export interface ModuleIndex {
+  release: string;
+  /** Root-relative directory: lib/modules/<release>. */
+  dir: string;
+  aliases: IndexedAlias[];
+  modules: Map<string, IndexedModule>;
+  /** Modules compiled into the kernel (modules.builtin). */
+  builtin: Set<string>;
+  /** `alias=` entries of built-in modules (modules.builtin.modinfo), e.g. fs-ext3 -> ext4. */
+  builtinAliases: IndexedAlias[];
+}
+
+export const MODULES_ROOT = "lib/modules";
+
+/** kmod's modname_normalize: the basename up to the first dot, dashes as underscores. */
+export function moduleNameFromPath(modulePath: string): string {
+  const base = path.posix.basename(modulePath);
+  const dot = base.indexOf(".");
+  return (dot < 0 ? base : base.slice(0, dot)).replaceAll("-", "_");
+}
+
+/** Reads lib/modules/<release>/ under the root; null when that release has no modules.dep. */
+export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null {
+  const dir = `${MODULES_ROOT}/${release}`;
+  const dep = fs.readText(`${dir}/modules.dep`);
+  if (dep === null) return null;
+
+  const modules = new Map<string, IndexedModule>();
+  for (const line of dep.split("\n")) {
+    const colon = line.indexOf(":");
+    if (colon < 0) continue;
+    const modulePath = line.slice(0, colon).trim();
+    const deps = line
+      .slice(colon + 1)
+      .split(/[ \t]+/)
+      .filter(Boolean)
+      .map(moduleNameFromPath);
+    const name = moduleNameFromPath(modulePath);
+    if (!modules.has(name)) modules.set(name, { name, path: modulePath, deps });
+  }
+
+  const aliases: IndexedAlias[] = [];
+  for (const line of (fs.readText(`${dir}/modules.alias`) ?? "").split("\n")) {
+    const [keyword, raw, module] = line.split(/[ \t]+/);
+    if (keyword !== "alias" || raw === undefined || module === undefined) continue;
+    const pattern = underscores(raw);
+    if (pattern !== null) aliases.push({ pattern, raw, module });
+  }
+
+  const builtin = new Set<string>();
+  for (const line of (fs.readText(`${dir}/modules.builtin`) ?? "").split("\n")) {
+    if (line.trim() !== "") builtin.add(moduleNameFromPath(line.trim()));
+  }
+
+  const builtinAliases: IndexedAlias[] = [];
+  for (const field of (fs.readBytes(`${dir}/modules.builtin.modinfo`)?.toString("latin1") ?? "").split("\0")) {
+    const match = /^([^.=]+)\.alias=(.+)$/s.exec(field);
+    if (!match) continue;
+    const pattern = underscores(match[2]!);
+    if (pattern !== null) builtinAliases.push({ pattern, raw: match[2]!, module: match[1]! });
+  }
+
+  return { release, dir, aliases, modules, builtin, builtinAliases };
+}
+
+/** Kernel releases installed under the root (directories with a modules.dep), oldest first. */
+export function listInstalledReleases(fs: RootFs): string[] {
+  const entries = fs.listDir(MODULES_ROOT) ?? [];
+  const releases = entries
+    .filter((e) => e.kind === "directory" && fs.exists(`${MODULES_ROOT}/${e.name}/modules.dep`))
+    .map((e) => e.name);
+  return releases.sort(compareReleases);
+}
+
+/** Orders kernel releases as versions ("6.12.1" after "6.9.3"), never as text. */
+export function compareReleases(a: string, b: string): number {
+  const va = semver.coerce(a);
+  const vb = semver.coerce(b);
+  if (va && vb) {
+    const byVersion = semver.compare(va, vb);
+    if (byVersion !== 0) return byVersion;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Filesystem types a module provides: its `fs-<type>` aliases (plain ones, not wildcards). */
+export function filesystemTypesOf(index: ModuleIndex, module: string): string[] {
+  const types: string[] = [];
+  for (const alias of [...index.aliases, ...index.builtinAliases]) {
+    if (alias.module === module && alias.raw.startsWith("fs-") && !/[*?[\\]/.test(alias.raw)) {
+      const type = alias.raw.slice(3);
+      if (!types.includes(type)) types.push(type);
+    }
+  }
+  return types;
+}

@@ -1,0 +1,100 @@
+// Evidence that the system uses a filesystem: its module is loaded, its type is
+// registered or mounted, fstab or a mount unit refers to it. `status` shows it;
+// `apply` keeps a filesystem usable when there is any (per config.keep.signals).
+
+import type { KeepSignal } from "./config.ts";
+import { readFstab, type FstabEntry } from "./fstab.ts";
+import { readKernelState, type KernelState } from "./kernel-state.ts";
+import { filesystemTypesOf, type ModuleIndex } from "./module-index.ts";
+import { readMountUnits, type MountUnit } from "./mount-units.ts";
+import type { RootFs } from "./root-fs.ts";
+
+export interface UsageEvidence {
+  signal: KeepSignal;
+  /** The filesystem type or module the evidence is about ("vfat", "fat"). */
+  subject: string;
+  /** For people: "vfat mounted at /boot/efi", "fat loaded". */
+  text: string;
+  /** Root-relative file, with the line where there is one: "etc/fstab:3". */
+  where: string;
+}
+
+export interface SystemUsage {
+  kernel: KernelState;
+  fstab: FstabEntry[];
+  mountUnits: MountUnit[];
+  /** fstab entries and mount units whose type mount probes for ("auto" or no Type=): we cannot tell which module they need. */
+  untyped: { text: string; where: string }[];
+  /**
+   * Evidence that `module` is in use: the module itself, or any filesystem type
+   * it provides (its fs-<type> aliases in the index, its own name, `types`), or a
+   * type of a module that depends on it (vfat needs fat).
+   */
+  evidenceFor(module: string, types?: readonly string[]): UsageEvidence[];
+}
+
+/**
+ * Reads the running kernel's state, etc/fstab and mount units under the root.
+ * `index` is the running kernel's module index (null when there is none): it
+ * maps types to modules and modules to their dependants.
+ */
+export function readSystemUsage(fs: RootFs, index: ModuleIndex | null): SystemUsage {
+  const kernel = readKernelState(fs);
+  const fstab = readFstab(fs);
+  const mountUnits = readMountUnits(fs);
+  const untyped = [
+    ...fstab.filter((e) => e.types.length === 0).map((e) => ({ text: `${e.source} on ${e.target} (type ${e.fstype})`, where: e.where })),
+    ...mountUnits.filter((u) => u.type === null).map((u) => ({ text: `${u.what ?? "?"} on ${u.where ?? "?"} (no Type=)`, where: u.path })),
+  ];
+
+  const typesOf = (module: string, extra: readonly string[]): string[] => {
+    const types = new Set<string>([module, ...extra]);
+    if (index !== null) for (const type of filesystemTypesOf(index, module)) types.add(type);
+    return [...types];
+  };
+
+  const evidenceFor = (module: string, types: readonly string[] = []): UsageEvidence[] => {
+    const evidence: UsageEvidence[] = [];
+    const subjects: { type: string; via: string | null }[] = typesOf(module, types).map((type) => ({ type, via: null }));
+    if (index !== null) {
+      for (const dependant of index.modules.values()) {
+        if (!dependant.deps.includes(module)) continue;
+        for (const type of typesOf(dependant.name, [])) subjects.push({ type, via: dependant.name });
+      }
+    }
+    const needs = (via: string | null): string => (via === null ? "" : ` (${via} needs ${module})`);
+
+    const loadedAt = kernel.loaded.get(module);
+    if (loadedAt !== undefined) evidence.push({ signal: "loaded", subject: module, text: `${module} loaded`, where: loadedAt });
+    if (index !== null) {
+      for (const dependant of index.modules.values()) {
+        const at = kernel.loaded.get(dependant.name);
+        if (at !== undefined && dependant.deps.includes(module)) {
+          evidence.push({ signal: "loaded", subject: dependant.name, text: `${dependant.name} loaded${needs(dependant.name)}`, where: at });
+        }
+      }
+    }
+    for (const { type, via } of subjects) {
+      if (kernel.registered.has(type)) {
+        evidence.push({ signal: "registered", subject: type, text: `${type} registered${needs(via)}`, where: "proc/filesystems" });
+      }
+      for (const mount of kernel.mounts) {
+        if (mount.fstype !== type) continue;
+        evidence.push({ signal: "mounted", subject: type, text: `${type} mounted at ${mount.target}${needs(via)}`, where: `proc/self/mountinfo:${mount.line}` });
+      }
+      for (const entry of fstab) {
+        if (!entry.types.includes(type)) continue;
+        const role = entry.role === null ? "" : ` (${entry.role === "efi" ? "EFI system partition" : entry.role})`;
+        const noauto = entry.noauto ? ", noauto" : "";
+        evidence.push({ signal: "fstab", subject: type, text: `${type} ${entry.source} on ${entry.target}${role}${noauto}${needs(via)}`, where: entry.where });
+      }
+      for (const unit of mountUnits) {
+        if (unit.type !== type) continue;
+        evidence.push({ signal: "mount-units", subject: type, text: `${type} ${unit.what ?? "?"} on ${unit.where ?? "?"}${needs(via)}`, where: unit.path });
+      }
+    }
+    return evidence;
+  };
+
+  return { kernel, fstab, mountUnits, untyped, evidenceFor };
+}
