@@ -1,9 +1,64 @@
+// `fsblacklist allow|block|reset FS...`: plan the override files, show or write
+// them. Refusals (an administrator's own file, a blacklist we do not manage)
+// fail the whole run: exit 1 and nothing written.
+
 import type { Context } from "../context.ts";
 import { RuntimeFailure } from "../errors.ts";
+import {
+  applyOverridePlan,
+  checkOverrideNames,
+  loadModuleNow,
+  planOverride,
+  refusedChanges,
+  requireRootForChanges,
+  type LoadResult,
+  type OverrideRequest,
+} from "../services/overrides.ts";
+import { printOverrideDryRun, printOverrideResult } from "../report/override-report.ts";
 
-async function notYet(_ctx: Context): Promise<number> {
-  throw new RuntimeFailure("this command is not built yet");
+interface OverrideOptions {
+  dryRun?: boolean;
+  now?: boolean;
 }
-export const runAllow = notYet;
-export const runBlock = notYet;
-export const runReset = notYet;
+
+export const runAllow = (ctx: Context, names: string[], options: OverrideOptions): Promise<number> => run(ctx, "allow", names, options);
+export const runBlock = (ctx: Context, names: string[], options: OverrideOptions): Promise<number> => run(ctx, "block", names, options);
+export const runReset = (ctx: Context, names: string[], options: OverrideOptions): Promise<number> => run(ctx, "reset", names, options);
+
+async function run(ctx: Context, request: OverrideRequest, names: string[], options: OverrideOptions): Promise<number> {
+  checkOverrideNames(names);
+  const dryRun = options.dryRun === true;
+  if (!dryRun) requireRootForChanges(ctx, request);
+  const plan = await planOverride(ctx, request, names);
+  const refused = refusedChanges(plan);
+  if (dryRun) {
+    printOverrideDryRun(ctx, plan);
+    if (refused.length > 0) throw refusal(refused.length, plan.changes.length, true);
+    return 0;
+  }
+  if (refused.length > 0) {
+    printOverrideResult(ctx, plan, { changed: false });
+    throw refusal(refused.length, plan.changes.length, false);
+  }
+  const { changed } = await applyOverridePlan(ctx, plan, {
+    onWait: (pid) => ctx.stderr.write(`fsblacklist: waiting for another fsblacklist run (pid ${pid}) to finish\n`),
+  });
+  const loads: LoadResult[] = [];
+  if (request === "allow" && options.now === true) {
+    for (const change of plan.changes) loads.push(await loadModuleNow(ctx, change.module));
+  }
+  printOverrideResult(ctx, plan, { changed, loads });
+  const failed = loads.filter((l) => !l.ok);
+  if (failed.length > 0) {
+    throw new RuntimeFailure(
+      `could not load ${failed.map((l) => `${l.module} (${l.error})`).join("; ")}`,
+      `the override stays: ${failed.map((l) => l.module).join(", ")} ${failed.length === 1 ? "is" : "are"} no longer blacklisted and load${failed.length === 1 ? "s" : ""} when a mount or modprobe asks for ${failed.length === 1 ? "it" : "them"}`,
+    );
+  }
+  return 0;
+}
+
+function refusal(refused: number, total: number, dryRun: boolean): RuntimeFailure {
+  const what = total === 1 ? "the change was refused" : `${refused} of ${total} changes were refused`;
+  return new RuntimeFailure(`${what}; ${dryRun ? "a real run would write nothing" : "nothing was written"}`);
+}
