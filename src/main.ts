@@ -5,6 +5,12 @@ import { FsbError } from "./errors.ts";
 import { processIO, type IO } from "./context.ts";
 
 export async function main(argv: readonly string[], io: IO = processIO()): Promise<number> {
+  // Our fragments' install lines run `fsblacklist modprobe-hook MODULE` inside
+  // every `modprobe MODULE`: that exact call skips the command table.
+  if (argv.length === 2 && argv[0] === "modprobe-hook") {
+    const { runFromModprobe } = await import("./commands/modprobe-hook.ts");
+    return runFromModprobe(argv.slice(1), io);
+  }
   const { runCli, CliExit } = await import("./cli.ts");
   try {
     return await runCli(argv, io);

@@ -13,6 +13,8 @@ export function moduleNameProblem(name: string): string | null {
   if (name === "") return "is empty";
   if (Buffer.byteLength(name, "utf8") > MAX_MODULE_NAME_BYTES) return `is longer than ${MAX_MODULE_NAME_BYTES} bytes`;
   if (!MODULE_NAME.test(name)) return "may contain only letters, digits, '_' and '-'";
+  // It would read as an option to modprobe and to our own command line.
+  if (name.startsWith("-")) return "must not start with '-'";
   return null;
 }
 
