@@ -83,8 +83,8 @@ async function loadWithCosmiconfig(hostPath: string, shownPath: string): Promise
   // The Explorer is cosmiconfig's own loader without the meta-config lookup that
   // the `cosmiconfig()` factory performs in the current directory (which would
   // load `.config/config.js` from wherever the admin happens to stand).
-  const { Explorer } = await import("cosmiconfig/dist/Explorer.js");
-  const { loadYaml, loadJson } = await import("cosmiconfig/dist/loaders.js");
+  const { Explorer } = commonJs(await import("cosmiconfig/dist/Explorer.js"));
+  const { loadYaml, loadJson } = commonJs(await import("cosmiconfig/dist/loaders.js"));
   const refuse = (filepath: string): never => {
     throw new UsageError(`${filepath}: refusing to execute code as configuration; use YAML or JSON`);
   };
@@ -110,6 +110,12 @@ async function loadWithCosmiconfig(hostPath: string, shownPath: string): Promise
     if (code === "ENOENT") throw new UsageError(`${shownPath}: no such configuration file`);
     throw new UsageError(`${shownPath}: ${message.split("\n")[0]}`);
   }
+}
+
+/** A CommonJS module's exports: the bundle (esbuild) gives them only as the default export, Node also by name. */
+function commonJs<T extends object>(namespace: T): T {
+  const exports = (namespace as { default?: unknown }).default;
+  return typeof exports === "object" && exports !== null ? (exports as T) : namespace;
 }
 
 function fail(file: string, key: string, expected: string): never {
