@@ -1,6 +1,16 @@
-import type { Context } from "../context.ts";
-import { RuntimeFailure } from "../errors.ts";
+// `fsblacklist apply`: the package hooks' entry point. Never prompts (--yes is
+// accepted for scripts that pass it anyway).
 
-export async function run(_ctx: Context): Promise<number> {
-  throw new RuntimeFailure("this command is not built yet");
+import type { Context } from "../context.ts";
+import { applyPolicy } from "../services/apply.ts";
+import { applyJson, renderApplyText } from "../report/apply-report.ts";
+import { writeJson } from "../report/output.ts";
+
+export async function run(ctx: Context, _args: string[], options: Record<string, unknown>): Promise<number> {
+  const result = await applyPolicy(ctx, { dryRun: options["dryRun"] === true });
+  if (ctx.json) writeJson(ctx, applyJson(result));
+  else ctx.stdout.write(renderApplyText(result));
+  if (result.initramfs.error === null) return 0;
+  ctx.stderr.write(`fsblacklist: ${result.initramfs.error}\n`);
+  return 1;
 }

@@ -20,6 +20,7 @@ import gt from "semver/functions/gt.js";
 import valid from "semver/functions/valid.js";
 import * as path from "node:path";
 import { parseMarker, renderMarker } from "../policy/marker.ts";
+import { moduleFromFragmentName } from "../policy/fragment.ts";
 import { normaliseModuleName } from "../kmod/module-name.ts";
 import { buildEffectiveConfig, renderModprobeC, type ConfigInputs } from "../kmod/effective-config.ts";
 import type { KeepSignal } from "../system/config.ts";
@@ -180,7 +181,7 @@ export function planApply(input: PlanInput): ApplyPlan {
 
   for (const file of input.vendorFiles) {
     if (wanted.has(file.path) || !ours(file)) continue;
-    const module = file.headerModule ?? moduleFromFileName(file.path);
+    const module = file.headerModule ?? moduleFromFragmentName(path.posix.basename(file.path)) ?? path.posix.basename(file.path);
     const moved = input.fragments.some((f) => f.fileName === path.posix.basename(file.path));
     const reason = moved ? `the policy's fragments now go to ${input.vendorDir}` : `no longer in policy ${input.policyVersion}`;
     actions.push({ action: "remove", path: file.path, module, reason });
@@ -268,10 +269,6 @@ function newEntries(input: PlanInput): NewEntry[] {
     .filter((f) => valid(f.since) !== null && gt(f.since, last))
     .map((f) => ({ module: f.module, since: f.since, reason: f.reason }))
     .sort((a, b) => compare(a.module, b.module));
-}
-
-function moduleFromFileName(filePath: string): string {
-  return path.posix.basename(filePath).replace(/^\d+-blacklist_fs-/, "").replace(/\.conf$/, "");
 }
 
 function compare(a: string, b: string): number {

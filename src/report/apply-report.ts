@@ -1,0 +1,70 @@
+// What `apply` did (or, with --dry-run, would do): a short account for the log
+// of a package transaction, or one JSON document for scripts.
+
+import type { ApplyResult } from "../services/apply.ts";
+
+export function applyJson(result: ApplyResult): unknown {
+  return {
+    changed: result.changed,
+    dryRun: result.dryRun,
+    actions: result.actions.map(({ action, path, module, reason }) => ({ action, path, module, reason })),
+    initramfsStale: result.initramfs.stale,
+    initramfs: result.initramfs,
+    blacklistChanged: result.blacklistChanged,
+    policyVersion: result.policyVersion,
+    previousPolicyVersion: result.previousPolicyVersion,
+    profile: result.profile,
+    kernel: result.kernel,
+    kept: result.kept,
+    newEntries: result.newEntries,
+    notes: result.notes,
+  };
+}
+
+const VERBS: Record<string, [done: string, planned: string]> = {
+  keep: ["kept", "would keep"],
+  install: ["installed", "would install"],
+  update: ["updated", "would update"],
+  remove: ["removed", "would remove"],
+  unkeep: ["lifted keep", "would lift keep"],
+  skip: ["left alone", "would leave alone"],
+};
+
+export function renderApplyText(result: ApplyResult): string {
+  const lines: string[] = [];
+  const kernel = result.kernel === null ? "no running kernel" : `kernel ${result.kernel}`;
+  lines.push(`fsblacklist apply${result.dryRun ? " --dry-run" : ""}: policy ${result.policyVersion} (profile ${result.profile}), ${kernel}`);
+  const width = Math.max(0, ...result.actions.map((a) => verb(a.action, result.dryRun).length));
+  for (const action of result.actions) {
+    // An install's reason is the policy's, which `status` shows; the log only needs the file.
+    const why = action.action === "install" ? "" : `: ${action.reason}`;
+    lines.push(`  ${verb(action.action, result.dryRun).padEnd(width)}  ${action.path} (${action.module})${why}`);
+  }
+  if (!result.changed) lines.push(`Nothing to do: the system already follows policy ${result.policyVersion}.`);
+  if (result.kept.length > 0) {
+    lines.push("Kept loadable because this system uses them:");
+    for (const k of result.kept) lines.push(`  ${k.module}: ${k.reason} (since ${k.since}${k.kernel === null ? "" : `, kernel ${k.kernel}`})`);
+  }
+  if (result.newEntries.length > 0) {
+    lines.push(`New since policy ${result.previousPolicyVersion}:`);
+    for (const e of result.newEntries) lines.push(`  ${e.module} (${e.since}): ${e.reason}`);
+  }
+  for (const note of result.notes) lines.push(`Note: ${note}`);
+  const { initramfs } = result;
+  if (initramfs.regenerated) lines.push(`The initramfs was rebuilt (${initramfs.command}).`);
+  else if (initramfs.stale) {
+    const which = result.dryRun ? "current" : "previous";
+    lines.push(
+      initramfs.command === null
+        ? `If this system boots with an initramfs, rebuild it: it still carries the ${which} blacklist.`
+        : `The initramfs still carries the ${which} blacklist; run: ${initramfs.command}`,
+    );
+  }
+  if (result.dryRun) lines.push("Dry run: nothing was changed.");
+  return lines.join("\n") + "\n";
+}
+
+function verb(action: string, dryRun: boolean): string {
+  const pair = VERBS[action] ?? [action, `would ${action}`];
+  return dryRun ? pair[1] : pair[0];
+}

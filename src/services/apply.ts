@@ -1,0 +1,333 @@
+// `apply`: bring the system in line with the shipped policy, keeping loadable
+// what the running system uses. The facts are read and the whole plan is made
+// before the first write (under the lock); the writes then follow the plan's
+// order, each atomic, so a failure or a kill leaves every file old or new and the
+// next run finishes the job.
+
+import * as path from "node:path";
+import type { Context } from "../context.ts";
+import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
+import { MODPROBE_DIRS } from "../kmod/config-files.ts";
+import type { ConfigInputs } from "../kmod/effective-config.ts";
+import {
+  changesFiles,
+  effectiveConfigChanges,
+  nextState,
+  planApply,
+  type ApplyPlan,
+  type FoundFile,
+  type NewEntry,
+  type PlanInput,
+  type PlannedAction,
+  type PolicyFragment,
+  type UseEvidence,
+  type VendorFile,
+} from "../decide/apply-plan.ts";
+import { fragmentModuleOf, fragmentName, renderFragment } from "../policy/fragment.ts";
+import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../policy/policy.ts";
+import { detectInitramfsTool, initramfsCommand, regenerateInitramfs } from "../system/initramfs.ts";
+import { runningRelease } from "../system/kernel-release.ts";
+import { withLock } from "../system/lock.ts";
+import { listInstalledReleases, readModuleIndex } from "../system/module-index.ts";
+import { readState, sameState, writeState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
+import { readSystemUsage } from "../system/usage.ts";
+import { behaviourFor } from "./modprobe-config.ts";
+
+export interface InitramfsReport {
+  /** The initramfs still carries an older blacklist than the system now enforces. */
+  stale: boolean;
+  tool: string | null;
+  /** The command that rebuilds it, as one would type it. */
+  command: string | null;
+  regenerated: boolean;
+  /** Why regeneration failed (the run then exits 1; the next run retries). */
+  error: string | null;
+}
+
+export interface ApplyResult {
+  dryRun: boolean;
+  /** Files were (or, in a dry run, would be) written or removed. */
+  changed: boolean;
+  /** What kmod enforces changed (or would change). */
+  blacklistChanged: boolean;
+  actions: PlannedAction[];
+  kept: KeptRecord[];
+  newEntries: NewEntry[];
+  notes: string[];
+  policyVersion: string;
+  previousPolicyVersion: string | null;
+  profile: string;
+  kernel: string | null;
+  initramfs: InitramfsReport;
+}
+
+interface Decision {
+  input: PlanInput;
+  plan: ApplyPlan;
+  blacklistChanged: boolean;
+  /** The state after this run, the initramfs still to rebuild or not. */
+  next: ApplyState;
+  /** The command that rebuilds the initramfs when it is to be rebuilt, else null. */
+  regenerate: string[] | null;
+  notes: string[];
+}
+
+interface LoadedPolicy {
+  version: string;
+  fragments: PolicyFragment[];
+  /** Filesystem types by module (freevxfs serves vxfs). */
+  filesystems: Map<string, string[]>;
+}
+
+function loadFragments(ctx: Context): LoadedPolicy {
+  const policy = loadPolicy(ctx.config.policyDir ?? shippedPolicyDir());
+  const entries = entriesForProfile(policy, ctx.config.profile);
+  return {
+    version: policy.version,
+    fragments: entries.map((e) => ({ module: e.module, fileName: fragmentName(e.module), content: renderFragment(e, ctx.config.profile), since: e.since, reason: e.reason })),
+    filesystems: new Map(entries.map((e) => [e.module, e.filesystems])),
+  };
+}
+
+/** Something to write, remove or run. */
+function hasWork(d: Decision): boolean {
+  return changesFiles(d.plan) || !sameState(d.input.previous, d.next) || d.regenerate !== null;
+}
+
+export async function applyPolicy(ctx: Context, options: { dryRun: boolean }): Promise<ApplyResult> {
+  const policy = loadFragments(ctx);
+  // Deciding without the lock is safe: writes are atomic and the state file is
+  // written last, so a plan with nothing to do means no other run is half-way.
+  const first = decide(ctx, policy);
+  if (options.dryRun || !hasWork(first)) return result(ctx, first, { dryRun: options.dryRun, changed: hasWork(first), regenerated: false, error: null });
+  if (ctx.uid !== 0 && ctx.fs.isHostRoot) {
+    throw new UsageError(`apply changes ${ctx.config.vendorDir} and ${ctx.config.adminDir} and needs root`, "run it as root, or add --dry-run to see what it would change");
+  }
+  return withLock(ctx.fs, () => applyLocked(ctx, policy), {
+    onWait: (pid) => ctx.stderr.write(`fsblacklist: waiting for lock held by pid ${pid}\n`),
+  });
+}
+
+async function applyLocked(ctx: Context, policy: LoadedPolicy): Promise<ApplyResult> {
+  const d = decide(ctx, policy);
+  if (!hasWork(d)) return result(ctx, d, { dryRun: false, changed: false, regenerated: false, error: null });
+  const cleaned = await removeLeftTemporaries(ctx);
+  if (cleaned > 0) d.notes.push(`removed ${cleaned} temporary file(s) left by an interrupted run`);
+
+  const writes = d.plan.actions.filter((a) => a.action !== "skip");
+  const progress = { done: 0, total: writes.length + 1 };
+  for (const action of writes) await carryOut(ctx, action.path, action.content ?? null, progress);
+  // The state says "initramfs pending" before the tool runs, so a failure or a kill is retried.
+  const stateChanged = !sameState(d.input.previous, d.next);
+  if (stateChanged) await carryOut(ctx, ctx.config.stateFile, d.next, progress);
+
+  let regenerated = false;
+  let error: string | null = null;
+  if (d.regenerate !== null) {
+    const outcome = await regenerateInitramfs(d.regenerate);
+    if (outcome.ok) {
+      regenerated = true;
+      await carryOut(ctx, ctx.config.stateFile, { ...d.next, initramfsPending: false }, progress);
+    } else {
+      error = `${outcome.message}\nthe blacklist itself was applied; the next \`fsblacklist apply\` tries the initramfs again`;
+    }
+  }
+  return result(ctx, d, { dryRun: false, changed: writes.length > 0 || stateChanged || regenerated, regenerated, error });
+}
+
+function decide(ctx: Context, policy: LoadedPolicy): Decision {
+  const { fs, config } = ctx;
+  const notes: string[] = [];
+  const { state: previous, warning } = readState(fs, config.stateFile);
+  if (warning !== null) {
+    ctx.stderr.write(`fsblacklist: warning: ${warning}\n`);
+    notes.push(warning);
+  }
+
+  const release = runningRelease(fs);
+  const indexRelease = release !== null && fs.exists(`lib/modules/${release}/modules.dep`) ? release : (listInstalledReleases(fs).at(-1) ?? null);
+  const usage = readSystemUsage(fs, indexRelease === null ? null : readModuleIndex(fs, indexRelease));
+  const sawRunningKernel = usage.kernel.running;
+  if (!sawRunningKernel) {
+    notes.push(`no running kernel under ${fs.root} (no proc/): what to keep was decided from etc/fstab and mount units alone`);
+  }
+  for (const u of usage.untyped) notes.push(`${u.where}: ${u.text}: mount probes for the type, so apply cannot tell which module it needs`);
+
+  const evidence: UseEvidence[] = [];
+  const always = new Set(config.keep.always);
+  for (const fragment of policy.fragments) {
+    const filesystems = policy.filesystems.get(fragment.module) ?? [];
+    for (const e of usage.evidenceFor(fragment.module, filesystems)) {
+      evidence.push({ module: fragment.module, signal: e.signal, detail: `${e.text} (${e.where})` });
+    }
+    if ([fragment.module, ...filesystems].some((name) => always.has(name))) {
+      evidence.push({ module: fragment.module, signal: "always", detail: `listed in keep.always (${config.loadedFrom ?? "configuration"})` });
+    }
+  }
+
+  const input: PlanInput = {
+    vendorDir: config.vendorDir,
+    adminDir: config.adminDir,
+    policyVersion: policy.version,
+    fragments: policy.fragments,
+    vendorFiles: readVendorFiles(ctx, previous),
+    adminFiles: readDir(ctx, config.adminDir),
+    evidence,
+    keepSignals: config.keep.signals,
+    sawRunningKernel,
+    kernel: sawRunningKernel ? release : null,
+    previous,
+    now: new Date().toISOString(),
+  };
+  const plan = planApply(input);
+  const blacklistChanged = effectiveConfigChanges(configInputs(ctx), plan.actions);
+  const stale = blacklistChanged || previous?.initramfsPending === true;
+  const regenerate = stale && config.initramfs.mode === "regenerate" ? initramfsCommandIfAllowed(ctx, notes) : null;
+  const next = nextState(input, plan, regenerate !== null);
+  return { input, plan, blacklistChanged, next, regenerate, notes: [...notes, ...plan.notes] };
+}
+
+function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: boolean; regenerated: boolean; error: string | null }): ApplyResult {
+  const tool = detectInitramfsTool(ctx.fs);
+  return {
+    dryRun: outcome.dryRun,
+    changed: outcome.changed,
+    blacklistChanged: d.blacklistChanged,
+    actions: d.plan.actions,
+    kept: d.plan.kept,
+    newEntries: d.plan.newEntries,
+    notes: d.notes,
+    policyVersion: d.input.policyVersion,
+    previousPolicyVersion: d.input.previous?.policyVersion ?? null,
+    profile: ctx.config.profile,
+    kernel: d.input.kernel,
+    initramfs: {
+      stale: !outcome.regenerated && (d.blacklistChanged || d.input.previous?.initramfsPending === true),
+      tool: tool?.name ?? null,
+      command: tool === null ? null : initramfsCommand(ctx.fs, tool).join(" "),
+      regenerated: outcome.regenerated,
+      error: outcome.error,
+    },
+  };
+}
+
+/** The command that rebuilds the initramfs, or null (with a note saying why not) when it must not run. */
+function initramfsCommandIfAllowed(ctx: Context, notes: string[]): string[] | null {
+  const tool = detectInitramfsTool(ctx.fs);
+  if (tool === null) {
+    notes.push(`no initramfs tool (update-initramfs, dracut, mkinitcpio) under ${ctx.fs.root}; if this system boots with an initramfs, rebuild it`);
+    return null;
+  }
+  if (!ctx.fs.isHostRoot && !ctx.config.initramfs.underRoot) {
+    notes.push(`not rebuilding the initramfs under --root ${ctx.fs.root} (initramfs.underRoot is off)`);
+    return null;
+  }
+  return initramfsCommand(ctx.fs, tool);
+}
+
+/** Candidate fragments: the vendor directory's files and every path the state says we installed. */
+function readVendorFiles(ctx: Context, previous: ApplyState | null): VendorFile[] {
+  const files = readDir(ctx, ctx.config.vendorDir);
+  const seen = new Set(files.map((f) => f.path));
+  for (const installed of previous?.installed ?? []) {
+    if (seen.has(installed) || !ctx.fs.exists(installed)) continue;
+    files.push({ path: installed, content: readContent(ctx, installed, ctx.fs.resolve(installed).kind) });
+  }
+  return files.map((f) => ({ ...f, headerModule: f.content === null ? null : fragmentModuleOf(f.content) }));
+}
+
+function readDir(ctx: Context, dir: string): FoundFile[] {
+  return (ctx.fs.listDir(dir) ?? [])
+    .filter((e) => !TEMPORARY.test(e.name))
+    .map((e) => {
+      const file = path.posix.join(dir, e.name);
+      return { path: file, content: readContent(ctx, file, e.kind) };
+    });
+}
+
+function readContent(ctx: Context, file: string, kind: string): string | null {
+  if (kind === "devnull") return "";
+  if (kind !== "file") return null;
+  try {
+    return ctx.fs.readText(file);
+  } catch (error) {
+    throw new RuntimeFailure(`cannot read ${file}: ${describeErrno(error)}`);
+  }
+}
+
+/** What kmod reads now, for telling whether the plan changes what it enforces. */
+function configInputs(ctx: Context): ConfigInputs {
+  return {
+    dirs: MODPROBE_DIRS.map((dir) => ({ dir, entries: ctx.fs.listDir(dir) })),
+    readFile: (file) => {
+      try {
+        return ctx.fs.readBytes(file)?.toString("latin1") ?? null;
+      } catch {
+        return null;
+      }
+    },
+    moduleDirFiles: [],
+    cmdline: null,
+    behaviour: behaviourFor(ctx),
+  };
+}
+
+async function carryOut(ctx: Context, file: string, content: string | ApplyState | null, progress: { done: number; total: number }): Promise<void> {
+  try {
+    if (content === null) await ctx.fs.removeFile(file);
+    else if (typeof content === "string") await ctx.fs.writeFileAtomic(file, content);
+    else await writeState(ctx.fs, file, content);
+  } catch (error) {
+    if (error instanceof RuntimeFailure) throw error;
+    throw new RuntimeFailure(
+      `cannot ${content === null ? "remove" : "write"} ${file}: ${describeErrno(error)}; ${progress.done} of ${progress.total} changes were made, every file is whole`,
+      "fix the file system (read-only? full?) and run `fsblacklist apply` again: it finishes the job",
+      { cause: error },
+    );
+  }
+  progress.done++;
+}
+
+// RootFs.writeFileAtomic names its temporary files `.<name>.fsblacklist-<pid>-<ms>.tmp`.
+const TEMPORARY = /^\..+\.fsblacklist-(\d+)-\d+\.tmp$/;
+
+/** Temporary files of runs that were killed mid-write (we hold the lock: nobody else writes). */
+async function removeLeftTemporaries(ctx: Context): Promise<number> {
+  let removed = 0;
+  for (const dir of new Set([ctx.config.vendorDir, ctx.config.adminDir, path.posix.dirname(ctx.config.stateFile)])) {
+    for (const entry of ctx.fs.listDir(dir) ?? []) {
+      const pid = TEMPORARY.exec(entry.name)?.[1];
+      if (pid === undefined || processAlive(Number(pid))) continue;
+      try {
+        if (await ctx.fs.removeFile(path.posix.join(dir, entry.name))) removed++;
+      } catch {
+        // Litter that kmod ignores (a hidden name); not worth failing a package hook for.
+      }
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === "EPERM";
+  }
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EIO: "input/output error",
+};
+
+function describeErrno(error: unknown): string {
+  const code = errnoCode(error);
+  if (code === undefined) return error instanceof Error ? error.message : String(error);
+  return `${ERRNO_TEXT[code] ?? code} (${code})`;
+}
