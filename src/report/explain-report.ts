@@ -1,0 +1,54 @@
+// Output of `explain`: the cause in plain words on the first line, then the
+// evidence, then the command that fixes it; or one JSON document.
+
+import type { Context } from "../context.ts";
+import type { ExplainReport } from "../services/explain.ts";
+import { writeJson } from "./output.ts";
+
+/** PRODUCT.md's explain contract (fstype, module, cause, evidence, fix) and the rest of the report. */
+export function explainJson(report: ExplainReport): unknown {
+  return {
+    fstype: report.fstype,
+    module: report.module,
+    cause: report.cause,
+    evidence: report.evidence,
+    fix: report.fix,
+    once: report.once,
+    summary: report.summary,
+    advice: report.advice,
+    kernel: report.kernel,
+    typeFrom: report.typeFrom,
+    mountError: report.mountError,
+    notes: report.notes,
+  };
+}
+
+export function renderExplain(report: ExplainReport, colour: boolean): string {
+  const bold = (s: string): string => (colour ? `\x1b[1m${s}\x1b[22m` : s);
+  const dim = (s: string): string => (colour ? `\x1b[2m${s}\x1b[22m` : s);
+  const lines: string[] = [bold(report.summary), ""];
+  const about: string[] = [];
+  if (report.fstype !== null) about.push(`type ${report.fstype}${report.module !== null && report.module !== report.fstype ? ` (module ${report.module})` : ""}`);
+  if (report.kernel !== null) about.push(`kernel ${report.kernel}`);
+  about.push(`cause: ${report.cause}`);
+  lines.push(dim(about.join(", ")));
+  if (report.typeFrom !== null) lines.push(dim(`type from ${report.typeFrom}`));
+  lines.push("", "Evidence:");
+  for (const item of report.evidence) lines.push(`  ${item}`);
+  for (const note of report.notes) lines.push(`  note: ${note}`);
+  lines.push("");
+  if (report.fix.length > 0) {
+    lines.push(bold("Fix:"));
+    for (const command of report.fix) lines.push(`  ${command}`);
+    if (report.advice !== null) lines.push(report.advice);
+  } else {
+    lines.push(`${bold("Fix:")} ${report.advice ?? "none needed here."}`);
+  }
+  if (report.once !== null) lines.push("Or, for this boot only:", `  ${report.once}`);
+  return lines.join("\n") + "\n";
+}
+
+export function printExplain(ctx: Context, report: ExplainReport): void {
+  if (ctx.json) writeJson(ctx, explainJson(report));
+  else ctx.stdout.write(renderExplain(report, ctx.colour));
+}
