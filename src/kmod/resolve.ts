@@ -1,0 +1,370 @@
+// What `modprobe NAME` would do, exactly as kmod 30-34 decides it (libkmod.c
+// lookups, libkmod-module.c kmod_module_probe_insert_module). The kernel asks
+// for `modprobe -q -- fs-<type>` when a mount needs a filesystem it does not
+// have, so resolveFilesystemType() is what happens at mount time. Pure: the
+// facts come in as arguments.
+//
+// The rules that matter for blocking, from kmod's source:
+// - The lookup stops at the first source with a match: config `alias` (every
+//   matching pattern), a module of that name, an `install` line for exactly that
+//   name, modules.alias, modules.builtin, built-in aliases.
+// - A module that is built in or already live is left alone: nothing can block it.
+// - `blacklist` (and `modprobe.blacklist=`) stops only a module reached through
+//   an alias, never a load by name and never a dependency.
+// - The probe list is: for each dependency (modules.dep), its softdep `pre:`
+//   modules, the dependency, its `post:` modules; then the same for the module.
+//   Each member's first matching `install` line runs instead of insmod, unless
+//   a softdep of that member resolved to at least one module (kmod then ignores
+//   `install`). A failure of the module or of a dependency fails the load; a
+//   failing softdep is ignored.
+// - `module_blacklist=` is the kernel's own: it refuses the insmod of that
+//   module whatever route led there.
+
+import type { ConfigEntry, Source } from "./parse-config.ts";
+import { underscores } from "./parse-config.ts";
+import { fnmatch } from "./fnmatch.ts";
+import type { ModuleIndex } from "../system/module-index.ts";
+import { filesystemTypesOf } from "../system/module-index.ts";
+
+export interface ResolveFacts {
+  entries: readonly ConfigEntry[];
+  /** Null when there are no modules for the kernel (lib/modules/<release> missing). */
+  index: ModuleIndex | null;
+  /** Modules live in the running kernel. */
+  loaded: ReadonlySet<string> | ReadonlyMap<string, unknown>;
+  /** `module_blacklist=` from the kernel command line. */
+  kernelBlacklist: readonly string[];
+}
+
+export type LookupKind = "config-alias" | "module" | "install-command" | "remove-command" | "modules.alias" | "builtin" | "builtin-alias";
+
+export type BlockCause = "blacklisted" | "cmdline-blacklisted" | "install-blocked" | "dependency-blocked" | "module-missing";
+
+export interface Block {
+  cause: BlockCause;
+  /** The module whose blacklist entry, install line or absence blocks the load. */
+  module: string;
+  /** The deciding line; null for a missing module and for `module_blacklist=`. */
+  source: Source | null;
+  command?: string;
+}
+
+export type InstallEffect = "fails" | "no-load" | "hook" | "loads" | "unknown";
+
+export interface ProbeStep {
+  module: string;
+  /** The module asked for, or one of its dependencies (a failing softdep does not fail the load). */
+  required: boolean;
+  action: "insmod" | "install" | "in-kernel" | "missing";
+  /** Path under the module directory, for insmod. */
+  path?: string;
+  command?: string;
+  effect?: InstallEffect;
+  /** The `install` line, or for an insmod that ignores one, the softdep line that makes kmod ignore it. */
+  source?: Source;
+  ignoredInstall?: Source;
+}
+
+export interface ModuleOutcome {
+  module: string;
+  /** The alias it was reached through; null for a load by name (then `blacklist` does not apply). */
+  alias: string | null;
+  builtin: boolean;
+  loaded: boolean;
+  /** The first blacklist entry naming the module, whether or not it applies to this request. */
+  blacklistedBy: Source | null;
+  result: "loads" | "in-kernel" | "blocked" | "runs-command";
+  /** The first required step that keeps the module from loading. */
+  block: Block | null;
+  /** The whole probe list in kmod's order, as `modprobe -n -v` prints it (empty when blocked by blacklist or in the kernel). */
+  steps: ProbeStep[];
+}
+
+export interface Resolution {
+  request: string;
+  /** The request as kmod normalises it (dashes to underscores). */
+  name: string;
+  /** Where the lookup found the module(s); null when nothing matched. */
+  lookup: LookupKind | null;
+  /** The config line that resolved it (alias or install line). */
+  source: Source | null;
+  modules: ModuleOutcome[];
+}
+
+/** What happens when the kernel asks for a filesystem type at mount time. */
+export function resolveFilesystemType(type: string, facts: ResolveFacts): Resolution {
+  return resolveModprobe(`fs-${type}`, facts);
+}
+
+interface Candidate {
+  name: string;
+  alias: string | null;
+  builtin: boolean;
+  /** Install command found by the lookup itself (an `install` line for the requested name). */
+  install: { command: string; source: Source } | null;
+}
+
+/** What `modprobe NAME` would do. */
+export function resolveModprobe(request: string, facts: ResolveFacts): Resolution {
+  const name = underscores(request);
+  if (name === null) return { request, name: request, lookup: null, source: null, modules: [] };
+  const found = lookup(name, facts);
+  return {
+    request,
+    name,
+    lookup: found.kind,
+    source: found.source,
+    modules: found.candidates.map((candidate) => probe(candidate, facts)),
+  };
+}
+
+function lookup(name: string, facts: ResolveFacts): { kind: LookupKind | null; source: Source | null; candidates: Candidate[] } {
+  const { entries, index } = facts;
+  const configAliases = entries.filter((e) => e.kind === "alias" && fnmatch(e.pattern, name));
+  if (configAliases.length > 0) {
+    return {
+      kind: "config-alias",
+      source: configAliases[0]!.source,
+      candidates: configAliases.map((e) => ({ name: e.kind === "alias" ? e.module : "", alias: e.kind === "alias" ? e.pattern : null, builtin: false, install: null })),
+    };
+  }
+  if (!name.includes(":") && index?.modules.has(name)) {
+    return { kind: "module", source: null, candidates: [{ name, alias: null, builtin: false, install: null }] };
+  }
+  // (symbol: requests would consult modules.symbols; no filesystem request looks like that.)
+  for (const kind of ["install", "remove"] as const) {
+    const command = entries.find((e) => e.kind === kind && e.module === name);
+    if (command?.kind === "install") {
+      return { kind: "install-command", source: command.source, candidates: [{ name, alias: null, builtin: false, install: { command: command.command, source: command.source } }] };
+    }
+    if (command?.kind === "remove") {
+      return { kind: "remove-command", source: command.source, candidates: [{ name, alias: null, builtin: false, install: null }] };
+    }
+  }
+  if (index !== null) {
+    const order = [...index.modules.keys()];
+    const rank = (module: string): number => {
+      const at = order.indexOf(module);
+      return at < 0 ? order.length : at;
+    };
+    const matches = index.aliases.filter((a) => fnmatch(a.pattern, name)).sort((a, b) => rank(a.module) - rank(b.module));
+    if (matches.length > 0) {
+      return { kind: "modules.alias", source: null, candidates: matches.map((a) => ({ name: a.module, alias: name, builtin: false, install: null })) };
+    }
+    if (index.builtin.has(name)) {
+      return { kind: "builtin", source: null, candidates: [{ name, alias: null, builtin: true, install: null }] };
+    }
+    const builtinMatches = index.builtinAliases.filter((a) => fnmatch(a.pattern, name));
+    if (builtinMatches.length > 0) {
+      return { kind: "builtin-alias", source: null, candidates: builtinMatches.map((a) => ({ name: a.module, alias: name, builtin: true, install: null })) };
+    }
+  }
+  return { kind: null, source: null, candidates: [] };
+}
+
+function isBuiltin(module: string, facts: ResolveFacts): boolean {
+  return facts.index?.builtin.has(module) ?? false;
+}
+
+function isLive(module: string, facts: ResolveFacts): boolean {
+  return facts.loaded.has(module);
+}
+
+/** The first `blacklist` entry naming the module (kmod compares names exactly). */
+export function blacklistEntryFor(module: string, entries: readonly ConfigEntry[]): Source | null {
+  return entries.find((e) => e.kind === "blacklist" && e.module === module)?.source ?? null;
+}
+
+/** The first `install` line whose pattern matches the module, as kmod picks it. */
+export function installEntryFor(module: string, entries: readonly ConfigEntry[]): { command: string; source: Source } | null {
+  const entry = entries.find((e) => e.kind === "install" && fnmatch(e.module, module));
+  return entry?.kind === "install" ? { command: entry.command, source: entry.source } : null;
+}
+
+/**
+ * What an install command does to the module when the kernel runs it at mount
+ * time (no terminal). We recognise the usual idioms; anything else is "unknown".
+ */
+export function installEffect(command: string, module: string): InstallEffect {
+  const trimmed = command.trim();
+  if (/^(?:\/usr)?(?:\/s?bin\/)?false(?:\s|$)/.test(trimmed) || /^exit\s+[1-9]/.test(trimmed)) return "fails";
+  if (/^(?:(?:\/usr)?(?:\/s?bin\/)?true|:)(?:\s*$|\s*#)/.test(trimmed) || /^exit(?:\s+0)?\s*$/.test(trimmed)) return "no-load";
+  if (/\bmodprobe-hook\b/.test(trimmed)) return "hook";
+  const ignoreInstall = new RegExp(`\\bmodprobe\\b[^;|&]*(?:--ignore-install|\\s-i\\b)[^;|&]*\\s${module.replace(/_/g, "[-_]")}(?:\\s|$)`);
+  if (ignoreInstall.test(trimmed)) return "loads";
+  return "unknown";
+}
+
+/** Effects that leave the module unloaded when the kernel asks for it. */
+export function installBlocks(effect: InstallEffect): boolean {
+  return effect === "fails" || effect === "no-load" || effect === "hook";
+}
+
+function probe(candidate: Candidate, facts: ResolveFacts): ModuleOutcome {
+  const { entries, index } = facts;
+  const builtin = candidate.builtin || isBuiltin(candidate.name, facts);
+  const loaded = isLive(candidate.name, facts);
+  const blacklistedBy = blacklistEntryFor(candidate.name, entries);
+  const outcome = (result: ModuleOutcome["result"], block: Block | null, steps: ProbeStep[]): ModuleOutcome => ({
+    module: candidate.name,
+    alias: candidate.alias,
+    builtin,
+    loaded,
+    blacklistedBy,
+    result,
+    block,
+    steps,
+  });
+
+  if (builtin || loaded) return outcome("in-kernel", null, []);
+  if (candidate.alias !== null && blacklistedBy !== null) {
+    const cause: BlockCause = blacklistedBy.file === "proc/cmdline" ? "cmdline-blacklisted" : "blacklisted";
+    return outcome("blocked", { cause, module: candidate.name, source: blacklistedBy }, []);
+  }
+
+  // Module objects are per (name, alias) in kmod's pool, and so is "visited".
+  interface Member {
+    name: string;
+    key: string;
+    install: { command: string; source: Source } | null;
+    ignoreCmd: boolean;
+    softdep: Source | null;
+  }
+  const members = new Map<string, Member>();
+  const member = (name: string, alias: string | null, install: Member["install"] = null): Member => {
+    const key = alias === null ? name : `${name}\\${alias}`;
+    let m = members.get(key);
+    if (m === undefined) {
+      m = { name, key, install, ignoreCmd: false, softdep: null };
+      members.set(key, m);
+    }
+    return m;
+  };
+  const depsOf = (name: string): string[] => [...(index?.modules.get(name)?.deps ?? [])].reverse();
+  const required = new Set<string>();
+  const visited = new Set<string>();
+  const list: Member[] = [];
+
+  const resolveSoftdepNames = (names: readonly string[]): Member[] => {
+    const out: Member[] = [];
+    for (const dep of names) {
+      const normal = underscores(dep);
+      if (normal === null) continue;
+      for (const c of lookup(normal, facts).candidates) out.push(member(c.name, c.alias, c.install));
+    }
+    return out;
+  };
+  const fillSoftdep = (m: Member): void => {
+    const softdep = entries.find((e) => e.kind === "softdep" && fnmatch(e.module, m.name));
+    const pre = softdep?.kind === "softdep" ? resolveSoftdepNames(softdep.pre) : [];
+    const post = softdep?.kind === "softdep" ? resolveSoftdepNames(softdep.post) : [];
+    for (const p of pre) visit(p, false);
+    list.push(m);
+    m.ignoreCmd = pre.length > 0 || post.length > 0;
+    m.softdep = m.ignoreCmd && softdep ? softdep.source : null;
+    for (const p of post) visit(p, false);
+  };
+  const visit = (m: Member, isRequired: boolean): void => {
+    if (visited.has(m.key)) return;
+    visited.add(m.key);
+    const deps = depsOf(m.name).map((d) => member(d, null));
+    if (isRequired) {
+      required.add(m.key);
+      for (const d of deps) required.add(d.key);
+    }
+    for (const d of deps) fillSoftdep(d);
+    fillSoftdep(m);
+  };
+  const top = member(candidate.name, candidate.alias, candidate.install);
+  visit(top, true);
+
+  const steps: ProbeStep[] = [];
+  let block: Block | null = null;
+  let runsCommand = false;
+  for (const m of list) {
+    const isRequired = required.has(m.key);
+    if (isBuiltin(m.name, facts) || isLive(m.name, facts)) {
+      steps.push({ module: m.name, required: isRequired, action: "in-kernel" });
+      continue;
+    }
+    const install = m.install ?? installEntryFor(m.name, entries);
+    const blockedAs = (cause: BlockCause, source: Source | null, command?: string): void => {
+      if (!isRequired || block !== null) return;
+      const isTop = m === top;
+      const finalCause = cause === "install-blocked" && !isTop ? "dependency-blocked" : cause;
+      block = { cause: finalCause, module: m.name, source, ...(command !== undefined ? { command } : {}) };
+    };
+    if (install !== null && !m.ignoreCmd) {
+      const effect = installEffect(install.command, m.name);
+      steps.push({ module: m.name, required: isRequired, action: "install", command: install.command, effect, source: install.source });
+      if (installBlocks(effect)) blockedAs("install-blocked", install.source, install.command);
+      else if (effect === "unknown" && m === top) runsCommand = true;
+      continue;
+    }
+    const path = index?.modules.get(m.name)?.path;
+    if (path === undefined) {
+      steps.push({ module: m.name, required: isRequired, action: "missing" });
+      blockedAs("module-missing", null);
+    } else {
+      steps.push({
+        module: m.name,
+        required: isRequired,
+        action: "insmod",
+        path,
+        ...(install !== null && m.softdep !== null ? { ignoredInstall: install.source, source: m.softdep } : {}),
+      });
+      if (facts.kernelBlacklist.includes(m.name)) blockedAs("cmdline-blacklisted", null);
+    }
+  }
+  if (block !== null) return outcome("blocked", block, steps);
+  return outcome(runsCommand ? "runs-command" : "loads", null, steps);
+}
+
+/** The request is blocked: something matched and none of the matches can load. */
+export function isBlocked(resolution: Resolution): boolean {
+  return resolution.modules.length > 0 && resolution.modules.every((m) => m.result === "blocked");
+}
+
+export interface NamedFilesystem {
+  /** What the user typed. */
+  input: string;
+  module: string;
+  /** Filesystem types the module provides on this kernel (from its fs-* aliases). */
+  types: string[];
+  via: "module" | "alias" | "builtin" | "builtin-alias" | "policy";
+}
+
+/**
+ * Resolves a name given on the command line, a filesystem type or a module name
+ * ("iso9660" -> isofs, "vxfs" -> freevxfs, "ext3" -> ext4), through the kernel's
+ * index first, then through the names the policy knows (a kernel may lack the
+ * module). Null when neither knows it.
+ */
+export function resolveFilesystemName(
+  input: string,
+  index: ModuleIndex | null,
+  known: readonly { module: string; types: readonly string[] }[],
+): NamedFilesystem | null {
+  const name = input.replaceAll("-", "_");
+  const withTypes = (module: string, via: NamedFilesystem["via"]): NamedFilesystem => ({
+    input,
+    module,
+    types: index === null ? [] : filesystemTypesOf(index, module),
+    via,
+  });
+  if (index !== null) {
+    if (index.modules.has(name)) return withTypes(name, "module");
+    if (index.builtin.has(name)) return withTypes(name, "builtin");
+    const alias = index.aliases.find((a) => a.pattern === `fs_${name}`);
+    if (alias) return withTypes(alias.module, "alias");
+    const builtinAlias = index.builtinAliases.find((a) => a.pattern === `fs_${name}`);
+    if (builtinAlias) return withTypes(builtinAlias.module, "builtin-alias");
+  }
+  const fromPolicy =
+    known.find((k) => k.module === name) ?? known.find((k) => k.types.some((t) => t === input || t.replaceAll("-", "_") === name));
+  if (fromPolicy) {
+    const types = index === null ? [...fromPolicy.types] : [...new Set([...filesystemTypesOf(index, fromPolicy.module), ...fromPolicy.types])];
+    return { input, module: fromPolicy.module, types, via: "policy" };
+  }
+  return null;
+}
