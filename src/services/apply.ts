@@ -70,6 +70,8 @@ interface Decision {
   /** The command that rebuilds the initramfs when it is to be rebuilt, else null. */
   regenerate: string[] | null;
   notes: string[];
+  /** The state file was damaged (also among the notes). */
+  stateWarning: string | null;
 }
 
 interface LoadedPolicy {
@@ -99,6 +101,7 @@ export async function applyPolicy(ctx: Context, options: { dryRun: boolean }): P
   // Deciding without the lock is safe: writes are atomic and the state file is
   // written last, so a plan with nothing to do means no other run is half-way.
   const first = decide(ctx, policy);
+  if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${first.stateWarning}\n`);
   if (options.dryRun || !hasWork(first)) return result(ctx, first, { dryRun: options.dryRun, changed: hasWork(first), regenerated: false, error: null });
   if (ctx.uid !== 0 && ctx.fs.isHostRoot) {
     throw new UsageError(`apply changes ${ctx.config.vendorDir} and ${ctx.config.adminDir} and needs root`, "run it as root, or add --dry-run to see what it would change");
@@ -139,10 +142,7 @@ function decide(ctx: Context, policy: LoadedPolicy): Decision {
   const { fs, config } = ctx;
   const notes: string[] = [];
   const { state: previous, warning } = readState(fs, config.stateFile);
-  if (warning !== null) {
-    ctx.stderr.write(`fsblacklist: warning: ${warning}\n`);
-    notes.push(warning);
-  }
+  if (warning !== null) notes.push(warning);
 
   const release = runningRelease(fs);
   const indexRelease = release !== null && fs.exists(`lib/modules/${release}/modules.dep`) ? release : (listInstalledReleases(fs).at(-1) ?? null);
@@ -184,7 +184,7 @@ function decide(ctx: Context, policy: LoadedPolicy): Decision {
   const stale = blacklistChanged || previous?.initramfsPending === true;
   const regenerate = stale && config.initramfs.mode === "regenerate" ? initramfsCommandIfAllowed(ctx, notes) : null;
   const next = nextState(input, plan, regenerate !== null);
-  return { input, plan, blacklistChanged, next, regenerate, notes: [...notes, ...plan.notes] };
+  return { input, plan, blacklistChanged, next, regenerate, notes: [...notes, ...plan.notes], stateWarning: warning };
 }
 
 function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: boolean; regenerated: boolean; error: string | null }): ApplyResult {
