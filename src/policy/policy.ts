@@ -158,7 +158,7 @@ function checkSharedFilesystems(entries: readonly PolicyEntry[], problems: Polic
     for (const b of entries.slice(i + 1)) {
       const shared = a.filesystems.filter((fs) => b.filesystems.includes(fs));
       if (shared.length > 0 && intersects(a.kernels ?? "*", b.kernels ?? "*")) {
-        problems.push({ file: b.file, line: null, message: `filesystem ${shared.join(", ")} is also served by ${a.module} (${a.file}) on the same kernels` });
+        problems.push({ file: b.file, line: null, message: `filesystem ${shared.join(", ")} is also served by ${a.module} (${path.basename(a.file)}) on the same kernels` });
       }
     }
   }
