@@ -17,6 +17,10 @@ import type { ConfigEntry } from "../kmod/parse-config.ts";
 import { parseMarker, renderMarker, type OverrideMarker } from "../policy/marker.ts";
 import { withLock } from "../system/lock.ts";
 import { runningRelease } from "../system/kernel-release.ts";
+import { listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
+import { installBlocks, installEffect, installEntryFor, resolveFilesystemName } from "../kmod/resolve.ts";
+import { findEntry, fragmentName, hookInstallLine, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
+import { readSystemUsage } from "../system/usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 
 export type OverrideRequest = "allow" | "block" | "reset";
@@ -92,113 +96,134 @@ interface CurrentFile {
 
 export async function planOverride(ctx: Context, request: OverrideRequest, names: readonly string[], options: PlanOptions = {}): Promise<OverridePlan> {
   checkOverrideNames(names);
-  const release = runningRelease(ctx.fs);
-  const before = effectiveConfigWith(ctx, release, new Map());
+  const facts = readFacts(ctx);
+  const before = effectiveConfigWith(ctx, facts.release, new Map());
   const date = (options.now ?? new Date()).toISOString();
   const changes: OverrideChange[] = [];
   const seen = new Set<string>();
   for (const name of names) {
-    const module = await resolveModule(ctx, name);
+    const module = resolveModule(facts, name) ?? unknownName(ctx, facts, request, name, before);
     if (seen.has(module)) continue;
     seen.add(module);
     const file = path.posix.join(ctx.config.adminDir, fragmentName(module));
-    const current = readCurrent(ctx, file);
-    const base = { name, module, path: file, before: current.text, notes: [] as string[] };
-    const wasBlocked = blacklistEntries(before, module);
+    const target: Target = { name, module, file, current: readCurrent(ctx, file), blockedBefore: blacklistEntries(before, module) };
+    /** The blacklist entries for the module if `file` held `text` (null: no file). */
+    const configWith = (text: string | null): EffectiveConfig => effectiveConfigWith(ctx, facts.release, new Map([[file, text]]));
+    const blockedWith = (text: string | null): ConfigEntry[] => blacklistEntries(configWith(text), module);
 
-    if (current.owner === "admin") {
-      changes.push({
-        ...base,
-        action: "refused",
-        after: current.text,
-        reason: `${file} is ${current.what} without fsblacklist's marker: it belongs to the administrator and fsblacklist never changes it`,
-        notes: [adminFileAdvice(request, file, module)],
-        affectsBlacklist: false,
-      });
-      continue;
+    if (target.current.owner === "admin") {
+      changes.push(refuseAdminFile(request, target));
+    } else if (request === "reset") {
+      changes.push(planReset(target, blockedWith));
+    } else {
+      const body = request === "allow" ? "" : blockBody(ctx, facts, module);
+      const marker: OverrideMarker = {
+        kind: request,
+        module,
+        reason: options.reason ?? `${request === "allow" ? "allowed" : "blocked"} by the administrator (fsblacklist ${request})`,
+        date,
+        kernel: facts.release,
+      };
+      const { current } = target;
+      // The same decision again keeps the file as it is, with its original date.
+      const text = current.owner === "ours" && current.marker?.kind === request && current.text === renderMarker(current.marker) + body ? current.text : renderMarker(marker) + body;
+      changes.push(
+        request === "allow"
+          ? planAllow(target, text, configWith(text), { inPolicy: inPolicy(facts, module), masks: maskedFiles(before, file) })
+          : planBlock(target, text, blockedWith(text), blockNotes(ctx, facts, module)),
+      );
     }
-
-    if (request === "reset") {
-      if (current.owner === "none") {
-        changes.push({ ...base, action: "unchanged", after: null, reason: `no override in ${file}; the vendor default applies`, affectsBlacklist: false });
-        continue;
-      }
-      const after = effectiveConfigWith(ctx, release, new Map([[file, null]]));
-      const nowBlocked = blacklistEntries(after, module);
-      changes.push({
-        ...base,
-        action: "remove",
-        after: null,
-        reason: nowBlocked.length > 0 ? `the default applies again: blacklisted by ${where(nowBlocked[0]!)}` : `the default applies again: nothing blacklists ${module}`,
-        affectsBlacklist: nowBlocked.length > 0 !== wasBlocked.length > 0,
-      });
-      continue;
-    }
-
-    const kind = request;
-    const body = kind === "allow" ? "" : await policyFragmentFor(ctx, module);
-    const marker: OverrideMarker = {
-      kind,
-      module,
-      reason: options.reason ?? `${kind === "allow" ? "allowed" : "blocked"} by the administrator (fsblacklist ${kind})`,
-      date,
-      kernel: release,
-    };
-    const unchanged = current.owner === "ours" && current.marker?.kind === kind && current.text === renderMarker(current.marker) + body;
-    const text = unchanged ? current.text! : renderMarker(marker) + body;
-    const after = effectiveConfigWith(ctx, release, new Map([[file, text]]));
-    const nowBlocked = blacklistEntries(after, module);
-    const affectsBlacklist = nowBlocked.length > 0 !== wasBlocked.length > 0;
-
-    if (kind === "allow") {
-      if (nowBlocked.length > 0) {
-        const first = nowBlocked[0]!;
-        changes.push({
-          ...base,
-          action: "refused",
-          after: current.text,
-          reason: `${module} would stay blacklisted by ${where(first)}, which fsblacklist does not manage`,
-          notes: [
-            first.source.file === "proc/cmdline"
-              ? `remove modprobe.blacklist=${module} from the kernel command line (the boot loader's configuration), then run fsblacklist allow ${name} again`
-              : `remove that line yourself (fsblacklist never edits files it did not write), then run fsblacklist allow ${name} again`,
-          ],
-          affectsBlacklist: false,
-        });
-        continue;
-      }
-      if (unchanged) {
-        changes.push({ ...base, action: "unchanged", after: text, reason: `already allowed by ${file}`, affectsBlacklist: false });
-        continue;
-      }
-      const masks = maskedFiles(before, file);
-      changes.push({
-        ...base,
-        action: "allow",
-        after: text,
-        reason:
-          wasBlocked.length > 0
-            ? `kmod no longer blacklists ${module}${masks.length > 0 ? ` (masks ${masks.join(", ")})` : ""}`
-            : `${module} stays allowed, even after a later fsblacklist apply`,
-        affectsBlacklist,
-      });
-      continue;
-    }
-
-    if (unchanged) {
-      changes.push({ ...base, action: "unchanged", after: text, reason: `already blocked by ${file}`, notes: await blockNotes(ctx, module), affectsBlacklist: false });
-      continue;
-    }
-    changes.push({
-      ...base,
-      action: "block",
-      after: text,
-      reason: `kmod blacklists ${module}, and fsblacklist apply will not lift it even when ${module} is in use`,
-      notes: await blockNotes(ctx, module),
-      affectsBlacklist,
-    });
   }
   return { request, changes };
+}
+
+interface Target {
+  name: string;
+  module: string;
+  file: string;
+  current: CurrentFile;
+  /** Blacklist entries for the module now. */
+  blockedBefore: ConfigEntry[];
+}
+
+function change(target: Target, action: OverrideAction, after: string | null, reason: string, notes: string[], blockedAfter: readonly ConfigEntry[]): OverrideChange {
+  return {
+    action,
+    name: target.name,
+    module: target.module,
+    path: target.file,
+    before: target.current.text,
+    after,
+    reason,
+    notes,
+    affectsBlacklist: action !== "refused" && action !== "unchanged" && blockedAfter.length > 0 !== target.blockedBefore.length > 0,
+  };
+}
+
+function refuseAdminFile(request: OverrideRequest, target: Target): OverrideChange {
+  const { file, module, current } = target;
+  return change(
+    target,
+    "refused",
+    current.text,
+    `${file} is ${current.what} without fsblacklist's marker: it belongs to the administrator and fsblacklist never changes it`,
+    [adminFileAdvice(request, file, module)],
+    target.blockedBefore,
+  );
+}
+
+function planReset(target: Target, blockedWith: (text: string | null) => ConfigEntry[]): OverrideChange {
+  if (target.current.owner === "none") {
+    return change(target, "unchanged", null, `no override in ${target.file}; the default applies`, [], target.blockedBefore);
+  }
+  const after = blockedWith(null);
+  const reason = after.length > 0 ? `the default applies again: blacklisted by ${where(after[0]!)}` : `the default applies again: nothing blacklists ${target.module}`;
+  return change(target, "remove", null, reason, [], after);
+}
+
+function planAllow(target: Target, text: string, after: EffectiveConfig, facts: { inPolicy: boolean; masks: string[] }): OverrideChange {
+  const { module, name, file, current } = target;
+  const blockedAfter = blacklistEntries(after, module);
+  const first = blockedAfter[0];
+  if (first !== undefined) {
+    return change(target, "refused", current.text, `${module} would stay blacklisted by ${where(first)}, which fsblacklist does not manage`, [
+      first.source.file === "proc/cmdline"
+        ? `remove modprobe.blacklist=${module} from the kernel command line (the boot loader's configuration), then run fsblacklist allow ${name} again`
+        : `remove that line yourself (fsblacklist never edits files it did not write), then run fsblacklist allow ${name} again`,
+    ], target.blockedBefore);
+  }
+  const install = installEntryFor(module, after.entries);
+  // Our own hook line loads the module; a line that fails or does nothing keeps it out whatever the blacklist says.
+  const effect = install === null ? null : installEffect(install.command, module);
+  if (install !== null && effect !== null && effect !== "hook" && installBlocks(effect)) {
+    return change(
+      target,
+      "refused",
+      current.text,
+      `${module} would stay unloadable: ${install.source.file}:${install.source.line} runs "${install.command}" instead of loading it, and fsblacklist does not manage that file`,
+      [`remove that install line yourself, then run fsblacklist allow ${name} again`],
+      target.blockedBefore,
+    );
+  }
+  if (current.text === text) return change(target, "unchanged", text, `already allowed by ${file}`, [], blockedAfter);
+  if (current.owner === "none" && target.blockedBefore.length === 0 && !facts.inPolicy) {
+    return change(target, "unchanged", null, `nothing blacklists ${module}; no override needed`, [], blockedAfter);
+  }
+  const reason =
+    target.blockedBefore.length > 0
+      ? `kmod no longer blacklists ${module}${facts.masks.length > 0 ? ` (masks ${facts.masks.join(", ")})` : ""}`
+      : `${module} stays allowed, even when a later fsblacklist apply installs the policy`;
+  return change(target, "allow", text, reason, [], blockedAfter);
+}
+
+function planBlock(target: Target, text: string, blockedAfter: ConfigEntry[], notes: string[]): OverrideChange {
+  if (target.current.text === text) return change(target, "unchanged", text, `already blocked by ${target.file}`, notes, blockedAfter);
+  const module = target.module;
+  return change(target, "block", text, `kmod blacklists ${module}, and fsblacklist apply will not lift it even when ${module} is in use`, notes, blockedAfter);
+}
+
+function inPolicy(facts: Facts, module: string): boolean {
+  return facts.policy.entries.some((e) => normaliseModuleName(e.module) === module);
 }
 
 function adminFileAdvice(request: OverrideRequest, file: string, module: string): string {
@@ -358,7 +383,9 @@ export interface LoadResult {
 export async function loadModuleNow(ctx: Context, module: string): Promise<LoadResult> {
   checkModuleName(module);
   const { execa } = await import("execa");
-  const args = ["--ignore-install", ...(ctx.fs.isHostRoot ? [] : ["-d", ctx.fs.root]), "--", module];
+  const release = runningRelease(ctx.fs);
+  const underRoot = ctx.fs.isHostRoot ? [] : ["-d", ctx.fs.root, ...(release === null ? [] : ["-S", release])];
+  const args = ["--ignore-install", ...underRoot, "--", module];
   const result = await execa("modprobe", args, { reject: false, stdin: "ignore", env: { LC_ALL: "C" } });
   if (result.exitCode === 0) return { module, ok: true, error: null };
   let error = result.failed && result.exitCode === undefined ? `cannot run modprobe: ${result.shortMessage}` : result.stderr.trim() || `modprobe exited with ${result.exitCode}`;
@@ -369,20 +396,74 @@ export async function loadModuleNow(ctx: Context, module: string): Promise<LoadR
 }
 
 // ---------------------------------------------------------------------------
-// Facts from the policy and the module index (TEMPORARY until issue 3/4 land)
+// Facts: the policy and the module index
 
-function fragmentName(module: string): string {
-  return `60-blacklist_fs-${module}.conf`;
+interface Facts {
+  policy: Policy;
+  release: string | null;
+  /** Module indexes of every installed kernel release, the running one first. */
+  indexes: ModuleIndex[];
 }
 
-async function resolveModule(_ctx: Context, name: string): Promise<string> {
-  return normaliseModuleName(name);
+function readFacts(ctx: Context): Facts {
+  const policy = loadPolicy(ctx.config.policyDir ?? shippedPolicyDir());
+  const release = runningRelease(ctx.fs);
+  const releases = listInstalledReleases(ctx.fs).reverse();
+  const ordered = release !== null && releases.includes(release) ? [release, ...releases.filter((r) => r !== release)] : releases;
+  const indexes = ordered.map((r) => readModuleIndex(ctx.fs, r)).filter((i): i is ModuleIndex => i !== null);
+  return { policy, release, indexes };
 }
 
-async function policyFragmentFor(_ctx: Context, module: string): Promise<string> {
-  return `blacklist ${module}\ninstall ${module} /usr/bin/fsblacklist modprobe-hook ${module} 2>/dev/null; /sbin/modprobe --ignore-install ${module} $CMDLINE_OPTS\n`;
+/**
+ * The module a filesystem type or module name means (iso9660 -> isofs): the
+ * running kernel's index first, then the other installed kernels', then the
+ * policy's names. Null when nothing knows the name.
+ */
+function resolveModule(facts: Facts, name: string): string | null {
+  for (const index of facts.indexes) {
+    const found = resolveFilesystemName(name, index, []);
+    if (found !== null) return found.module;
+  }
+  const known = facts.policy.entries.map((e) => ({ module: e.module, types: e.filesystems }));
+  return resolveFilesystemName(name, null, known)?.module ?? null;
 }
 
-async function blockNotes(_ctx: Context, _module: string): Promise<string[]> {
-  return [];
+/**
+ * A name that neither an installed kernel nor the policy knows is most likely a
+ * typo, unless the configuration mentions it already or there is no module index
+ * to ask (an image without a kernel yet).
+ */
+function unknownName(ctx: Context, facts: Facts, request: OverrideRequest, name: string, config: EffectiveConfig): string {
+  const module = normaliseModuleName(name);
+  if (request === "reset" || facts.indexes.length === 0) return module;
+  const file = path.posix.join(ctx.config.adminDir, fragmentName(module));
+  if (blacklistEntries(config, module).length > 0 || readCurrent(ctx, file).owner !== "none") return module;
+  throw new UsageError(
+    `unknown filesystem or module '${name}': no installed kernel (${facts.indexes.map((i) => i.release).join(", ")}) has a module or filesystem of that name, and the policy does not list it`,
+    "check the spelling; fsblacklist status lists the policy's filesystems",
+  );
+}
+
+/** What `block` writes after the marker: the policy's own fragment, or the same two lines for a module it does not list. */
+function blockBody(ctx: Context, facts: Facts, module: string): string {
+  const entry = facts.policy.entries.find((e) => normaliseModuleName(e.module) === module);
+  if (entry !== undefined) return renderFragment(entry, ctx.config.profile);
+  return `blacklist ${module}\n${hookInstallLine(module)}\n`;
+}
+
+/** What blocking a module means for this system: what uses it, and whether a blacklist can matter at all. */
+function blockNotes(ctx: Context, facts: Facts, module: string): string[] {
+  const index = facts.indexes.find((i) => i.release === facts.release) ?? null;
+  const notes: string[] = [];
+  if (index?.builtin.has(module)) notes.push(`${module} is built into kernel ${index.release}: a blacklist has no effect on it`);
+  const evidence = readSystemUsage(ctx.fs, index).evidenceFor(module);
+  if (evidence.length > 0) {
+    const loaded = evidence.some((e) => e.signal === "loaded");
+    notes.push(
+      `${module} is in use: ${evidence.map((e) => `${e.text} (${e.where})`).join("; ")}. ` +
+        `${loaded ? "Blocking does not unload it, but after the next reboot" : "From now on"} the kernel cannot load it on demand: ` +
+        `mounting these fails with "unknown filesystem type", and an fstab entry without nofail can stop the boot`,
+    );
+  }
+  return notes;
 }
