@@ -184,14 +184,17 @@ export function installEntryFor(module: string, entries: readonly ConfigEntry[])
 /**
  * What an install command does to the module when the kernel runs it at mount
  * time (no terminal). We recognise the usual idioms; anything else is "unknown".
+ * "hook": our modprobe-hook without a fallback, which loads nothing without a
+ * terminal.
  */
 export function installEffect(command: string, module: string): InstallEffect {
   const trimmed = command.trim();
   if (/^(?:\/usr)?(?:\/s?bin\/)?false(?:\s|$)/.test(trimmed) || /^exit\s+[1-9]/.test(trimmed)) return "fails";
   if (/^(?:(?:\/usr)?(?:\/s?bin\/)?true|:)(?:\s*$|\s*#)/.test(trimmed) || /^exit(?:\s+0)?\s*$/.test(trimmed)) return "no-load";
-  if (/\bmodprobe-hook\b/.test(trimmed)) return "hook";
+  // Our fragments' line runs the hook, then loads the module with --ignore-install.
   const ignoreInstall = new RegExp(`\\bmodprobe\\b[^;|&]*(?:--ignore-install|\\s-i\\b)[^;|&]*\\s${module.replace(/_/g, "[-_]")}(?:\\s|$)`);
   if (ignoreInstall.test(trimmed)) return "loads";
+  if (/\bmodprobe-hook\b/.test(trimmed)) return "hook";
   return "unknown";
 }
 

@@ -235,3 +235,17 @@ test("generated configurations: our plan equals the real modprobe's dry run", { 
     for (const root of roots) root.cleanup();
   }
 });
+
+test("install commands: what they do to the module at mount time", async () => {
+  const { installEffect, installBlocks } = await import("../../src/kmod/resolve.ts");
+  const { hookInstallLine, falseInstallLine } = await import("../../src/policy/fragment.ts");
+  const effectOf = (line: string): string => installEffect(line.replace(/^install \S+ /, ""), "jfs");
+  assert.equal(effectOf(hookInstallLine("jfs")), "loads");
+  assert.equal(effectOf(falseInstallLine("jfs")), "fails");
+  assert.equal(installEffect("/usr/bin/fsblacklist modprobe-hook jfs", "jfs"), "hook");
+  assert.equal(installEffect("/bin/true", "jfs"), "no-load");
+  assert.equal(installEffect("exit 1", "jfs"), "fails");
+  assert.equal(installEffect("/sbin/modprobe --ignore-install nls-cp437 && echo done", "nls_cp437"), "loads");
+  assert.equal(installEffect("/sbin/modprobe --ignore-install other", "jfs"), "unknown");
+  assert.deepEqual(["fails", "no-load", "hook", "loads", "unknown"].map((e) => installBlocks(e as never)), [true, true, true, false, false]);
+});
