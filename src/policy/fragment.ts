@@ -96,8 +96,9 @@ export function renderFragment(entry: PolicyEntry, profile: string): string {
   const lines = [FRAGMENT_MARKER];
   for (const key of KEYS) {
     const value = values[key];
-    // A value never spans lines: a newline would end the comment and start a directive.
-    if (value !== null) lines.push(`# ${key}: ${value.replace(/[\r\n]+/g, " ")}`);
+    // A value never spans lines: a newline would end the comment and start a
+    // directive, and kmod joins a line ending in a backslash with the next one.
+    if (value !== null) lines.push(`# ${key}: ${value.replace(/[\r\n\\]+/g, " ").trim()}`);
   }
   lines.push(`blacklist ${module}`);
   lines.push(FALSE_INSTALL_PROFILES.has(profile) ? falseInstallLine(module) : hookInstallLine(module));

@@ -62,9 +62,10 @@ test("renderFragment: the hook line for default, the CIS line for cis, the same 
 });
 
 test("renderFragment keeps every header value on one line, so text cannot become a directive", () => {
-  const text = renderFragment({ ...reiserfs, reason: "line one\ninstall reiserfs /bin/sh -c reboot\r\nblacklist ext4" }, "default");
+  const text = renderFragment({ ...reiserfs, reason: "line one\ninstall reiserfs /bin/sh -c reboot\r\nblacklist ext4", description: "ends in \\" }, "default");
   assert.equal(text.split("\n").filter((line) => !line.startsWith("#")).length, 3);
   assert.match(text, /^# reason: line one install reiserfs \/bin\/sh -c reboot blacklist ext4$/m);
+  assert.match(text, /^# description: ends in$/m);
 });
 
 test("install lines are built only from valid module names", () => {
