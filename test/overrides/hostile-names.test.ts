@@ -1,0 +1,102 @@
+// Names end up in file names and in install lines that modprobe runs through a
+// root shell. Every hostile name is rejected with exit 2 before anything is
+// read or written, and the tree stays byte for byte as it was.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runCli, BIN } from "../helpers/cli.ts";
+import { main } from "../../src/main.ts";
+import type { IO } from "../../src/context.ts";
+import { Terminal, policyRoot, shellQuote, snapshotTree } from "./helpers.ts";
+
+const HOSTILE: readonly string[] = [
+  "jfs;rm -rf /",
+  "$(reboot)",
+  "`id`",
+  "../../etc/passwd",
+  "a/b",
+  "jfs\nblacklist x",
+  "",
+  "a".repeat(57),
+  "jfs ext4",
+  "ï",
+  "-rf",
+  "--now",
+];
+const COMMANDS = ["allow", "block", "reset"] as const;
+
+test("allow, block and reset reject every hostile name with exit 2 and leave the tree untouched", async (t) => {
+  const root = policyRoot({ loaded: ["jfs"] });
+  t.after(() => root.cleanup());
+  const before = snapshotTree(root.dir);
+  for (const command of COMMANDS) {
+    for (const name of HOSTILE) {
+      // As typed; a leading dash is an option to commander, so such names also go after `--` to reach our own check.
+      for (const args of name.startsWith("-") ? [[command, name], [command, "--", name]] : [[command, name]]) {
+        const result = runCli(["--root", root.dir, ...args]);
+        const what = `${JSON.stringify(args)}`;
+        assert.equal(result.status, 2, `${what}: ${result.stderr}`);
+        assert.equal(result.stdout, "", what);
+        if (args[1] === "--" || !name.startsWith("-")) {
+          assert.match(result.stderr, /^fsblacklist: invalid filesystem or module name ".*": /, what);
+        }
+      }
+    }
+    // A valid name next to a hostile one: nothing is done for either.
+    const mixed = runCli(["--root", root.dir, command, "jfs", "jfs;reboot"]);
+    assert.equal(mixed.status, 2, mixed.stderr);
+  }
+  assert.deepEqual(snapshotTree(root.dir), before);
+});
+
+test("a NUL byte (which no command line can carry) is rejected in-process too", async (t) => {
+  const root = policyRoot();
+  t.after(() => root.cleanup());
+  const before = snapshotTree(root.dir);
+  for (const command of COMMANDS) {
+    let stderr = "";
+    const io: IO = {
+      stdout: { write: () => assert.fail("nothing on stdout"), isTTY: false },
+      stderr: { write: (text) => void (stderr += String(text)), isTTY: false },
+      env: { NO_COLOR: "1" },
+      uid: 0,
+    };
+    const status = await main(["--root", root.dir, command, "jfs\0"], io);
+    assert.equal(status, 2, `${command}: ${stderr}`);
+    assert.match(stderr, /invalid filesystem or module name "jfs\\u0000"/);
+  }
+  assert.deepEqual(snapshotTree(root.dir), before);
+});
+
+test("modprobe-hook with a hostile name, at a terminal as root: no prompt, exit 0, nothing written", async (t) => {
+  const root = policyRoot();
+  const terminal = new Terminal({ DPKG_ROOT: root.dir });
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-hostile-"));
+  t.after(() => {
+    terminal.close();
+    root.cleanup();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+  const before = snapshotTree(root.dir);
+  // Exactly as the install line calls it (`fsblacklist modprobe-hook NAME`), the root from $DPKG_ROOT;
+  // from a script, so that the screen shows only what the hook prints.
+  const script = path.join(scratch, "hostile.sh");
+  const lines = HOSTILE.map((name, i) => `${shellQuote(process.execPath)} ${shellQuote(BIN)} modprobe-hook ${shellQuote(name)}; echo "EXIT${i}=$?"`);
+  fs.writeFileSync(script, lines.join("\n") + "\necho DONE\n");
+  terminal.type(`clear; bash ${shellQuote(script)}`);
+  const screen = await terminal.waitFor(/^DONE$/m);
+  // `clear` ran before the script, so the screen starts with the script's output.
+  const output = screen.slice(0, screen.indexOf("\nDONE")).trim();
+  assert.deepEqual(output.split("\n"), HOSTILE.map((_, i) => `EXIT${i}=0`), "nothing but the exit codes: no prompt, no message");
+  assert.deepEqual(snapshotTree(root.dir), before);
+
+  // The same terminal and root do prompt for a real module: the silence above was the names'.
+  terminal.type(`${shellQuote(process.execPath)} ${shellQuote(BIN)} modprobe-hook jfs; echo "EXIT=$?"`);
+  await terminal.waitFor(/Un-blacklist jfs permanently\? \[y\]es \/ \[n\]o \/ ne\[v\]er:/);
+  terminal.type("n");
+  await terminal.waitFor(/^EXIT=0$/m);
+  assert.deepEqual(snapshotTree(root.dir), before);
+});
