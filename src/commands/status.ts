@@ -1,6 +1,18 @@
-import type { Context } from "../context.ts";
-import { RuntimeFailure } from "../errors.ts";
+// `fsblacklist status [FS...]`: the state of every policy filesystem (or those named).
 
-export async function run(_ctx: Context): Promise<number> {
-  throw new RuntimeFailure("this command is not built yet");
+import type { Context } from "../context.ts";
+import { computeStatus } from "../services/status.ts";
+import { renderStatusTable } from "../report/status-table.ts";
+import { printDiagnostics, writeJson } from "../report/output.ts";
+
+export async function run(ctx: Context, args: string[]): Promise<number> {
+  const result = computeStatus(ctx, args);
+  if (ctx.json) writeJson(ctx, result.report);
+  else {
+    ctx.stdout.write(
+      renderStatusTable(result, { colour: ctx.colour, vendorDir: ctx.config.vendorDir, adminDir: ctx.config.adminDir, details: args.length > 0 }),
+    );
+  }
+  printDiagnostics(ctx, result.config.diagnostics);
+  return 0;
 }

@@ -1,0 +1,110 @@
+// `status` for people: a table that fits 80 columns, a summary, what uses what,
+// and notes; with named filesystems, the details of each.
+
+import type { FsState } from "../model.ts";
+import type { FilesystemStatusDetail, StatusResult } from "../services/status.ts";
+
+const WIDTH = 80;
+const STATE_ORDER: readonly FsState[] = ["blocked", "pinned", "kept", "allowed", "builtin", "unavailable"];
+const STATE_COLOUR: Record<FsState, string> = {
+  blocked: "\x1b[31m",
+  pinned: "\x1b[35m",
+  kept: "\x1b[33m",
+  allowed: "\x1b[32m",
+  builtin: "\x1b[36m",
+  unavailable: "\x1b[2m",
+};
+const RESET = "\x1b[0m";
+
+export interface TableOptions {
+  colour: boolean;
+  vendorDir: string;
+  adminDir: string;
+  /** Print each filesystem's details (the user named them). */
+  details: boolean;
+}
+
+/** The strongest sign of use, for the narrow column. */
+function inUse(fs: FilesystemStatusDetail): string {
+  if (fs.mounted) return "mounted";
+  if (fs.loaded) return "loaded";
+  if (fs.inFstab) return "fstab";
+  if (fs.usedBy.length > 0) return fs.usedBy.some((u) => u.includes("systemd")) ? "unit" : "yes";
+  return "-";
+}
+
+/** "vendor 60-blacklist_fs-jfs.conf:8": the two directories we manage by name, anything else in full. */
+function shortSource(decidedBy: string | null, options: TableOptions): string {
+  if (decidedBy === null) return "-";
+  for (const [label, dir] of [["vendor", options.vendorDir], ["admin", options.adminDir]] as const) {
+    const prefix = dir.replace(/\/+$/, "") + "/";
+    if (decidedBy.startsWith(prefix) && !decidedBy.slice(prefix.length).includes("/")) return `${label} ${decidedBy.slice(prefix.length)}`;
+  }
+  return decidedBy;
+}
+
+function wrap(text: string, indent: string, first = ""): string {
+  const words = text.split(" ");
+  const lines: string[] = [];
+  let line = first;
+  for (const word of words) {
+    const lead = lines.length === 0 ? first : indent;
+    if (line.length > lead.length && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = indent + word;
+    } else {
+      line += (line.length > lead.length ? " " : "") + word;
+    }
+  }
+  lines.push(line);
+  return lines.join("\n") + "\n";
+}
+
+export function renderStatusTable(result: StatusResult, options: TableOptions): string {
+  const { report } = result;
+  const rows = report.filesystems;
+  let out = `Kernel: ${report.kernel ?? "none running"}${result.moduleDir === null ? "" : `   modules: ${result.moduleDir}`}\n`;
+  for (const note of report.notes) out += wrap(note, "      ", "Note: ");
+
+  if (rows.length === 0) return out + "No filesystems to show.\n";
+  const header = ["FILESYSTEM", "MODULE", "STATE", "IN USE", "DECIDED BY"];
+  const cells = rows.map((fs) => [fs.name, fs.module ?? "-", fs.state, inUse(fs), shortSource(fs.decidedBy, options)]);
+  const widths = header.slice(0, 4).map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[], colourState: FsState | null): string => {
+    const padded = c.slice(0, 4).map((v, i) => v.padEnd(widths[i]!));
+    if (colourState !== null && options.colour) padded[2] = STATE_COLOUR[colourState] + padded[2] + RESET;
+    return (padded.join("  ") + "  " + c[4]).trimEnd() + "\n";
+  };
+  out += "\n" + line(header, null);
+  rows.forEach((fs, i) => {
+    out += line(cells[i]!, fs.state);
+  });
+
+  const counts = STATE_ORDER.map((state) => [state, rows.filter((r) => r.state === state).length] as const).filter(([, n]) => n > 0);
+  out += `\n${rows.length} filesystem${rows.length === 1 ? "" : "s"}: ${counts.map(([state, n]) => `${n} ${state}`).join(", ")}.\n`;
+
+  if (options.details) {
+    for (const fs of rows) {
+      out += `\n${fs.name}${fs.module === fs.name ? "" : ` (module ${fs.module})`}: ${fs.state}, ${fs.why}\n`;
+      if (fs.decidedBy !== null) out += `  decided by: ${fs.decidedBy}\n`;
+      if (fs.types.length > 1) out += `  types: ${fs.types.join(", ")}\n`;
+      out += `  module file for this kernel: ${fs.present ? "present" : "absent"}\n`;
+      for (const use of fs.usedBy) out += wrap(use, "    ", "  in use: ");
+      if (fs.reason !== null) out += wrap(fs.reason, "    ", "  policy: ");
+      if (fs.kernels !== null) out += `  applies to kernels: ${fs.kernels}\n`;
+      if (!fs.inPolicy) out += "  not in the shipped policy\n";
+    }
+  } else {
+    const used = rows.filter((r) => r.usedBy.length > 0);
+    if (used.length > 0) {
+      out += "\nIn use:\n";
+      for (const fs of used) out += wrap(fs.usedBy.join("; "), "    ", `  ${fs.name}: `);
+    }
+  }
+  out += wrap(
+    `Files: vendor = ${options.vendorDir}/, admin = ${options.adminDir}/. ` +
+      "`fsblacklist status FS` shows the details of one filesystem, `--json` everything.",
+    "",
+  );
+  return out;
+}

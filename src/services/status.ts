@@ -1,0 +1,180 @@
+// `status`: every filesystem of the policy (and every filesystem module the
+// configuration blocks), its state, what decides it and whether the system uses
+// it. Read-only; works as any user.
+
+import * as path from "node:path";
+import type { Context } from "../context.ts";
+import { UsageError } from "../errors.ts";
+import { checkModuleName, normaliseModuleName } from "../kmod/module-name.ts";
+import { blacklistEntryFor, resolveFilesystemName, resolveFilesystemType, type Block, type ResolveFacts } from "../kmod/resolve.ts";
+import type { EffectiveConfig } from "../kmod/effective-config.ts";
+import { decideVerdict, type OverrideFile } from "../decide/verdict.ts";
+import type { FilesystemStatus, StatusReport } from "../model.ts";
+import { parseMarker } from "../policy/marker.ts";
+import { entriesForProfile, findEntry, fragmentName, loadPolicy, shippedPolicyDir, type PolicyEntry } from "../policy/policy.ts";
+import { filesystemTypesOf, listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
+import { readEffectiveConfig } from "../system/modprobe-config.ts";
+import { readSystemUsage, type SystemUsage } from "../system/usage.ts";
+import { behaviourFor } from "./modprobe-config.ts";
+
+/** A row of the report: the contract's fields plus the types and a phrase saying why. */
+export interface FilesystemStatusDetail extends FilesystemStatus {
+  /** Filesystem types the module serves (policy and kernel index). */
+  types: string[];
+  why: string;
+}
+
+export interface StatusResult {
+  report: Omit<StatusReport, "filesystems"> & { filesystems: FilesystemStatusDetail[] };
+  /** The effective configuration, for its diagnostics. */
+  config: EffectiveConfig;
+  /** Root-relative module directory the facts come from, or null. */
+  moduleDir: string | null;
+}
+
+export function computeStatus(ctx: Context, names: readonly string[] = []): StatusResult {
+  const { fs, config: settings } = ctx;
+  const policy = loadPolicy(settings.policyDir ?? shippedPolicyDir());
+  const profileEntries = entriesForProfile(policy, settings.profile);
+
+  const usageProbe = readSystemUsage(fs, null);
+  const kernel = usageProbe.kernel;
+  const release = kernel.release;
+  const indexRelease = release !== null && fs.exists(`lib/modules/${release}/modules.dep`) ? release : kernel.running ? null : (listInstalledReleases(fs).at(-1) ?? null);
+  const index = indexRelease === null ? null : readModuleIndex(fs, indexRelease);
+  const usage = index === null ? usageProbe : readSystemUsage(fs, index);
+  const config = readEffectiveConfig(fs, { behaviour: behaviourFor(ctx), release: indexRelease, cmdline: kernel.running });
+  // The state is what the configuration decides; whether the module is loaded right now is a separate column.
+  const facts: ResolveFacts = { entries: config.entries, index, loaded: new Set(), kernelBlacklist: kernel.kernelBlacklist };
+
+  const modules = names.length > 0 ? namedModules(names, index, policy.entries) : defaultModules(profileEntries, index, facts, config);
+  const filesystems = modules.map((module) => {
+    const entry = findEntry(policy, module);
+    return statusOf(ctx, module, entry, index, facts, usage);
+  });
+  filesystems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  return {
+    report: { kernel: release, notes: notesFor(ctx, usage, release, indexRelease, index), filesystems },
+    config,
+    moduleDir: index?.dir ?? null,
+  };
+}
+
+function namedModules(names: readonly string[], index: ModuleIndex | null, entries: readonly PolicyEntry[]): string[] {
+  const known = entries.map((e) => ({ module: e.module, types: e.filesystems }));
+  const modules: string[] = [];
+  for (const name of names) {
+    checkModuleName(name, "filesystem or module name");
+    const found = resolveFilesystemName(name, index, known);
+    if (found === null) {
+      throw new UsageError(
+        `unknown filesystem or module '${name}': neither the kernel's module index nor the policy knows it`,
+        "run `fsblacklist status` without arguments to list the filesystems it knows",
+      );
+    }
+    if (!modules.includes(found.module)) modules.push(found.module);
+  }
+  return modules;
+}
+
+/** The policy's modules, plus every filesystem module the configuration blocks. */
+function defaultModules(entries: readonly PolicyEntry[], index: ModuleIndex | null, facts: ResolveFacts, config: EffectiveConfig): string[] {
+  const modules = new Set(entries.map((e) => normaliseModuleName(e.module)));
+  if (index !== null) {
+    for (const module of index.modules.keys()) {
+      if (modules.has(module)) continue;
+      const types = filesystemTypesOf(index, module);
+      if (types.length > 0 && types.every((type) => blockOf(resolveFilesystemType(type, facts)) !== null)) modules.add(module);
+    }
+  } else {
+    // Without an index we cannot tell a filesystem module from another; fragments named like ours are.
+    for (const entry of config.entries) {
+      if (entry.kind === "blacklist" && /^\d+-blacklist_fs-/.test(path.posix.basename(entry.source.file))) modules.add(entry.module);
+    }
+  }
+  return [...modules];
+}
+
+function blockOf(resolution: ReturnType<typeof resolveFilesystemType>): Block | null {
+  if (resolution.modules.length === 0) return null;
+  const blocked = resolution.modules.every((m) => m.result === "blocked");
+  return blocked ? resolution.modules[0]!.block : null;
+}
+
+function readOverride(ctx: Context, module: string): OverrideFile | null {
+  const file = path.posix.join(ctx.config.adminDir, fragmentName(module));
+  const resolved = ctx.fs.resolve(file);
+  if (resolved.kind === "dangling") return null;
+  const text = resolved.kind === "file" ? ctx.fs.readText(file) : null;
+  return { path: file, marker: text === null ? null : parseMarker(text) };
+}
+
+function statusOf(ctx: Context, module: string, entry: PolicyEntry | null, index: ModuleIndex | null, facts: ResolveFacts, usage: SystemUsage): FilesystemStatusDetail {
+  const policyTypes = entry?.filesystems ?? [];
+  const indexTypes = index === null ? [] : filesystemTypesOf(index, module);
+  const types = [...new Set([...policyTypes, ...indexTypes])];
+  const kernel = usage.kernel;
+  const indexed = index?.modules.get(module);
+  const present = indexed !== undefined && ctx.fs.exists(`${index!.dir}/${indexed.path}`);
+  // A type the kernel has registered while no module provides it is compiled in.
+  const registeredWithoutModule = kernel.running && !kernel.loaded.has(module) && types.some((t) => kernel.registered.has(t));
+  const builtin = (index?.builtin.has(module) ?? false) || registeredWithoutModule;
+
+  let block: Block | null;
+  if (index !== null && indexTypes.length > 0) {
+    const blocks = indexTypes.map((type) => blockOf(resolveFilesystemType(type, facts)));
+    block = blocks.every((b) => b !== null) ? blocks[0]! : null;
+  } else {
+    const source = blacklistEntryFor(module, facts.entries);
+    block = source === null ? null : { cause: source.file === "proc/cmdline" ? "cmdline-blacklisted" : "blacklisted", module, source };
+  }
+
+  const verdict = decideVerdict({
+    builtin,
+    present: present || (index === null && !kernel.running),
+    moduleSupport: kernel.moduleSupport || !kernel.running,
+    block,
+    override: readOverride(ctx, module),
+  });
+  const evidence = usage.evidenceFor(module, types);
+  return {
+    name: types[0] ?? module,
+    module,
+    state: verdict.state,
+    decidedBy: verdict.decidedBy,
+    loaded: kernel.loaded.has(module),
+    mounted: evidence.some((e) => e.signal === "mounted"),
+    inFstab: evidence.some((e) => e.signal === "fstab"),
+    present,
+    reason: entry?.reason ?? null,
+    references: entry?.references ?? [],
+    kernels: entry?.kernels ?? null,
+    inPolicy: entry !== null,
+    usedBy: evidence.map((e) => `${e.text} (${e.where})`),
+    why: verdict.why,
+    types,
+  };
+}
+
+function notesFor(ctx: Context, usage: SystemUsage, release: string | null, indexRelease: string | null, index: ModuleIndex | null): string[] {
+  const notes: string[] = [];
+  const kernel = usage.kernel;
+  const under = ctx.fs.isHostRoot ? "" : ` under ${ctx.fs.root}`;
+  if (!kernel.running) {
+    notes.push(
+      `No running kernel${under} (no proc/): loaded and mounted are unknown, in use means fstab or mount units` +
+        (indexRelease === null ? "; no kernel modules are installed there either." : `; module facts are from the installed kernel ${indexRelease}.`),
+    );
+  } else if (!kernel.moduleSupport) {
+    notes.push(
+      `The running kernel ${release ?? ""} has no loadable module support: only the filesystems built into it can be mounted, ` +
+        "and no modprobe configuration changes that. The states below say so; the policy still applies to kernels with modules.",
+    );
+  } else {
+    if (index === null) notes.push(`No modules for the running kernel ${release ?? ""} under lib/modules: its filesystem modules are unavailable.`);
+    if (!kernel.autoload) notes.push("Module auto-loading is off (proc/sys/kernel/modprobe is empty): the kernel loads no filesystem module on its own, blocked or not.");
+  }
+  if (kernel.kernelBlacklist.length > 0) notes.push(`The kernel command line refuses these modules outright: module_blacklist=${kernel.kernelBlacklist.join(",")}.`);
+  return notes;
+}
