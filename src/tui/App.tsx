@@ -1,0 +1,184 @@
+// The review screen: header, the list with the selected filesystem's details,
+// a message line and the keys. Overlays (details, help, diff, quit) take the
+// place of the list. Every line is cut at the terminal's width, never wrapped.
+
+import { useEffect } from "react";
+import { Box, Text, useApp, useInput } from "ink";
+import type { StatusReport } from "../model.ts";
+import { ConfirmDialog } from "./ConfirmDialog.tsx";
+import { DetailsPane } from "./DetailsPane.tsx";
+import { DiffView } from "./DiffView.tsx";
+import { FilesystemList, ListHeader } from "./FilesystemList.tsx";
+import { HelpOverlay } from "./HelpOverlay.tsx";
+import { cursorIndex, equivalentCommands, pendingChanges, selectedFilesystem, visibleFilesystems, type ReviewState } from "./review-state.ts";
+import { useReview, type ReviewServices } from "./use-review.ts";
+import { useTerminalSize } from "./use-terminal-size.ts";
+import { tint } from "./state-style.ts";
+
+export interface AppProps {
+  report: StatusReport;
+  services: ReviewServices;
+  /** Running as root: otherwise browsing works and applying explains why not. */
+  canApply: boolean;
+  colour: boolean;
+}
+
+export const MIN_COLUMNS = 40;
+export const MIN_ROWS = 10;
+const DETAILS_HEIGHT = 6;
+
+export interface Layout {
+  width: number;
+  height: number;
+  /** Rows for the list, the details pane under it, and the overlays' region. */
+  listRows: number;
+  detailsHeight: number;
+  regionHeight: number;
+}
+
+export function layoutFor(columns: number, rows: number): Layout {
+  // One row short of the screen: Ink clears the whole terminal before every
+  // frame that is as tall as the screen, which flickers.
+  const height = Math.max(1, rows - 1);
+  const detailsHeight = height >= 18 ? DETAILS_HEIGHT : 0;
+  const regionHeight = Math.max(1, height - 3);
+  return { width: columns, height, detailsHeight, regionHeight, listRows: Math.max(1, regionHeight - 1 - detailsHeight) };
+}
+
+function Header({ state, width, colour }: { state: ReviewState; width: number; colour: boolean }) {
+  const total = state.report.filesystems.length;
+  const shown = visibleFilesystems(state).length;
+  const pending = pendingChanges(state).length;
+  const parts = [`kernel ${state.report.kernel ?? "none running"}`, `${total} filesystems`];
+  if (state.filter !== "") parts.push(`filter "${state.filter}": ${shown} shown`);
+  if (pending > 0) parts.push(`${pending} pending`);
+  if (!state.canApply) parts.push("read-only (not root)");
+  return (
+    <Box width={width} height={1}>
+      <Text wrap="truncate-end">
+        <Text bold={colour}>fsblacklist review</Text>
+        {" · " + parts.join(" · ")}
+      </Text>
+    </Box>
+  );
+}
+
+function MessageLine({ state, width, colour }: { state: ReviewState; width: number; colour: boolean }) {
+  let text = "";
+  let tone: string | undefined;
+  if (state.mode.kind === "planning") text = "Working out the file changes…";
+  else if (state.mode.kind === "applying") text = "Writing the changes…";
+  else if (state.message !== null) {
+    text = state.message.text;
+    tone = state.message.tone === "error" ? "red" : state.message.tone === "success" ? "green" : undefined;
+  } else if (state.report.notes.length > 0) text = `note: ${state.report.notes.join("; ")}`;
+  return (
+    <Box width={width} height={1}>
+      <Text wrap="truncate-end" {...tint(colour, tone)}>
+        {text === "" ? " " : text}
+      </Text>
+    </Box>
+  );
+}
+
+function footerText(state: ReviewState): string {
+  switch (state.mode.kind) {
+    case "filter":
+      return `/${state.filter}▏  type to filter · Enter keep · Esc clear`;
+    case "diff":
+      if (state.mode.plan.refused.length > 0) return "Cannot apply this (see above): change what is marked, or use the commands · n back";
+      if (!state.canApply) {
+        return `Applying needs root. As root run fsblacklist review again, or: ${equivalentCommands(pendingChanges(state)).join("; ")} · n back`;
+      }
+      return "Write these changes? y yes · n no · ↑↓ scroll";
+    case "help":
+      return "any key closes the help";
+    case "quit-confirm":
+      return "y quit without applying · n back";
+    case "details":
+      return "↑↓ move · space allow/block · r reset · Enter/Esc back · ? keys";
+    default:
+      return "↑↓/jk move  / filter  space allow/block  r reset  ⏎ details  a apply  ? keys  q quit";
+  }
+}
+
+function Region({ state, layout, colour }: { state: ReviewState; layout: Layout; colour: boolean }) {
+  const { width, regionHeight } = layout;
+  const selected = selectedFilesystem(state);
+  switch (state.mode.kind) {
+    case "help":
+      return <HelpOverlay width={width} height={regionHeight} colour={colour} />;
+    case "diff":
+      return <DiffView plan={state.mode.plan} scroll={state.mode.scroll} width={width} height={regionHeight} colour={colour} />;
+    case "details":
+      return (
+        <DetailsPane fs={selected} kernel={state.report.kernel} pending={selected ? state.pending[selected.name] : undefined} width={width} height={regionHeight} expanded colour={colour} />
+      );
+    case "quit-confirm": {
+      const changes = pendingChanges(state).map((c) => `${c.action} ${c.name}`);
+      return (
+        <Box flexDirection="column" width={width} height={regionHeight}>
+          <ConfirmDialog
+            question={`${changes.length} change${changes.length === 1 ? " is" : "s are"} not applied yet. Quit and drop ${changes.length === 1 ? "it" : "them"}?`}
+            detail={`pending: ${changes.join(", ")} (n, then a, applies them)`}
+            width={width}
+            colour={colour}
+          />
+        </Box>
+      );
+    }
+    default:
+      return (
+        <Box flexDirection="column" width={width} height={regionHeight}>
+          <ListHeader width={width} colour={colour} />
+          <FilesystemList
+            filesystems={visibleFilesystems(state)}
+            cursor={cursorIndex(state)}
+            top={state.top}
+            rows={layout.listRows}
+            width={width}
+            pending={state.pending}
+            colour={colour}
+          />
+          {layout.detailsHeight > 0 && (
+            <DetailsPane fs={selected} kernel={state.report.kernel} pending={selected ? state.pending[selected.name] : undefined} width={width} height={layout.detailsHeight} expanded={false} colour={colour} />
+          )}
+        </Box>
+      );
+  }
+}
+
+export function App({ report, services, canApply, colour }: AppProps) {
+  const { columns, rows } = useTerminalSize();
+  const layout = layoutFor(columns, rows);
+  const pageRows = Math.max(1, layout.regionHeight - 1);
+  const [state, dispatch] = useReview(report, services, canApply, { rows: layout.listRows, pageRows });
+  const { exit } = useApp();
+
+  useEffect(() => dispatch({ type: "resize", rows: layout.listRows, pageRows }), [layout.listRows, pageRows, dispatch]);
+  useEffect(() => {
+    if (state.done) exit();
+  }, [state.done, exit]);
+
+  useInput((input, key) => dispatch({ type: "key", input, key }));
+
+  if (columns < MIN_COLUMNS || rows < MIN_ROWS) {
+    return (
+      <Box width={columns} height={layout.height}>
+        <Text wrap="truncate-end">{`Terminal too small (${columns}x${rows}); fsblacklist review needs ${MIN_COLUMNS}x${MIN_ROWS}. q quits.`}</Text>
+      </Box>
+    );
+  }
+  return (
+    <Box flexDirection="column" width={layout.width} height={layout.height}>
+      <Header state={state} width={layout.width} colour={colour} />
+      <Region state={state} layout={layout} colour={colour} />
+      <MessageLine state={state} width={layout.width} colour={colour} />
+      <Box width={layout.width} height={1}>
+        <Text wrap="truncate-end" dimColor={colour}>
+          {footerText(state)}
+        </Text>
+      </Box>
+    </Box>
+  );
+}

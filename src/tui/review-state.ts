@@ -1,0 +1,327 @@
+// The review UI's state and every change to it, as one pure reducer. Components
+// only render a state and dispatch actions; the two effects that touch the
+// system (planning and applying) live in use-review.ts.
+
+import type { FilesystemStatus, StatusReport } from "../model.ts";
+import { keyToAction, type KeyPress } from "./keys.ts";
+import { planLines } from "./plan-lines.ts";
+
+export type PendingAction = "allow" | "block" | "reset";
+
+export interface PendingChange {
+  name: string;
+  action: PendingAction;
+}
+
+/** One file the plan writes or removes; null stands for "does not exist". */
+export interface FileChange {
+  path: string;
+  before: string | null;
+  after: string | null;
+}
+
+export interface ApplyOutcome {
+  report: StatusReport;
+  /** What was done, one line each ("allowed jfs: wrote etc/modprobe.d/..."). */
+  summary: string[];
+}
+
+/** The exact changes the overrides service would make, and how to make them. */
+export interface ReviewPlan {
+  files: FileChange[];
+  /** What the service says besides the file changes (nothing to do, in-use warnings). */
+  notes: string[];
+  /** Changes the service refuses (an administrator's own file ...); the plan cannot be applied then. */
+  refused: string[];
+  apply(): Promise<ApplyOutcome>;
+}
+
+export type Mode =
+  | { kind: "browse" }
+  | { kind: "filter" }
+  | { kind: "details" }
+  | { kind: "help" }
+  | { kind: "planning" }
+  | { kind: "diff"; plan: ReviewPlan; scroll: number }
+  | { kind: "applying"; plan: ReviewPlan }
+  | { kind: "quit-confirm" };
+
+export interface Message {
+  tone: "info" | "success" | "error";
+  text: string;
+}
+
+export interface ReviewState {
+  report: StatusReport;
+  /** Name of the selected filesystem, kept across filtering. */
+  selected: string | null;
+  /** Index of the first list row shown. */
+  top: number;
+  /** How many list rows fit on screen. */
+  rows: number;
+  /** How many diff lines fit on screen in the apply view. */
+  pageRows: number;
+  filter: string;
+  pending: Readonly<Record<string, PendingAction>>;
+  mode: Mode;
+  message: Message | null;
+  /** Writing needs root; without it browsing works and applying explains why not. */
+  canApply: boolean;
+  done: boolean;
+}
+
+export type ReviewAction =
+  /** A key, read against the state it arrives in (keys typed faster than frames are drawn). */
+  | { type: "key"; input: string; key: KeyPress }
+  | { type: "move"; by: number }
+  | { type: "move-to"; where: "first" | "last" }
+  | { type: "page"; direction: 1 | -1 }
+  | { type: "filter-start" }
+  | { type: "filter-type"; text: string }
+  | { type: "filter-erase" }
+  | { type: "filter-keep" }
+  | { type: "filter-clear" }
+  | { type: "toggle" }
+  | { type: "reset" }
+  | { type: "details" }
+  | { type: "help" }
+  | { type: "close" }
+  | { type: "apply-request" }
+  | { type: "plan-ready"; plan: ReviewPlan }
+  | { type: "plan-failed"; error: string }
+  | { type: "scroll"; by: number }
+  | { type: "scroll-page"; direction: 1 | -1 }
+  | { type: "confirm" }
+  | { type: "cancel" }
+  | { type: "applied"; outcome: ApplyOutcome }
+  | { type: "apply-failed"; error: string }
+  | { type: "quit-request" }
+  | { type: "quit-confirm" }
+  | { type: "resize"; rows: number; pageRows: number };
+
+export function initialState(report: StatusReport, canApply: boolean, size: { rows: number; pageRows: number } = { rows: 10, pageRows: 10 }): ReviewState {
+  return {
+    report,
+    selected: report.filesystems[0]?.name ?? null,
+    top: 0,
+    rows: Math.max(1, size.rows),
+    pageRows: Math.max(1, size.pageRows),
+    filter: "",
+    pending: {},
+    mode: { kind: "browse" },
+    message: null,
+    canApply,
+    done: false,
+  };
+}
+
+function matches(fs: FilesystemStatus, filter: string): boolean {
+  if (filter === "") return true;
+  const needle = filter.toLowerCase();
+  return [fs.name, fs.module ?? "", fs.state].some((field) => field.toLowerCase().includes(needle));
+}
+
+/** The filesystems the list shows, in report order. */
+export function visibleFilesystems(state: ReviewState): FilesystemStatus[] {
+  return state.report.filesystems.filter((fs) => matches(fs, state.filter));
+}
+
+/** Index of the selected filesystem among the visible ones (0 when it is filtered out). */
+export function cursorIndex(state: ReviewState): number {
+  const index = visibleFilesystems(state).findIndex((fs) => fs.name === state.selected);
+  return Math.max(0, index);
+}
+
+export function selectedFilesystem(state: ReviewState): FilesystemStatus | null {
+  return visibleFilesystems(state)[cursorIndex(state)] ?? null;
+}
+
+export function pendingChanges(state: ReviewState): PendingChange[] {
+  // Report order, so that the plan and the summary read like the list.
+  return state.report.filesystems
+    .filter((fs) => state.pending[fs.name] !== undefined)
+    .map((fs) => ({ name: fs.name, action: state.pending[fs.name]! }));
+}
+
+/** Whether modprobe refuses the filesystem's alias request now. */
+export function isBlocking(fs: FilesystemStatus): boolean | null {
+  switch (fs.state) {
+    case "blocked":
+    case "pinned":
+      return true;
+    case "allowed":
+    case "kept":
+      return false;
+    case "builtin":
+      return null;
+    case "unavailable":
+      // No module for this kernel; the deciding line, when there is one, is a block.
+      return fs.decidedBy !== null;
+  }
+}
+
+/** The commands that make the same changes without the UI (for non-root users and scripts). */
+export function equivalentCommands(changes: readonly PendingChange[]): string[] {
+  const byAction = new Map<PendingAction, string[]>();
+  for (const change of changes) byAction.set(change.action, [...(byAction.get(change.action) ?? []), change.name]);
+  return (["allow", "block", "reset"] as const)
+    .filter((action) => byAction.has(action))
+    .map((action) => `fsblacklist ${action} ${byAction.get(action)!.join(" ")}`);
+}
+
+function withSelection(state: ReviewState, index: number): ReviewState {
+  const visible = visibleFilesystems(state);
+  if (visible.length === 0) return { ...state, selected: state.selected, top: 0 };
+  const clamped = Math.min(Math.max(index, 0), visible.length - 1);
+  return scrolled({ ...state, selected: visible[clamped]!.name }, clamped, visible.length);
+}
+
+/** Keeps the cursor row on screen and the list from scrolling past its end. */
+function scrolled(state: ReviewState, cursor: number, count: number): ReviewState {
+  let top = state.top;
+  if (cursor < top) top = cursor;
+  if (cursor >= top + state.rows) top = cursor - state.rows + 1;
+  top = Math.max(0, Math.min(top, Math.max(0, count - state.rows)));
+  return { ...state, top };
+}
+
+function withFilter(state: ReviewState, filter: string): ReviewState {
+  const next = { ...state, filter };
+  const visible = visibleFilesystems(next);
+  const keep = visible.findIndex((fs) => fs.name === state.selected);
+  if (keep >= 0) return scrolled(next, keep, visible.length);
+  return withSelection({ ...next, top: 0 }, 0);
+}
+
+function setPending(state: ReviewState, name: string, action: PendingAction | null): ReviewState {
+  const pending = { ...state.pending };
+  if (action === null) delete pending[name];
+  else pending[name] = action;
+  return { ...state, pending };
+}
+
+function toggle(state: ReviewState): ReviewState {
+  const fs = selectedFilesystem(state);
+  if (fs === null) return state;
+  if (state.pending[fs.name] !== undefined) return setPending(state, fs.name, null);
+  const blocking = isBlocking(fs);
+  if (blocking === null) {
+    return { ...state, message: { tone: "info", text: `${fs.name} is built into the kernel; a blacklist cannot stop it` } };
+  }
+  return setPending(state, fs.name, blocking ? "allow" : "block");
+}
+
+function reset(state: ReviewState): ReviewState {
+  const fs = selectedFilesystem(state);
+  if (fs === null) return state;
+  if (state.pending[fs.name] === "reset") return setPending(state, fs.name, null);
+  if (fs.state === "blocked" || fs.state === "builtin") {
+    const why = fs.state === "blocked" ? "already follows the vendor default" : "is built into the kernel";
+    return { ...state, message: { tone: "info", text: `${fs.name} ${why}; nothing to reset` } };
+  }
+  return setPending(state, fs.name, "reset");
+}
+
+/** Scrolls the apply view, never past its last page. */
+function scrollDiff(state: ReviewState, by: number): ReviewState {
+  if (state.mode.kind !== "diff") return state;
+  const last = Math.max(0, planLines(state.mode.plan).length - state.pageRows);
+  const scroll = Math.max(0, Math.min(last, state.mode.scroll + by));
+  return scroll === state.mode.scroll ? state : { ...state, mode: { ...state.mode, scroll } };
+}
+
+function browse(state: ReviewState, message: Message | null = null): ReviewState {
+  return { ...state, mode: { kind: "browse" }, message };
+}
+
+export function reviewReducer(state: ReviewState, action: ReviewAction): ReviewState {
+  // A message stays up until the next key; results of work replace it.
+  const base: ReviewState = state.message === null ? state : { ...state, message: null };
+  const count = visibleFilesystems(base).length;
+  switch (action.type) {
+    case "key": {
+      const meant = keyToAction({ mode: state.mode.kind, filterActive: state.filter !== "" }, action.input, action.key);
+      return meant === null ? state : reviewReducer(state, meant);
+    }
+    case "move":
+      return withSelection(base, cursorIndex(base) + action.by);
+    case "move-to":
+      return withSelection(base, action.where === "first" ? 0 : count - 1);
+    case "page":
+      return withSelection(base, cursorIndex(base) + action.direction * Math.max(1, base.rows - 1));
+    case "filter-start":
+      return { ...base, mode: { kind: "filter" } };
+    case "filter-type":
+      return withFilter(base, base.filter + action.text);
+    case "filter-erase":
+      return withFilter(base, base.filter.slice(0, -1));
+    case "filter-keep":
+      return browse(base);
+    case "filter-clear":
+      return browse(withFilter(base, ""));
+    case "toggle":
+      return toggle(base);
+    case "reset":
+      return reset(base);
+    case "details":
+      return { ...base, mode: base.mode.kind === "details" ? { kind: "browse" } : { kind: "details" } };
+    case "help":
+      return { ...base, mode: base.mode.kind === "help" ? { kind: "browse" } : { kind: "help" } };
+    case "close":
+      return browse(base);
+    case "apply-request":
+      if (pendingChanges(base).length === 0) {
+        return browse(base, { tone: "info", text: "Nothing to apply: mark changes with space (allow/block) or r (reset) first" });
+      }
+      return { ...base, mode: { kind: "planning" } };
+    case "plan-ready":
+      if (state.mode.kind !== "planning") return state;
+      if (action.plan.files.length === 0 && action.plan.refused.length === 0) {
+        const text = ["Nothing would change on disk", ...action.plan.notes].join("; ");
+        return browse({ ...state, pending: {} }, { tone: "info", text });
+      }
+      return { ...state, mode: { kind: "diff", plan: action.plan, scroll: 0 } };
+    case "plan-failed":
+      if (state.mode.kind !== "planning") return state;
+      return browse(state, { tone: "error", text: action.error });
+    case "scroll":
+      return scrollDiff(base, action.by);
+    case "scroll-page":
+      return scrollDiff(base, action.direction * Math.max(1, base.pageRows - 1));
+    case "confirm":
+      if (base.mode.kind !== "diff") return base;
+      if (base.mode.plan.refused.length > 0) {
+        return { ...base, message: { tone: "error", text: "Cannot apply: the service refused part of it (see above); n goes back" } };
+      }
+      if (!base.canApply) {
+        const commands = equivalentCommands(pendingChanges(base)).join("; ");
+        return { ...base, message: { tone: "error", text: `Applying needs root: run fsblacklist review as root, or: ${commands}` } };
+      }
+      return { ...base, mode: { kind: "applying", plan: base.mode.plan } };
+    case "cancel":
+      if (base.mode.kind === "diff") return browse(base, { tone: "info", text: "Not applied; the changes are still pending" });
+      return browse(base);
+    case "applied": {
+      if (state.mode.kind !== "applying") return state;
+      const next = { ...state, report: action.outcome.report, pending: {} };
+      const text = action.outcome.summary.length > 0 ? `Applied: ${action.outcome.summary.join("; ")}` : "Applied";
+      return browse(withFilter(next, next.filter), { tone: "success", text });
+    }
+    case "apply-failed":
+      if (state.mode.kind !== "applying") return state;
+      return browse(state, { tone: "error", text: `Not applied: ${action.error}` });
+    case "quit-request":
+      if (pendingChanges(base).length > 0) return { ...base, mode: { kind: "quit-confirm" } };
+      return { ...base, done: true };
+    case "quit-confirm":
+      return { ...base, done: true };
+    case "resize": {
+      // Not a key: the message stays.
+      const rows = Math.max(1, action.rows);
+      const pageRows = Math.max(1, action.pageRows);
+      if (rows === state.rows && pageRows === state.pageRows) return state;
+      const resized = scrollDiff({ ...state, rows, pageRows }, 0);
+      return scrolled(resized, cursorIndex(resized), visibleFilesystems(resized).length);
+    }
+  }
+}

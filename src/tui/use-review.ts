@@ -1,0 +1,46 @@
+// The review state plus the two effects that reach the system: working out the
+// plan for the pending changes, and applying it once confirmed.
+
+import { useEffect, useReducer, type Dispatch } from "react";
+import type { StatusReport } from "../model.ts";
+import { FsbError } from "../errors.ts";
+import { initialState, pendingChanges, reviewReducer, type PendingChange, type ReviewAction, type ReviewPlan, type ReviewState } from "./review-state.ts";
+
+export interface ReviewServices {
+  /** The exact file changes for these pending changes, through the overrides service. */
+  plan(changes: readonly PendingChange[]): Promise<ReviewPlan>;
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof FsbError) return error.hint ? `${error.message} (${error.hint})` : error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function useReview(
+  report: StatusReport,
+  services: ReviewServices,
+  canApply: boolean,
+  size: { rows: number; pageRows: number },
+): [ReviewState, Dispatch<ReviewAction>] {
+  const [state, dispatch] = useReducer(reviewReducer, undefined, () => initialState(report, canApply, size));
+  const { mode } = state;
+
+  useEffect(() => {
+    if (mode.kind !== "planning") return;
+    services.plan(pendingChanges(state)).then(
+      (plan) => dispatch({ type: "plan-ready", plan }),
+      (error: unknown) => dispatch({ type: "plan-failed", error: describeError(error) }),
+    );
+    // Runs once per entry into "planning"; the pending changes cannot change meanwhile.
+  }, [mode]);
+
+  useEffect(() => {
+    if (mode.kind !== "applying") return;
+    mode.plan.apply().then(
+      (outcome) => dispatch({ type: "applied", outcome }),
+      (error: unknown) => dispatch({ type: "apply-failed", error: describeError(error) }),
+    );
+  }, [mode]);
+
+  return [state, dispatch];
+}
