@@ -70,11 +70,17 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
   if (input.target !== null) {
     const found = await identifyTarget(ctx, input.target, input.cwd);
     if (fstype === null) {
+      if (found.ambivalent) {
+        throw new UsageError(
+          `${found.from}, and mount refuses to guess between them ("more filesystems detected")`,
+          "name the type with --type (wipefs DEVICE lists the signatures)",
+        );
+      }
       if (found.type === null) unrecognised = found.unrecognised;
       fstype = found.type;
       usage = found.usage;
       typeFrom = found.from;
-    } else if (found.type !== null && found.type !== fstype) {
+    } else if (found.ambivalent || (found.type !== null && found.type !== fstype)) {
       notes.push(`${found.from}, but mount was asked for ${fstype}`);
     }
   }
@@ -144,6 +150,8 @@ function requestedType(fstype: string): string {
 
 interface Identified {
   type: string | null;
+  /** blkid saw more than one signature (only a given type can settle it). */
+  ambivalent: boolean;
   usage: string | null;
   unrecognised: Unrecognised | null;
   from: string;
@@ -180,19 +188,23 @@ async function probe(shown: string, hostPath: string): Promise<Identified> {
     case "detected":
       return {
         type: result.type,
+        ambivalent: false,
         usage: result.usage === "filesystem" ? null : result.usage,
         unrecognised: null,
         from: `blkid -p ${shown}: TYPE=${result.type}`,
       };
     case "unrecognised":
-      return { type: null, usage: null, unrecognised: { kind: "no-signature", path: shown }, from: `blkid -p ${shown}: no filesystem` };
+      return { type: null, ambivalent: false, usage: null, unrecognised: { kind: "no-signature", path: shown }, from: `blkid -p ${shown}: no filesystem` };
     case "partition-table":
-      return { type: null, usage: null, unrecognised: { kind: "partition-table", path: shown, ptType: result.ptType }, from: `blkid -p ${shown}: PTTYPE=${result.ptType}` };
+      return {
+        type: null,
+        ambivalent: false,
+        usage: null,
+        unrecognised: { kind: "partition-table", path: shown, ptType: result.ptType },
+        from: `blkid -p ${shown}: PTTYPE=${result.ptType}`,
+      };
     case "ambivalent":
-      throw new UsageError(
-        `blkid finds more than one filesystem signature on ${shown}, as mount does ("more filesystems detected")`,
-        `name the type with --type (wipefs ${shown} lists the signatures)`,
-      );
+      return { type: null, ambivalent: true, usage: null, unrecognised: null, from: `blkid -p ${shown}: more than one filesystem signature` };
   }
 }
 
@@ -206,13 +218,13 @@ async function fromMountConfig(ctx: Context, mountPoint: string, asTyped: string
   for (const entry of readFstab(ctx.fs)) {
     if (!matches(entry.target) && !matches(entry.source)) continue;
     const described = `${entry.where}: ${entry.source} ${entry.target} ${entry.fstype}`;
-    if (entry.types.length > 0) return { type: entry.types[0]!, usage: null, unrecognised: null, from: described };
+    if (entry.types.length > 0) return { type: entry.types[0]!, ambivalent: false, usage: null, unrecognised: null, from: described };
     return probeSource(ctx, entry.source, described);
   }
   for (const unit of readMountUnits(ctx.fs)) {
     if (!matches(unit.where) && !matches(unit.what)) continue;
     const described = `${unit.path}: What=${unit.what ?? ""} Where=${unit.where ?? ""}${unit.type === null ? "" : ` Type=${unit.type}`}`;
-    if (unit.type !== null && unit.type !== "auto") return { type: unit.type, usage: null, unrecognised: null, from: described };
+    if (unit.type !== null && unit.type !== "auto") return { type: unit.type, ambivalent: false, usage: null, unrecognised: null, from: described };
     if (unit.what === null) return null;
     return probeSource(ctx, unit.what, described);
   }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { diagnose, type Cause, type DiagnoseFacts } from "../../src/decide/diagnose.ts";
+import { diagnose, type Cause, type DiagnoseFacts, type ModprobeOutcome } from "../../src/decide/diagnose.ts";
 import { parseMountMessage } from "../../src/decide/mount-message.ts";
 import { parseOsRelease } from "../../src/decide/module-packages.ts";
 
@@ -32,7 +32,7 @@ function facts(change: Partial<DiagnoseFacts> = {}): DiagnoseFacts {
   };
 }
 
-const blacklistedByFragment = { kind: "blacklisted", module: "minix", lines: [{ where: `${FRAGMENT}:9`, text: "blacklist minix" }] } as const;
+const blacklistedByFragment: ModprobeOutcome = { kind: "blacklisted", module: "minix", lines: [{ where: `${FRAGMENT}:9`, text: "blacklist minix" }] };
 
 const CASES: [string, Partial<DiagnoseFacts>, Cause, Partial<{ fix: string[]; once: string | null; module: string | null }>][] = [
   ["nothing stops it", {}, "not-blocked", { fix: [], once: null, module: "minix" }],
