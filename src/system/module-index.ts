@@ -6,7 +6,8 @@
 // (system/modprobe-config.ts), because kmod merges it there.
 
 import * as path from "node:path";
-import semver from "semver";
+import coerce from "semver/functions/coerce.js";
+import compareVersions from "semver/functions/compare.js";
 import { underscores } from "../kmod/parse-config.ts";
 import type { RootFs } from "./root-fs.ts";
 
@@ -102,23 +103,32 @@ export function listInstalledReleases(fs: RootFs): string[] {
 
 /** Orders kernel releases as versions ("6.12.1" after "6.9.3"), never as text. */
 export function compareReleases(a: string, b: string): number {
-  const va = semver.coerce(a);
-  const vb = semver.coerce(b);
+  const va = coerce(a);
+  const vb = coerce(b);
   if (va && vb) {
-    const byVersion = semver.compare(va, vb);
+    const byVersion = compareVersions(va, vb);
     if (byVersion !== 0) return byVersion;
   }
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+// A real kernel has ~25,000 aliases and ~4,000 modules: asking per module would
+// scan every alias each time (seconds for `status`), so one pass serves them all.
+const typesByIndex = new WeakMap<ModuleIndex, Map<string, string[]>>();
+
 /** Filesystem types a module provides: its `fs-<type>` aliases (plain ones, not wildcards). */
 export function filesystemTypesOf(index: ModuleIndex, module: string): string[] {
-  const types: string[] = [];
-  for (const alias of [...index.aliases, ...index.builtinAliases]) {
-    if (alias.module === module && alias.raw.startsWith("fs-") && !/[*?[\\]/.test(alias.raw)) {
+  let byModule = typesByIndex.get(index);
+  if (byModule === undefined) {
+    byModule = new Map();
+    for (const alias of [...index.aliases, ...index.builtinAliases]) {
+      if (!alias.raw.startsWith("fs-") || /[*?[\\]/.test(alias.raw)) continue;
+      const types = byModule.get(alias.module) ?? [];
       const type = alias.raw.slice(3);
       if (!types.includes(type)) types.push(type);
+      byModule.set(alias.module, types);
     }
+    typesByIndex.set(index, byModule);
   }
-  return types;
+  return [...(byModule.get(module) ?? [])];
 }
