@@ -11,6 +11,7 @@ import { execFileSync } from "node:child_process";
 import { runCli } from "../helpers/cli.ts";
 import { createFakeRoot, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
 import { makeImages, readMountFixture, runInProcess, type ImageName, type Images } from "./helpers.ts";
+import { canRunOracle, runModprobe } from "../facts/modprobe-oracle.ts";
 
 const POLICY_DIR = new URL("../../blacklist.d/", import.meta.url);
 const fragment = (module: string): string => readFileSync(new URL(`60-blacklist_fs-${module}.conf`, POLICY_DIR), "utf8");
@@ -199,6 +200,45 @@ describe("one test per cause", async () => {
     assert.equal(doc.cause, "not-blocked");
     assert.equal(doc.mountError?.kind, "wrong-fs-type");
     assert.match(doc.advice!, /usually means/);
+  });
+});
+
+describe("the real modprobe agrees with the kmod-level causes", () => {
+  test("dry runs of fs-T under the same roots", async (t) => {
+    if (!canRunOracle()) return t.skip("the kmod oracle needs root, unshare and modprobe");
+    const cases: { spec: FakeRootSpec; image: ImageName; type: string; cause: string; kmod: (stdout: string) => boolean; what: string }[] = [
+      { spec: {}, image: "minix", type: "minix", cause: "not-blocked", kmod: (o) => /^insmod \S+\/minix\.ko/m.test(o), what: "insmod minix.ko" },
+      {
+        spec: { files: { "usr/lib/modprobe.d/60-blacklist_fs-minix.conf": fragment("minix") } },
+        image: "minix",
+        type: "minix",
+        cause: "blacklisted",
+        kmod: (o) => o === "",
+        what: "nothing at all",
+      },
+      { spec: { files: { "etc/modprobe.d/cis.conf": "install minix /bin/false\n" } }, image: "minix", type: "minix", cause: "install-blocked", kmod: (o) => o.trim() === "install /bin/false", what: "install /bin/false instead of insmod" },
+      {
+        spec: { files: { "etc/modprobe.d/no-fat.conf": "install fat /bin/false\n" } },
+        image: "vfat",
+        type: "vfat",
+        cause: "dependency-blocked",
+        kmod: (o) => o.split("\n")[0]!.trim() === "install /bin/false" && !/fat\/fat\.ko/.test(o),
+        what: "install /bin/false for fat before vfat",
+      },
+      { spec: { cmdline: "root=/dev/vda1 ro modprobe.blacklist=jfs,minix" }, image: "minix", type: "minix", cause: "cmdline-blacklisted", kmod: (o) => o === "", what: "nothing at all" },
+    ];
+    const roots = cases.map((c) => createFakeRoot(c.spec));
+    try {
+      const runs = runModprobe(roots.map((root, i) => ({ root: root.dir, release: root.release!, mode: "dry-run", requests: [`fs-${cases[i]!.type}`] })));
+      for (const [i, c] of cases.entries()) {
+        const run = runs[i]![0]!;
+        assert.ok(c.kmod(run.stdout), `${c.cause}: modprobe -n -v fs-${c.type} should print ${c.what}, printed ${JSON.stringify(run.stdout)} ${run.stderr}`);
+        const doc = await explainAt(roots[i]!.dir, [image(c.image)]);
+        assert.equal(doc.cause, c.cause);
+      }
+    } finally {
+      for (const root of roots) root.cleanup();
+    }
   });
 });
 
