@@ -1,0 +1,138 @@
+// Runs that overlap or die: 20 at once end where one run ends; a run killed with
+// SIGKILL while it writes leaves every file old or new, and the next run converges.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { createFakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
+import { fragmentName } from "../../src/policy/fragment.ts";
+import { parseMarker } from "../../src/policy/marker.ts";
+import { ADMIN, STATE, VENDOR, apply, applyArgv, makePolicy, settledContents, snapshot, writeConfig } from "./helpers.ts";
+
+interface Exit {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function start(root: string, args: readonly string[] = []): { child: ReturnType<typeof spawn>; done: Promise<Exit> } {
+  const child = spawn(process.execPath, applyArgv(root, args), { env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "" } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<Exit>((resolve) => child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr })));
+  return { child, done };
+}
+
+const SPEC: FakeRootSpec = {
+  loaded: ["jfs"],
+  mounts: [
+    { source: "/dev/vda1", target: "/", fstype: "ext4" },
+    { source: "/dev/sdc2", target: "/mnt/mac", fstype: "hfsplus" },
+  ],
+  fstab: "/dev/sdb1 /mnt/old minix noauto 0 0\n",
+};
+
+test("20 concurrent runs end in the same state as one run, and exactly one of them changes anything", async () => {
+  const root = createFakeRoot(SPEC);
+  const reference = createFakeRoot(SPEC);
+  try {
+    assert.equal(apply(reference.dir).status, 0);
+    const runs = await Promise.all(Array.from({ length: 20 }, () => start(root.dir, ["--json"]).done));
+    for (const run of runs) {
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /^(fsblacklist: waiting for lock held by pid \d+\n)?$/, "at most one wait message per run, and nothing else");
+    }
+    const changed = runs.filter((run) => (JSON.parse(run.stdout) as { changed: boolean }).changed);
+    assert.equal(changed.length, 1);
+    assert.deepEqual(settledContents(root.dir), settledContents(reference.dir));
+    assert.ok(!fs.existsSync(path.join(root.dir, "run/fsblacklist.lock")));
+  } finally {
+    root.cleanup();
+    reference.cleanup();
+  }
+});
+
+test("a run waits for the lock holder, says so once, and goes on when the holder is gone", async () => {
+  const root = createFakeRoot();
+  const holder = spawn("sleep", ["1"]);
+  try {
+    fs.mkdirSync(path.join(root.dir, "run"), { recursive: true });
+    fs.writeFileSync(path.join(root.dir, "run/fsblacklist.lock"), `${holder.pid}\n`);
+    const run = await start(root.dir).done;
+    assert.equal(run.status, 0);
+    assert.equal(run.stderr, `fsblacklist: waiting for lock held by pid ${holder.pid}\n`);
+    assert.ok(fs.existsSync(path.join(root.dir, VENDOR, fragmentName("jfs"))));
+  } finally {
+    holder.kill();
+    root.cleanup();
+  }
+});
+
+test("runs killed at random points while writing leave every file old or new, and the next run converges", async () => {
+  // Old: policy 1.0.0 applied with jfs loaded. New: policy 1.1.0 (jfs's fragment
+  // changed, cramfs dropped, ufs added) with jfs unloaded and minix loaded.
+  const v1 = makePolicy("1.0.0", ["jfs", "minix", "cramfs", "hfs", "efs", "bfs"].map((module) => ({ module, since: "1.0.0" })));
+  const v2 = makePolicy("1.1.0", [...["minix", "hfs", "efs", "bfs"].map((module) => ({ module, since: "1.0.0" })), { module: "jfs", since: "1.0.1" }, { module: "ufs", since: "1.1.0" }]);
+  const template = createFakeRoot({ loaded: ["jfs"] });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "fsblacklist-kill-"));
+  try {
+    writeConfig(template.dir, `policyDir: ${v1.dir}\n`);
+    assert.equal(apply(template.dir).status, 0);
+    writeConfig(template.dir, `policyDir: ${v2.dir}\n`);
+    fs.writeFileSync(path.join(template.dir, "proc/modules"), "minix 45056 0 - Live 0x0000000000000000\n");
+    fs.renameSync(path.join(template.dir, "sys/module/jfs"), path.join(template.dir, "sys/module/minix"));
+    const old = snapshot(template.dir);
+
+    const reference = path.join(work, "reference");
+    spawnSync("cp", ["-a", template.dir, reference]);
+    assert.equal(apply(reference).status, 0);
+    const fresh = snapshot(reference);
+    const settled = settledContents(reference);
+    assert.ok(fresh.get(`${ADMIN}/${fragmentName("minix")}`) && !fresh.get(`${ADMIN}/${fragmentName("jfs")}`), "the reference run changed the keeps");
+
+    let interrupted = 0;
+    for (let i = 0; i < 8; i++) {
+      const root = path.join(work, `run-${i}`);
+      spawnSync("cp", ["-a", template.dir, root]);
+      const { child, done } = start(root);
+      // Wait until it holds the lock (it is about to write), then kill it a little later.
+      const lock = path.join(root, "run/fsblacklist.lock");
+      const deadline = Date.now() + 20_000;
+      while (!fs.existsSync(lock) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, Math.random() * 12));
+      child.kill("SIGKILL");
+      const exit = await done;
+      if (exit.signal === "SIGKILL") interrupted++;
+
+      const now = snapshot(root);
+      for (const [file, facts] of now) {
+        if (file === "run/fsblacklist.lock") continue;
+        const name = path.basename(file);
+        if (name.startsWith(".")) continue; // a temporary file that kmod never reads; the next run removes it
+        const before = old.get(file)?.content;
+        const after = fresh.get(file)?.content;
+        if (file === STATE) JSON.parse(facts.content);
+        else if (file === `${ADMIN}/${fragmentName("minix")}`) assert.equal(parseMarker(facts.content)?.kind, "keep", "the new keep is whole");
+        else assert.ok(facts.content === before || facts.content === after, `${file} is old or new`);
+      }
+      // The keep for minix goes in before the fragments change; jfs's keep leaves after them.
+      if (now.get(`${VENDOR}/${fragmentName("ufs")}`)) assert.ok(now.get(`${ADMIN}/${fragmentName("minix")}`), "minix was kept before anything was installed");
+
+      const next = apply(root);
+      assert.equal(next.status, 0, next.stderr);
+      assert.deepEqual(settledContents(root), settled, `run ${i} converges`);
+    }
+    assert.ok(interrupted >= 4, `most runs were killed mid-way (${interrupted} of 8)`);
+  } finally {
+    template.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+    v1.cleanup();
+    v2.cleanup();
+  }
+});
