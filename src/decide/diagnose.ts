@@ -298,6 +298,8 @@ function blacklisted(facts: DiagnoseFacts, base: { fstype: string; module: strin
     };
   }
   const fix = fileBlacklistFix(facts, module, inFiles);
+  // The reason is worth reading before lifting our own blacklist.
+  if (facts.allow.lifts && facts.policy !== null && facts.policy.module === module) evidence.push(`fsblacklist's policy blacklists ${module} because: ${facts.policy.reason}`);
   return {
     ...base,
     module,

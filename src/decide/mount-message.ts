@@ -152,7 +152,7 @@ export function usualMeaning(message: MountMessage): string {
     case "unknown-filesystem-type":
       return "the kernel has no driver registered for this type and loading one did not work; run the modprobe command below and read its error";
     case "wrong-fs-type":
-      return "the driver is there but refused the device: usually the wrong type (check with blkid), a corrupt superblock (run the filesystem's fsck), a mount option this filesystem does not know, or a missing /sbin/mount.<type> helper; the kernel log (dmesg) names which";
+      return "the driver is there but refused the device or the options: the wrong type (check with blkid), a corrupt superblock (run the filesystem's fsck), a mount option this filesystem does not know, or a missing /sbin/mount.<type> helper; the kernel log (dmesg) names which";
     case "cannot-read-superblock":
       return "reading the device failed (I/O error): a failing disk, a cable, or a truncated image";
     case "ambiguous-type":

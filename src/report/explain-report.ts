@@ -41,8 +41,10 @@ export function renderExplain(report: ExplainReport, colour: boolean): string {
     lines.push(bold("Fix:"));
     for (const command of report.fix) lines.push(`  ${command}`);
     if (report.advice !== null) lines.push(report.advice);
+  } else if (report.cause === "not-blocked") {
+    lines.push(`${bold("What to check:")} ${report.advice ?? "nothing here stops this filesystem."}`);
   } else {
-    lines.push(`${bold("Fix:")} ${report.advice ?? "none needed here."}`);
+    lines.push(`${bold("Fix:")} ${report.advice ?? "no command fixes this here."}`);
   }
   if (report.once !== null) lines.push("Or, for this boot only:", `  ${report.once}`);
   return lines.join("\n") + "\n";

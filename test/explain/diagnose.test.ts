@@ -130,7 +130,7 @@ for (const [what, change, cause, expected] of CASES) {
 
 test("diagnose: blacklist evidence names the file and line", () => {
   const result = diagnose(facts({ modprobe: blacklistedByFragment }));
-  assert.deepEqual(result.evidence, [`${FRAGMENT}:9: blacklist minix`]);
+  assert.deepEqual(result.evidence, [`${FRAGMENT}:9: blacklist minix`, "fsblacklist's policy blacklists minix because: rarely used"]);
 });
 
 test("diagnose: not-blocked explains what the mount error means instead", () => {
