@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createFakeRoot } from "../helpers/fake-root.ts";
+import { runCli } from "../helpers/cli.ts";
 import { renderMarker, parseMarker } from "../../src/policy/marker.ts";
 import { fragmentName, renderFragment } from "../../src/policy/fragment.ts";
 import { ADMIN, DEFAULT_MODULES, SHIPPED, STATE, VENDOR, apply, applyJson, contents, kmodVerdict, loadableFor, makePolicy, snapshot, writeConfig } from "./helpers.ts";
@@ -74,6 +75,17 @@ test("filesystems the system uses stay loadable for kmod, the rest are blocked, 
     assert.equal(marker?.kind, "keep");
     assert.equal(marker?.kernel, "6.1.0-50-amd64");
     assert.equal(marker?.reason, reason("jfs"));
+
+    const status = runCli(["--root", root.dir, "status", "--json"]);
+    assert.equal(status.status, 0, status.stderr);
+    const states = (JSON.parse(status.stdout) as { filesystems: { name: string; state: string; why: string; decidedBy: string | null }[] }).filesystems;
+    for (const module of ["jfs", "minix", "hfsplus"]) {
+      const fsStatus = states.find((f) => f.name === module);
+      assert.equal(fsStatus?.state, "kept", `status says ${module} is kept`);
+      assert.ok(fsStatus.why.includes(reason(module)), `status gives the reason: ${fsStatus.why}`);
+      assert.equal(fsStatus.decidedBy, `${ADMIN}/${fragmentName(module)}:1`);
+    }
+    assert.equal(states.find((f) => f.name === "ufs")?.state, "blocked");
 
     const kmod = kmodVerdict(root.dir);
     for (const module of ["jfs", "minix", "hfsplus", "vfat", "fat"]) assert.ok(loadableFor(kmod, module), `${module} stays loadable for kmod`);
