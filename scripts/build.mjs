@@ -14,6 +14,8 @@ await build({
   target: "node20",
   jsx: "automatic",
   chunkNames: "chunks/[name]-[hash]",
+  // Ink imports React's devtools only when DEV=true; they are not a dependency.
+  external: ["react-devtools-core"],
   banner: {
     // Bundled CommonJS dependencies (cosmiconfig, js-yaml) call require().
     js: "import { createRequire as __fsbCreateRequire } from 'node:module'; const require = __fsbCreateRequire(import.meta.url);",

@@ -1,6 +1,38 @@
-import type { Context } from "../context.ts";
-import { RuntimeFailure } from "../errors.ts";
+// `fsblacklist review`: the interactive UI. Ink and React load only here, and
+// only once a terminal is there to draw on.
 
-export async function run(_ctx: Context): Promise<number> {
-  throw new RuntimeFailure("this command is not built yet");
+import type { Context } from "../context.ts";
+import { UsageError } from "../errors.ts";
+import { requireRootForChanges } from "../services/overrides.ts";
+import { computeStatus } from "../services/status.ts";
+
+const WITHOUT_A_TERMINAL =
+  "use `fsblacklist status` to see every filesystem and its state, and `fsblacklist allow FS...`, `fsblacklist block FS...` or `fsblacklist reset FS...` to change it";
+
+export async function run(ctx: Context): Promise<number> {
+  if (ctx.json) throw new UsageError("review is interactive and prints no JSON", "use `fsblacklist status --json`");
+  // Ink reads keys from stdin and draws on stdout: both must be the terminal.
+  if (process.stdin.isTTY !== true || !ctx.stdout.isTTY) {
+    throw new UsageError("review needs an interactive terminal (stdin and stdout must both be one)", WITHOUT_A_TERMINAL);
+  }
+  // Ink only prints a final frame when it believes it runs in CI (it reads these
+  // when it loads); at a real terminal the review is interactive regardless.
+  delete process.env["CI"];
+  delete process.env["CONTINUOUS_INTEGRATION"];
+  const ui = Promise.all([import("../tui/run-review.tsx"), import("../tui/review-services.ts")]);
+
+  let canApply = true;
+  try {
+    requireRootForChanges(ctx, "review");
+  } catch {
+    // Same rule as allow/block/reset; the UI explains it when the user applies.
+    canApply = false;
+  }
+  const { report } = computeStatus(ctx);
+  const [{ runReview }, { overrideServices }] = await ui;
+  const applied: string[] = [];
+  const services = overrideServices(ctx, async () => computeStatus(ctx).report, (summary) => applied.push(...summary));
+  await runReview({ report, services, canApply, colour: ctx.colour }, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+  for (const line of applied) ctx.stdout.write(`${line}\n`);
+  return 0;
 }

@@ -4,19 +4,18 @@
 
 import { useEffect } from "react";
 import { Box, Text, useApp, useInput } from "ink";
-import type { StatusReport } from "../model.ts";
 import { ConfirmDialog } from "./ConfirmDialog.tsx";
 import { DetailsPane } from "./DetailsPane.tsx";
 import { DiffView } from "./DiffView.tsx";
 import { FilesystemList, ListHeader } from "./FilesystemList.tsx";
 import { HelpOverlay } from "./HelpOverlay.tsx";
-import { cursorIndex, equivalentCommands, pendingChanges, selectedFilesystem, visibleFilesystems, type ReviewState } from "./review-state.ts";
+import { cursorIndex, equivalentCommands, pendingChanges, selectedFilesystem, visibleFilesystems, type ReviewReport, type ReviewState } from "./review-state.ts";
 import { useReview, type ReviewServices } from "./use-review.ts";
 import { useTerminalSize } from "./use-terminal-size.ts";
 import { tint } from "./state-style.ts";
 
 export interface AppProps {
-  report: StatusReport;
+  report: ReviewReport;
   services: ReviewServices;
   /** Running as root: otherwise browsing works and applying explains why not. */
   canApply: boolean;
@@ -98,7 +97,7 @@ function footerText(state: ReviewState): string {
     case "details":
       return "↑↓ move · space allow/block · r reset · Enter/Esc back · ? keys";
     default:
-      return "↑↓/jk move  / filter  space allow/block  r reset  ⏎ details  a apply  ? keys  q quit";
+      return "↑↓ move  / filter  space allow/block  r reset  ⏎ more  a apply  ? help  q quit";
   }
 }
 

@@ -4,13 +4,12 @@
 import type { ReactNode } from "react";
 import { Box, Text } from "ink";
 import { Line } from "./Line.tsx";
-import type { FilesystemStatus } from "../model.ts";
-import { equivalentCommands, type PendingAction } from "./review-state.ts";
+import { equivalentCommands, type PendingAction, type ReviewFilesystem } from "./review-state.ts";
 import { PENDING_LOOK, STATE_LABEL, STATE_LOOK, STATE_MEANING, tint } from "./state-style.ts";
 import { oneLine } from "./text.ts";
 
 export interface DetailsPaneProps {
-  fs: FilesystemStatus | null;
+  fs: ReviewFilesystem | null;
   kernel: string | null;
   pending: PendingAction | undefined;
   width: number;
@@ -35,13 +34,13 @@ function Field({ label, children, wrap, colour }: { label: string; children: Rea
   );
 }
 
-function moduleLine(fs: FilesystemStatus, kernel: string | null): string {
+function moduleLine(fs: ReviewFilesystem, kernel: string | null): string {
   if (fs.module === null) return "no module known for this kernel";
   const where = kernel === null ? "no running kernel under this root" : `${fs.present ? "present" : "not present"} for ${kernel}`;
   return `${fs.module}, ${where}`;
 }
 
-function usedByLine(fs: FilesystemStatus): string[] {
+function usedByLine(fs: ReviewFilesystem): string[] {
   if (fs.usedBy.length > 0) return fs.usedBy.map(oneLine);
   return ["nothing here (not loaded, not mounted, not in fstab)"];
 }
@@ -68,12 +67,12 @@ export function DetailsPane({ fs, kernel, pending, width, height, expanded, colo
         <Text {...tint(colour, "yellow")}>{change}</Text>
       </Field>
       {expanded && (
-        <Field label="" wrap colour={colour}>
-          {STATE_MEANING[fs.state]}
+        <Field label="Why" wrap colour={colour}>
+          {`${oneLine(fs.why)} (${STATE_MEANING[fs.state]})`}
         </Field>
       )}
       <Field label="Module" wrap={expanded} colour={colour}>
-        {`${moduleLine(fs, kernel)} · kernels: ${fs.kernels ?? "all"}`}
+        {`${moduleLine(fs, kernel)} · kernels: ${fs.kernels ?? "all"}${expanded ? ` · types: ${fs.types.join(", ")}` : ""}`}
       </Field>
       <Field label="Reason" wrap={expanded} colour={colour}>
         {oneLine(fs.reason ?? (fs.inPolicy ? "none given" : "not in the shipped policy"))}

@@ -1,15 +1,14 @@
 // The list: one line per filesystem, scrolled so the cursor stays visible.
 
 import { Box, Text } from "ink";
-import type { FilesystemStatus } from "../model.ts";
-import type { PendingAction } from "./review-state.ts";
+import type { PendingAction, ReviewFilesystem } from "./review-state.ts";
 import { PENDING_LOOK, STATE_LABEL, STATE_LOOK, tint, usageFlags } from "./state-style.ts";
 import { oneLine, pad } from "./text.ts";
 
 export const COLUMNS = { mark: 2, name: 12, module: 12, state: 14, use: 7, change: 10 } as const;
 
 export interface FilesystemListProps {
-  filesystems: readonly FilesystemStatus[];
+  filesystems: readonly ReviewFilesystem[];
   cursor: number;
   top: number;
   rows: number;
@@ -36,7 +35,7 @@ export function ListHeader({ width, colour }: { width: number; colour: boolean }
   );
 }
 
-function Row({ fs, selected, pending, width, colour }: { fs: FilesystemStatus; selected: boolean; pending: PendingAction | undefined; width: number; colour: boolean }) {
+function Row({ fs, selected, pending, width, colour }: { fs: ReviewFilesystem; selected: boolean; pending: PendingAction | undefined; width: number; colour: boolean }) {
   const look = STATE_LOOK[fs.state];
   return (
     <Box width={width} height={1}>

@@ -3,7 +3,6 @@
 // plan, so they are written together under one lock or not at all.
 
 import type { Context } from "../context.ts";
-import type { StatusReport } from "../model.ts";
 import { UsageError } from "../errors.ts";
 import {
   applyOverridePlan,
@@ -14,7 +13,7 @@ import {
   type OverridePlan,
   type OverrideRequest,
 } from "../services/overrides.ts";
-import type { PendingChange, ReviewPlan } from "./review-state.ts";
+import type { PendingChange, ReviewPlan, ReviewReport } from "./review-state.ts";
 import type { ReviewServices } from "./use-review.ts";
 
 const REQUESTS: readonly OverrideRequest[] = ["allow", "block", "reset"];
@@ -36,7 +35,7 @@ function checkOneChangePerFile(changes: readonly OverrideChange[]): void {
   }
 }
 
-export function overrideServices(ctx: Context, reload: () => Promise<StatusReport>, onApplied: (summary: readonly string[]) => void): ReviewServices {
+export function overrideServices(ctx: Context, reload: () => Promise<ReviewReport>, onApplied: (summary: readonly string[]) => void): ReviewServices {
   return {
     async plan(pending: readonly PendingChange[]): Promise<ReviewPlan> {
       const plans: OverridePlan[] = [];

@@ -2,9 +2,14 @@
 // only render a state and dispatch actions; the two effects that touch the
 // system (planning and applying) live in use-review.ts.
 
-import type { FilesystemStatus, StatusReport } from "../model.ts";
+
+import type { FilesystemStatusDetail, StatusResult } from "../services/status.ts";
 import { keyToAction, type KeyPress } from "./keys.ts";
 import { planLines } from "./plan-lines.ts";
+
+/** What `status` reports, with its phrase saying why each state. */
+export type ReviewReport = StatusResult["report"];
+export type ReviewFilesystem = FilesystemStatusDetail;
 
 export type PendingAction = "allow" | "block" | "reset";
 
@@ -21,7 +26,7 @@ export interface FileChange {
 }
 
 export interface ApplyOutcome {
-  report: StatusReport;
+  report: ReviewReport;
   /** What was done, one line each ("allowed jfs: wrote etc/modprobe.d/..."). */
   summary: string[];
 }
@@ -52,7 +57,7 @@ export interface Message {
 }
 
 export interface ReviewState {
-  report: StatusReport;
+  report: ReviewReport;
   /** Name of the selected filesystem, kept across filtering. */
   selected: string | null;
   /** Index of the first list row shown. */
@@ -99,7 +104,7 @@ export type ReviewAction =
   | { type: "quit-confirm" }
   | { type: "resize"; rows: number; pageRows: number };
 
-export function initialState(report: StatusReport, canApply: boolean, size: { rows: number; pageRows: number } = { rows: 10, pageRows: 10 }): ReviewState {
+export function initialState(report: ReviewReport, canApply: boolean, size: { rows: number; pageRows: number } = { rows: 10, pageRows: 10 }): ReviewState {
   return {
     report,
     selected: report.filesystems[0]?.name ?? null,
@@ -115,14 +120,14 @@ export function initialState(report: StatusReport, canApply: boolean, size: { ro
   };
 }
 
-function matches(fs: FilesystemStatus, filter: string): boolean {
+function matches(fs: ReviewFilesystem, filter: string): boolean {
   if (filter === "") return true;
   const needle = filter.toLowerCase();
   return [fs.name, fs.module ?? "", fs.state].some((field) => field.toLowerCase().includes(needle));
 }
 
 /** The filesystems the list shows, in report order. */
-export function visibleFilesystems(state: ReviewState): FilesystemStatus[] {
+export function visibleFilesystems(state: ReviewState): ReviewFilesystem[] {
   return state.report.filesystems.filter((fs) => matches(fs, state.filter));
 }
 
@@ -132,7 +137,7 @@ export function cursorIndex(state: ReviewState): number {
   return Math.max(0, index);
 }
 
-export function selectedFilesystem(state: ReviewState): FilesystemStatus | null {
+export function selectedFilesystem(state: ReviewState): ReviewFilesystem | null {
   return visibleFilesystems(state)[cursorIndex(state)] ?? null;
 }
 
@@ -143,8 +148,8 @@ export function pendingChanges(state: ReviewState): PendingChange[] {
     .map((fs) => ({ name: fs.name, action: state.pending[fs.name]! }));
 }
 
-/** Whether modprobe refuses the filesystem's alias request now. */
-export function isBlocking(fs: FilesystemStatus): boolean | null {
+/** Whether modprobe refuses the filesystem's alias request now; null when a blacklist cannot matter here. */
+export function isBlocking(fs: ReviewFilesystem): boolean | null {
   switch (fs.state) {
     case "blocked":
     case "pinned":
@@ -153,10 +158,8 @@ export function isBlocking(fs: FilesystemStatus): boolean | null {
     case "kept":
       return false;
     case "builtin":
-      return null;
     case "unavailable":
-      // No module for this kernel; the deciding line, when there is one, is a block.
-      return fs.decidedBy !== null;
+      return null;
   }
 }
 
@@ -206,7 +209,11 @@ function toggle(state: ReviewState): ReviewState {
   if (state.pending[fs.name] !== undefined) return setPending(state, fs.name, null);
   const blocking = isBlocking(fs);
   if (blocking === null) {
-    return { ...state, message: { tone: "info", text: `${fs.name} is built into the kernel; a blacklist cannot stop it` } };
+    const text =
+      fs.state === "builtin"
+        ? `${fs.name} is built into the kernel; a blacklist cannot stop it`
+        : `${fs.name}: no module for this kernel; for other kernels use fsblacklist allow ${fs.name} or fsblacklist block ${fs.name}`;
+    return { ...state, message: { tone: "info", text } };
   }
   return setPending(state, fs.name, blocking ? "allow" : "block");
 }
@@ -234,12 +241,22 @@ function browse(state: ReviewState, message: Message | null = null): ReviewState
   return { ...state, mode: { kind: "browse" }, message };
 }
 
+/** The key flags of a character that came inside a longer string. */
+function keyOf(char: string): KeyPress {
+  if (char === "\r" || char === "\n") return { return: true };
+  if (char === "\u007f" || char === "\b") return { backspace: true };
+  if (char === "\t") return { tab: true };
+  return {};
+}
+
 export function reviewReducer(state: ReviewState, action: ReviewAction): ReviewState {
   // A message stays up until the next key; results of work replace it.
   const base: ReviewState = state.message === null ? state : { ...state, message: null };
   const count = visibleFilesystems(base).length;
   switch (action.type) {
     case "key": {
+      // Keys typed faster than they are read arrive as one string (as a paste does): one at a time.
+      if ([...action.input].length > 1) return [...action.input].reduce((next, char) => reviewReducer(next, { type: "key", input: char, key: keyOf(char) }), state);
       const meant = keyToAction({ mode: state.mode.kind, filterActive: state.filter !== "" }, action.input, action.key);
       return meant === null ? state : reviewReducer(state, meant);
     }

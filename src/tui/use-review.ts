@@ -2,9 +2,8 @@
 // plan for the pending changes, and applying it once confirmed.
 
 import { useEffect, useReducer, type Dispatch } from "react";
-import type { StatusReport } from "../model.ts";
 import { FsbError } from "../errors.ts";
-import { initialState, pendingChanges, reviewReducer, type PendingChange, type ReviewAction, type ReviewPlan, type ReviewState } from "./review-state.ts";
+import { initialState, pendingChanges, reviewReducer, type PendingChange, type ReviewAction, type ReviewPlan, type ReviewReport, type ReviewState } from "./review-state.ts";
 
 export interface ReviewServices {
   /** The exact file changes for these pending changes, through the overrides service. */
@@ -17,7 +16,7 @@ export function describeError(error: unknown): string {
 }
 
 export function useReview(
-  report: StatusReport,
+  report: ReviewReport,
   services: ReviewServices,
   canApply: boolean,
   size: { rows: number; pageRows: number },

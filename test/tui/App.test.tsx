@@ -154,7 +154,7 @@ test("Enter shows everything about the selected filesystem", async () => {
   await select(app, "hfsplus");
   await press(app, KEYS.enter);
   const frame = await waitForFrame(app, (f) => f.includes("Enter/Esc back"));
-  assert.match(frame, /in use here, so it is kept loadable/);
+  assert.match(frame, /Why +kept in use by `fsblacklist apply`: hfsplus mounted at \/srv\/mac \(the policy blocks it, but\n +it is in use here/);
   assert.match(frame, /Used by +mounted at \/srv\/mac \(proc\/self\/mountinfo\); etc\/fstab:4/);
   assert.match(frame, /fsblacklist block hfsplus/);
   await press(app, KEYS.escape);

@@ -2,13 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { stripVTControlCharacters } from "node:util";
 import { App } from "../../src/tui/App.tsx";
-import type { StatusReport } from "../../src/model.ts";
-import type { ReviewPlan } from "../../src/tui/review-state.ts";
+import type { ReviewPlan, ReviewReport } from "../../src/tui/review-state.ts";
 import { filesystem, recordingServices, sampleReport } from "./sample.ts";
 import { KEYS, press, renderSized, selectedRow, waitForFrame, type SizedApp } from "./terminal.ts";
 
 /** Text as long and as hostile as files can make it: long lines, tabs, an escape sequence. */
-function wideReport(): StatusReport {
+function wideReport(): ReviewReport {
   const report = sampleReport();
   report.notes = ["no running kernel under this root: decided from etc/fstab alone ".repeat(3)];
   report.filesystems = report.filesystems.map((fs) =>

@@ -58,6 +58,11 @@ const cases: Case[] = [
   { name: "space marks an allowed filesystem for block", actions: [...type("f2fs"), { type: "toggle" }], expect: { pending: { f2fs: "block" } } },
   { name: "space marks a pinned filesystem for allow", actions: [...type("minix"), { type: "toggle" }], expect: { pending: { minix: "allow" } } },
   { name: "space on a built-in filesystem explains", actions: [...type("erofs"), { type: "toggle" }], expect: { pending: {}, message: /built into the kernel/ } },
+  {
+    name: "space on an unavailable filesystem names the commands",
+    actions: [...type("reiserfs"), { type: "toggle" }],
+    expect: { pending: {}, message: /no module for this kernel; for other kernels use fsblacklist allow reiserfs/ },
+  },
   { name: "r marks our override for reset", actions: [...type("minix"), { type: "reset" }], expect: { pending: { minix: "reset" } } },
   { name: "r on the vendor default explains", actions: [{ type: "reset" }], expect: { pending: {}, message: /already follows the vendor default/ } },
   { name: "a message goes away with the next key", actions: [{ type: "reset" }, { type: "move", by: 1 }], expect: { message: null } },
@@ -148,6 +153,14 @@ test("review state: pending changes come in list order and as commands", () => {
     { name: "minix", action: "reset" },
   ]);
   assert.deepEqual(equivalentCommands(pendingChanges(state)), ["fsblacklist allow adfs jfs", "fsblacklist reset minix"]);
+});
+
+test("review state: keys that arrive together are read one at a time", () => {
+  const state = run([{ type: "key", input: "/jfs\r ", key: {} }]);
+  assert.equal(state.filter, "jfs");
+  assert.equal(state.mode.kind, "browse");
+  assert.deepEqual(state.pending, { jfs: "allow" });
+  assert.equal(run([{ type: "key", input: "/jfx\u007fs", key: {} }]).filter, "jfs");
 });
 
 const keyCases: [string, KeyContext, string, KeyPress, ReviewAction | null][] = [

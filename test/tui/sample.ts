@@ -2,11 +2,10 @@
 // apply records what it was asked to write; the real service is exercised by
 // the end-to-end test.
 
-import type { FilesystemStatus, StatusReport } from "../../src/model.ts";
-import type { ApplyOutcome, PendingChange, ReviewPlan } from "../../src/tui/review-state.ts";
+import type { ApplyOutcome, PendingChange, ReviewFilesystem, ReviewPlan, ReviewReport } from "../../src/tui/review-state.ts";
 import type { ReviewServices } from "../../src/tui/use-review.ts";
 
-export function filesystem(name: string, overrides: Partial<FilesystemStatus> = {}): FilesystemStatus {
+export function filesystem(name: string, overrides: Partial<ReviewFilesystem> = {}): ReviewFilesystem {
   return {
     name,
     module: name,
@@ -21,6 +20,8 @@ export function filesystem(name: string, overrides: Partial<FilesystemStatus> = 
     kernels: null,
     inPolicy: true,
     usedBy: [],
+    types: [name],
+    why: "blacklisted",
     ...overrides,
   };
 }
@@ -30,7 +31,7 @@ export const NAMES = [
   "minix", "nilfs2", "ntfs3", "omfs", "orangefs", "qnx4", "qnx6", "reiserfs", "romfs", "sysv", "ufs", "zonefs",
 ];
 
-export function sampleReport(): StatusReport {
+export function sampleReport(): ReviewReport {
   return {
     kernel: "6.1.0-50-amd64",
     notes: [],
@@ -46,6 +47,7 @@ export function sampleReport(): StatusReport {
             mounted: true,
             inFstab: true,
             usedBy: ["mounted at /srv/mac (proc/self/mountinfo)", "etc/fstab:4"],
+            why: "kept in use by `fsblacklist apply`: hfsplus mounted at /srv/mac",
           });
         case "f2fs":
           return filesystem(name, { state: "allowed", decidedBy: "etc/modprobe.d/60-blacklist_fs-f2fs.conf:1" });
@@ -68,7 +70,7 @@ export interface RecordingServices extends ReviewServices {
 }
 
 /** A plan for each pending change: an override file whose contents name the action. */
-export function recordingServices(options: { fail?: string; afterApply?: (changes: readonly PendingChange[]) => StatusReport } = {}): RecordingServices {
+export function recordingServices(options: { fail?: string; afterApply?: (changes: readonly PendingChange[]) => ReviewReport } = {}): RecordingServices {
   const services: RecordingServices = {
     planned: [],
     applied: 0,
