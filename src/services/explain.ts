@@ -110,8 +110,9 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
     modprobe = outcomeOf(resolution, config.entries, state.cmdline);
   }
 
+  if (kernelType !== fstype) notes.push(`mount -t ${fstype} asks the kernel for ${kernelType}`);
   const diagnosis = diagnose({
-    fstype,
+    fstype: kernelType,
     unrecognised,
     usage,
     release,

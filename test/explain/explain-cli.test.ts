@@ -321,6 +321,14 @@ describe("inputs", async () => {
     assert.equal(doc.cause, "unknown-filesystem");
   });
 
+  test("a FUSE subtype is asked of the kernel as fuse", async () => {
+    const doc = (await explainAt(plain.dir, ["--type", "fuse.sshfs"])) as Explained & { notes: string[] };
+    assert.equal(doc.fstype, "fuse");
+    assert.equal(doc.module, "fuse");
+    assert.equal(doc.cause, "not-blocked");
+    assert.ok(doc.notes.includes("mount -t fuse.sshfs asks the kernel for fuse"), doc.notes.join("\n"));
+  });
+
   test("--type wins over blkid, and the difference is noted", async () => {
     const doc = (await explainAt(plain.dir, ["--type", "minix", image("ext4")])) as Explained & { notes: string[] };
     assert.equal(doc.fstype, "minix");
