@@ -34,7 +34,13 @@ function readOwner(lockPath: string): number | null {
 
 /** Runs `work` holding the root's lock. */
 export async function withLock<T>(rootFs: RootFs, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const dirHost = rootFs.mkdirp(path.posix.dirname(LOCK_PATH));
+  let dirHost: string;
+  try {
+    dirHost = rootFs.mkdirp(path.posix.dirname(LOCK_PATH));
+  } catch (error) {
+    if (error instanceof RuntimeFailure) throw error;
+    throw new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${errnoCode(error) ?? String(error)}`, "is the file system read-only or full?");
+  }
   const lockPath = path.join(dirHost, path.posix.basename(LOCK_PATH));
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   let announced = false;
