@@ -151,6 +151,9 @@ function decide(ctx: Context, policy: LoadedPolicy): Decision {
   if (!sawRunningKernel) {
     notes.push(`no running kernel under ${fs.root} (no proc/): what to keep was decided from etc/fstab and mount units alone`);
   }
+  if (sawRunningKernel && !usage.kernel.moduleSupport) {
+    notes.push("the running kernel cannot load modules: the blacklist matters only for the other kernels installed here");
+  }
   for (const u of usage.untyped) notes.push(`${u.where}: ${u.text}: mount probes for the type, so apply cannot tell which module it needs`);
 
   const evidence: UseEvidence[] = [];

@@ -3,10 +3,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createFakeRoot } from "../helpers/fake-root.ts";
-import { runCli } from "../helpers/cli.ts";
+import { BIN, runCli } from "../helpers/cli.ts";
 import { renderMarker, parseMarker } from "../../src/policy/marker.ts";
 import { fragmentName, renderFragment } from "../../src/policy/fragment.ts";
 import { ADMIN, DEFAULT_MODULES, SHIPPED, STATE, VENDOR, apply, applyJson, contents, kmodVerdict, loadableFor, makePolicy, snapshot, writeConfig } from "./helpers.ts";
@@ -275,6 +276,28 @@ test("the fragments land in the configured directories, and the cis profile writ
     assert.equal(kmod.installs.get("squashfs"), "/bin/false");
     assert.ok(loadableFor(kmod, "udf"));
     assert.deepEqual(Object.keys(contents(snapshot(root.dir, [VENDOR]))), []);
+  } finally {
+    root.cleanup();
+  }
+});
+
+test("not as root: a dry run works, a real run of a root it cannot write fails whole with exit 1", () => {
+  const root = createFakeRoot({ loaded: ["jfs"] });
+  try {
+    fs.chmodSync(root.dir, 0o755);
+    const run = (args: string[]) =>
+      spawnSync("setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", process.execPath, BIN, "--root", root.dir, "apply", ...args], {
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "" },
+      });
+    const before = snapshot(root.dir);
+    const dry = run(["--dry-run"]);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.match(dry.stdout, /would keep\s+etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf/);
+    const real = run([]);
+    assert.equal(real.status, 1);
+    assert.match(real.stderr, /^fsblacklist: cannot create lock run\/fsblacklist\.lock: EACCES\n|cannot write etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf: permission denied \(EACCES\)/);
+    assert.deepEqual(snapshot(root.dir), before);
   } finally {
     root.cleanup();
   }
