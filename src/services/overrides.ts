@@ -401,17 +401,23 @@ export async function loadModuleNow(ctx: Context, module: string): Promise<LoadR
 interface Facts {
   policy: Policy;
   release: string | null;
-  /** Module indexes of every installed kernel release, the running one first. */
-  indexes: ModuleIndex[];
+  /** Installed kernel releases, the running one first. */
+  releases: string[];
+  /** A release's module index, read on first use (a real kernel's is tens of thousands of lines). */
+  index(release: string): ModuleIndex | null;
 }
 
 function readFacts(ctx: Context): Facts {
   const policy = loadPolicy(ctx.config.policyDir ?? shippedPolicyDir());
   const release = runningRelease(ctx.fs);
-  const releases = listInstalledReleases(ctx.fs).reverse();
-  const ordered = release !== null && releases.includes(release) ? [release, ...releases.filter((r) => r !== release)] : releases;
-  const indexes = ordered.map((r) => readModuleIndex(ctx.fs, r)).filter((i): i is ModuleIndex => i !== null);
-  return { policy, release, indexes };
+  const installed = listInstalledReleases(ctx.fs).reverse();
+  const releases = release !== null && installed.includes(release) ? [release, ...installed.filter((r) => r !== release)] : installed;
+  const cache = new Map<string, ModuleIndex | null>();
+  const index = (r: string): ModuleIndex | null => {
+    if (!cache.has(r)) cache.set(r, readModuleIndex(ctx.fs, r));
+    return cache.get(r)!;
+  };
+  return { policy, release, releases, index };
 }
 
 /**
@@ -420,8 +426,8 @@ function readFacts(ctx: Context): Facts {
  * policy's names. Null when nothing knows the name.
  */
 function resolveModule(facts: Facts, name: string): string | null {
-  for (const index of facts.indexes) {
-    const found = resolveFilesystemName(name, index, []);
+  for (const release of facts.releases) {
+    const found = resolveFilesystemName(name, facts.index(release), []);
     if (found !== null) return found.module;
   }
   const known = facts.policy.entries.map((e) => ({ module: e.module, types: e.filesystems }));
@@ -435,11 +441,11 @@ function resolveModule(facts: Facts, name: string): string | null {
  */
 function unknownName(ctx: Context, facts: Facts, request: OverrideRequest, name: string, config: EffectiveConfig): string {
   const module = normaliseModuleName(name);
-  if (request === "reset" || facts.indexes.length === 0) return module;
+  if (request === "reset" || facts.releases.length === 0) return module;
   const file = path.posix.join(ctx.config.adminDir, fragmentName(module));
   if (blacklistEntries(config, module).length > 0 || readCurrent(ctx, file).owner !== "none") return module;
   throw new UsageError(
-    `unknown filesystem or module '${name}': no installed kernel (${facts.indexes.map((i) => i.release).join(", ")}) has a module or filesystem of that name, and the policy does not list it`,
+    `unknown filesystem or module '${name}': no installed kernel (${facts.releases.join(", ")}) has a module or filesystem of that name, and the policy does not list it`,
     "check the spelling; fsblacklist status lists the policy's filesystems",
   );
 }
@@ -453,7 +459,7 @@ function blockBody(ctx: Context, facts: Facts, module: string): string {
 
 /** What blocking a module means for this system: what uses it, and whether a blacklist can matter at all. */
 function blockNotes(ctx: Context, facts: Facts, module: string): string[] {
-  const index = facts.indexes.find((i) => i.release === facts.release) ?? null;
+  const index = facts.release === null ? null : facts.index(facts.release);
   const notes: string[] = [];
   if (index?.builtin.has(module)) notes.push(`${module} is built into kernel ${index.release}: a blacklist has no effect on it`);
   const evidence = readSystemUsage(ctx.fs, index).evidenceFor(module);
