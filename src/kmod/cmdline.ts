@@ -3,7 +3,7 @@
 // `module.param[=value]` adds an options entry. Quoting follows kmod's state
 // machine, including its re-quoting of values that a boot loader mangled.
 
-import { underscores, type ConfigEntry, type Diagnostic } from "./parse-config.ts";
+import { underscoresInPlace, type ConfigEntry, type Diagnostic } from "./parse-config.ts";
 
 /** kmod reads at most this many bytes of /proc/cmdline (KCMD_LINE_SIZE - 1). */
 const KCMD_LINE_MAX = 4095;
@@ -35,15 +35,16 @@ export function parseKernelCmdline(raw: string): { entries: ConfigEntry[]; diagn
       for (const name of value.split(",")) entries.push({ kind: "blacklist", module: name, source });
       return;
     }
-    const module = underscores(modname);
-    if (module === null) {
+    const module = underscoresInPlace(modname);
+    if (!module.ok) {
       diagnostics.push({
         file: SOURCE_FILE,
-        message: `Ignoring bad option on kernel command line while parsing module name: '${modname}'`,
+        message: `Ignoring bad option on kernel command line while parsing module name: '${module.text}'`,
       });
       return;
     }
-    entries.push({ kind: "options", module, options: param, source });
+    // kmod stores command-line options like file ones: tabs become spaces.
+    entries.push({ kind: "options", module: module.text, options: param.replaceAll("\t", " "), source });
   };
 
   let state: State = "modname";

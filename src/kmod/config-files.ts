@@ -17,8 +17,13 @@ export interface ListedEntry {
 export interface ListedDir {
   /** Root-relative directory path. */
   dir: string;
-  /** Null when the directory does not exist. */
+  /** Entries in readdir order; null when the path is not a directory (or does not exist). */
   entries: ListedEntry[] | null;
+  /**
+   * What the path is when it exists but is not a directory ("file", "devnull",
+   * "other"): kmod then reads it as one configuration file named by its basename.
+   */
+  notDirectory?: EntryKind;
 }
 
 export interface SelectedFile {
@@ -39,6 +44,11 @@ function isCandidate(name: string, behaviour: KmodBehaviour): boolean {
   return behaviour.readsAliasFiles && name.endsWith(".alias");
 }
 
+/** kmod compares names with strcmp: byte order of the UTF-8 names, not UTF-16 order. */
+export function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
 /**
  * kmod sorts all files of all directories by basename (strcmp) and the first
  * directory that has a name wins it; later ones are ignored. An empty file or a
@@ -50,27 +60,40 @@ export function selectConfigFiles(
 ): { files: SelectedFile[]; diagnostics: Diagnostic[] } {
   const byName = new Map<string, SelectedFile>();
   const diagnostics: Diagnostic[] = [];
-  for (const { dir, entries } of dirs) {
+  const claim = (name: string, path: string, dir: string, kind: EntryKind): void => {
+    const winner = byName.get(name);
+    if (winner) winner.masks.push(path);
+    else byName.set(name, { name, path, dir, kind, masks: [] });
+  };
+  // kmod up to 33 ignores a failed fstatat() and looks at the stat buffer of the
+  // entry it stat'ed before (in readdir order, across directories): an entry that
+  // cannot be stat'ed (dangling link, link loop) counts as a directory when that
+  // one was a directory, and otherwise claims its name.
+  let lastStatWasDirectory = false;
+  for (const { dir, entries, notDirectory } of dirs) {
+    if (notDirectory !== undefined) {
+      claim(dir.slice(dir.lastIndexOf("/") + 1), dir, dir, notDirectory);
+      continue;
+    }
     if (!entries) continue;
     for (const entry of entries) {
       if (!isCandidate(entry.name, behaviour)) continue;
       const path = `${dir}/${entry.name}`;
-      if (entry.kind === "directory") {
+      let isDirectory = entry.kind === "directory";
+      if (entry.kind === "dangling") {
+        if (!behaviour.danglingLinkMasks) {
+          diagnostics.push({ file: path, message: `Cannot stat directory entry: ${path}` });
+          continue;
+        }
+        isDirectory = lastStatWasDirectory;
+      } else lastStatWasDirectory = isDirectory;
+      if (isDirectory) {
         diagnostics.push({ file: path, message: `Directories inside directories are not supported: ${path}` });
         continue;
       }
-      if (entry.kind === "dangling" && !behaviour.danglingLinkMasks) {
-        diagnostics.push({ file: path, message: `Cannot stat directory entry: ${path}` });
-        continue;
-      }
-      const winner = byName.get(entry.name);
-      if (winner) {
-        winner.masks.push(path);
-        continue;
-      }
-      byName.set(entry.name, { name: entry.name, path, dir, kind: entry.kind, masks: [] });
+      claim(entry.name, path, dir, entry.kind);
     }
   }
-  const files = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const files = [...byName.values()].sort((a, b) => compareNames(a.name, b.name));
   return { files, diagnostics };
 }

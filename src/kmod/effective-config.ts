@@ -4,7 +4,7 @@
 
 import { parseConfigText, type ConfigEntry, type Diagnostic } from "./parse-config.ts";
 import { parseKernelCmdline } from "./cmdline.ts";
-import { selectConfigFiles, type ListedDir, type SelectedFile } from "./config-files.ts";
+import { compareNames, selectConfigFiles, type ListedDir, type SelectedFile } from "./config-files.ts";
 import type { KmodBehaviour } from "./kmod-version.ts";
 
 export interface ConfigInputs {
@@ -32,7 +32,7 @@ export function buildEffectiveConfig(inputs: ConfigInputs): EffectiveConfig {
     if (extra.name === "modules.weakdep" && !inputs.behaviour.weakdep) continue;
     ordered.push(extra);
   }
-  ordered.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  ordered.sort((a, b) => compareNames(a.name, b.name));
 
   const entries: ConfigEntry[] = [];
   for (const file of ordered) {

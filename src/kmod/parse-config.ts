@@ -32,23 +32,30 @@ export interface ParsedFile {
 }
 
 /**
- * kmod's `underscores()`: `-` becomes `_` except inside `[...]`; an unmatched
- * bracket makes the field invalid (null).
+ * kmod's `underscores()`, which works in place: `-` becomes `_` except inside
+ * `[...]`, and it stops at an unmatched bracket (failure), leaving the dashes
+ * before it converted and the rest as it was (kmod's messages show that text).
  */
-export function underscores(field: string): string | null {
+export function underscoresInPlace(field: string): { text: string; ok: boolean } {
   let out = "";
   for (let i = 0; i < field.length; i++) {
     const c = field[i]!;
     if (c === "-") out += "_";
-    else if (c === "]") return null;
+    else if (c === "]") return { text: out + field.slice(i), ok: false };
     else if (c === "[") {
       const close = field.indexOf("]", i);
-      if (close < 0) return null;
+      if (close < 0) return { text: out + field.slice(i), ok: false };
       out += field.slice(i, close + 1);
       i = close;
     } else out += c;
   }
-  return out;
+  return { text: out, ok: true };
+}
+
+/** kmod's `underscores()`: the normalised field, or null when it is invalid (unmatched bracket). */
+export function underscores(field: string): string | null {
+  const result = underscoresInPlace(field);
+  return result.ok ? result.text : null;
 }
 
 /** Logical lines as kmod's freadline_wrapped() returns them, with its line numbers. */

@@ -5,7 +5,7 @@ import { buildEffectiveConfig, type EffectiveConfig } from "../kmod/effective-co
 import type { KmodBehaviour } from "../kmod/kmod-version.ts";
 import type { Diagnostic } from "../kmod/parse-config.ts";
 import { errnoCode } from "../errors.ts";
-import type { RootFs } from "./root-fs.ts";
+import { SymlinkLoopError, type RootFs } from "./root-fs.ts";
 
 export interface ReadConfigOptions {
   behaviour: KmodBehaviour;
@@ -15,8 +15,35 @@ export interface ReadConfigOptions {
   cmdline: boolean;
 }
 
+/**
+ * The modprobe.d directories as kmod sees them: entries in readdir order, a path
+ * that is a file rather than a directory (kmod reads it as one file), and a
+ * directory that cannot be listed (kmod skips it with an error, so do we).
+ */
+export function listConfigDirs(fs: RootFs, diagnostics: Diagnostic[]): ListedDir[] {
+  return MODPROBE_DIRS.map((dir): ListedDir => {
+    let resolved: ReturnType<RootFs["resolve"]>;
+    try {
+      resolved = fs.resolve(dir);
+    } catch (error) {
+      // A link loop: stat() fails and kmod skips the path without a word.
+      if (error instanceof SymlinkLoopError) return { dir, entries: null };
+      throw error;
+    }
+    if (resolved.kind === "dangling") return { dir, entries: null };
+    if (resolved.kind !== "directory") return { dir, entries: null, notDirectory: resolved.kind };
+    try {
+      return { dir, entries: (fs.listDir(dir) ?? []).map((e) => ({ name: e.name, kind: e.kind })) };
+    } catch (error) {
+      diagnostics.push({ file: dir, message: `cannot list directory: ${errnoCode(error) ?? String(error)}` });
+      return { dir, entries: null };
+    }
+  });
+}
+
 export function readEffectiveConfig(fs: RootFs, options: ReadConfigOptions): EffectiveConfig {
-  const dirs: ListedDir[] = MODPROBE_DIRS.map((dir) => ({ dir, entries: fs.listDir(dir) }));
+  const unlistable: Diagnostic[] = [];
+  const dirs = listConfigDirs(fs, unlistable);
   const moduleDirFiles: { name: "modules.softdep" | "modules.weakdep"; path: string }[] = [];
   if (options.release !== null) {
     for (const name of ["modules.softdep", "modules.weakdep"] as const) {
@@ -40,6 +67,6 @@ export function readEffectiveConfig(fs: RootFs, options: ReadConfigOptions): Eff
     cmdline,
     behaviour: options.behaviour,
   });
-  config.diagnostics.push(...unreadable);
+  config.diagnostics.push(...unlistable, ...unreadable);
   return config;
 }

@@ -101,12 +101,23 @@ export class RootFs {
     return { hostPath, kind: kindOf(hostPath) };
   }
 
-  /** Lists a directory (resolved inside the root); null when it does not exist. */
+  /**
+   * Lists a directory (resolved inside the root); null when it does not exist.
+   * Entries come in the order the directory yields them (readdir order, unsorted),
+   * because that is the order kmod sees them in.
+   */
   listDir(relDir: string): DirEntry[] | null {
     const dir = this.resolve(relDir);
     if (dir.kind !== "directory") return null;
     const entries: DirEntry[] = [];
-    for (const dirent of fs.readdirSync(dir.hostPath, { withFileTypes: true })) {
+    const handle = fs.opendirSync(dir.hostPath);
+    const dirents: fs.Dirent[] = [];
+    try {
+      for (let dirent = handle.readSync(); dirent !== null; dirent = handle.readSync()) dirents.push(dirent);
+    } finally {
+      handle.closeSync();
+    }
+    for (const dirent of dirents) {
       const name = dirent.name;
       const hostPath = path.join(dir.hostPath, name);
       if (dirent.isFile()) entries.push({ name, kind: "file", hostPath });
