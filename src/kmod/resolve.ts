@@ -23,7 +23,7 @@
 import type { ConfigEntry, Source } from "./parse-config.ts";
 import { underscores } from "./parse-config.ts";
 import { fnmatch } from "./fnmatch.ts";
-import type { ModuleIndex } from "../system/module-index.ts";
+import type { IndexedAlias, ModuleIndex } from "../system/module-index.ts";
 import { filesystemTypesOf } from "../system/module-index.ts";
 
 export interface ResolveFacts {
@@ -147,7 +147,9 @@ function lookup(name: string, facts: ResolveFacts): { kind: LookupKind | null; s
       const at = order.indexOf(module);
       return at < 0 ? order.length : at;
     };
-    const matches = index.aliases.filter((a) => fnmatch(a.pattern, name)).sort((a, b) => rank(a.module) - rank(b.module));
+    const matches = aliasCandidates(index.aliases, name)
+      .filter((a) => fnmatch(a.pattern, name))
+      .sort((a, b) => rank(a.module) - rank(b.module));
     if (matches.length > 0) {
       return { kind: "modules.alias", source: null, candidates: matches.map((a) => ({ name: a.module, alias: name, builtin: false, install: null })) };
     }
@@ -160,6 +162,38 @@ function lookup(name: string, facts: ResolveFacts): { kind: LookupKind | null; s
     }
   }
   return { kind: null, source: null, candidates: [] };
+}
+
+// A real kernel's modules.alias has ~25,000 patterns (status asks for every
+// filesystem type). A pattern can only match a name that starts with its first
+// character, unless that character is a wildcard, a bracket or a backslash.
+const candidatesByFirstChar = new WeakMap<readonly IndexedAlias[], { literal: Map<string, number[]>; wild: number[]; merged: Map<string, IndexedAlias[]> }>();
+
+/** The aliases that can match `name`, in their original order. */
+function aliasCandidates(aliases: readonly IndexedAlias[], name: string): readonly IndexedAlias[] {
+  const first = name[0];
+  if (first === undefined) return aliases;
+  let buckets = candidatesByFirstChar.get(aliases);
+  if (buckets === undefined) {
+    buckets = { literal: new Map(), wild: [], merged: new Map() };
+    aliases.forEach((alias, at) => {
+      const c = alias.pattern[0];
+      if (c === undefined || c === "*" || c === "?" || c === "[" || c === "\\") buckets!.wild.push(at);
+      else {
+        const bucket = buckets!.literal.get(c);
+        if (bucket === undefined) buckets!.literal.set(c, [at]);
+        else bucket.push(at);
+      }
+    });
+    candidatesByFirstChar.set(aliases, buckets);
+  }
+  let candidates = buckets.merged.get(first);
+  if (candidates === undefined) {
+    const positions = [...(buckets.literal.get(first) ?? []), ...buckets.wild].sort((a, b) => a - b);
+    candidates = positions.map((at) => aliases[at]!);
+    buckets.merged.set(first, candidates);
+  }
+  return candidates;
 }
 
 function isBuiltin(module: string, facts: ResolveFacts): boolean {
