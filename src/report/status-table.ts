@@ -67,13 +67,19 @@ export function renderStatusTable(result: StatusResult, options: TableOptions): 
   for (const note of report.notes) out += wrap(note, "      ", "Note: ");
 
   if (rows.length === 0) return out + "No filesystems to show.\n";
-  const header = ["FILESYSTEM", "MODULE", "STATE", "IN USE", "DECIDED BY"];
-  const cells = rows.map((fs) => [fs.name, fs.module ?? "-", fs.state, inUse(fs), shortSource(fs.decidedBy, options)]);
-  const widths = header.slice(0, 4).map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  // The module only where it differs from the type ("vxfs (freevxfs)"), so that a row fits 80 columns.
+  const header = ["FILESYSTEM", "STATE", "IN USE", "DECIDED BY"];
+  const cells = rows.map((fs) => [
+    fs.module === null || fs.module === fs.name ? fs.name : `${fs.name} (${fs.module})`,
+    fs.state,
+    inUse(fs),
+    shortSource(fs.decidedBy, options),
+  ]);
+  const widths = header.slice(0, 3).map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[], colourState: FsState | null): string => {
-    const padded = c.slice(0, 4).map((v, i) => v.padEnd(widths[i]!));
-    if (colourState !== null && options.colour) padded[2] = STATE_COLOUR[colourState] + padded[2] + RESET;
-    return (padded.join("  ") + "  " + c[4]).trimEnd() + "\n";
+    const padded = c.slice(0, 3).map((v, i) => v.padEnd(widths[i]!));
+    if (colourState !== null && options.colour) padded[1] = STATE_COLOUR[colourState] + padded[1] + RESET;
+    return (padded.join("  ") + "  " + c[3]).trimEnd() + "\n";
   };
   out += "\n" + line(header, null);
   rows.forEach((fs, i) => {

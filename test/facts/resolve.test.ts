@@ -211,7 +211,7 @@ function generatedCase(random: () => number): FakeRootSpec {
 
 test("generated configurations: our plan equals the real modprobe's dry run", { skip: skipOracle }, () => {
   const random = prng(20240611);
-  const specs = Array.from({ length: 60 }, () => generatedCase(random));
+  const specs = Array.from({ length: 40 }, () => generatedCase(random));
   const roots = specs.map((spec) => createFakeRoot(spec));
   try {
     const jobs: OracleJob[] = roots.map((root) => ({ root: root.dir, release: root.release!, mode: "dry-run", requests: TYPES.map((t) => `fs-${t}`) }));
@@ -230,7 +230,7 @@ test("generated configurations: our plan equals the real modprobe's dry run", { 
       }
     });
     // The generator must exercise both outcomes, or the comparison proves little.
-    assert.ok(blocked > 50 && loads > 50, `blocked ${blocked}, loads ${loads}`);
+    assert.ok(blocked > 30 && loads > 30, `blocked ${blocked}, loads ${loads}`);
   } finally {
     for (const root of roots) root.cleanup();
   }
