@@ -19,7 +19,7 @@ import { withLock } from "../system/lock.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 import { listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
 import { installBlocks, installEffect, installEntryFor, resolveFilesystemName } from "../kmod/resolve.ts";
-import { findEntry, fragmentName, hookInstallLine, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
+import { fragmentName, hookInstallLine, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
 import { readSystemUsage } from "../system/usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 
@@ -341,6 +341,7 @@ export async function applyOverridePlan(ctx: Context, plan: OverridePlan, option
           done.push(change);
         }
       } catch (error) {
+        const failed = pending[done.length]!;
         for (const change of done.reverse()) {
           try {
             await writeOrRemove(ctx, change.path, change.before);
@@ -348,7 +349,6 @@ export async function applyOverridePlan(ctx: Context, plan: OverridePlan, option
             // Best effort: the error below names the file that failed first.
           }
         }
-        const failed = pending[done.length]!;
         throw new RuntimeFailure(
           `cannot ${failed.after === null ? "remove" : "write"} ${failed.path}: ${errnoCode(error) ?? (error instanceof Error ? error.message : String(error))}; nothing was changed`,
           errnoCode(error) === "EROFS" ? "the file system is read-only" : errnoCode(error) === "EACCES" ? "permission denied: run as root" : undefined,
@@ -389,7 +389,7 @@ export async function loadModuleNow(ctx: Context, module: string): Promise<LoadR
   const result = await execa("modprobe", args, { reject: false, stdin: "ignore", env: { LC_ALL: "C" } });
   if (result.exitCode === 0) return { module, ok: true, error: null };
   let error = result.failed && result.exitCode === undefined ? `cannot run modprobe: ${result.shortMessage}` : result.stderr.trim() || `modprobe exited with ${result.exitCode}`;
-  if (runningRelease(ctx.fs) !== null && !ctx.fs.exists("proc/modules")) {
+  if (release !== null && !ctx.fs.exists("proc/modules")) {
     error += "; this kernel has no loadable module support (there is no /proc/modules)";
   }
   return { module, ok: false, error };

@@ -203,3 +203,33 @@ test("changes need root on the real system; under --root whoever can write the t
   assert.equal(underRoot.status, 0, String(underRoot.stderr));
   assert.equal(fs.statSync(overridePath(root, "jfs")).uid, 65534);
 });
+
+test("allow --now writes the override, then loads through the real modprobe; a failed load is exit 1 and the override stays", async (t) => {
+  // The fake root's modules are empty placeholders, so the real modprobe (given -d ROOT -S RELEASE)
+  // finds qnx4 and the kernel refuses to insert it: a load failure on every host.
+  const withModules = policyRoot();
+  const noModuleSupport = policyRoot({ moduleSupport: false });
+  t.after(() => {
+    withModules.cleanup();
+    noModuleSupport.cleanup();
+  });
+  const hostHasIt = fs.existsSync("/sys/module/qnx4");
+  if (hostHasIt) t.skip("qnx4 is loaded on this host: modprobe would report success");
+  else {
+    const result = cli(withModules.dir, "allow", "qnx4", "--now");
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stdout, /qnx4: allowed: wrote etc\/modprobe\.d\/60-blacklist_fs-qnx4\.conf/);
+    assert.match(result.stderr, /^fsblacklist: could not load qnx4 \(modprobe: /m);
+    assert.match(result.stderr, /hint: the override stays: qnx4 is no longer blacklisted/);
+    assert.equal(parseMarker(fs.readFileSync(overridePath(withModules, "qnx4"), "utf8"))?.kind, "allow");
+
+    const json = cli(noModuleSupport.dir, "--json", "allow", "qnx4", "--now");
+    assert.equal(json.status, 1, json.stderr);
+    const doc = JSON.parse(json.stdout) as { changed: boolean; loaded: { module: string; ok: boolean; error: string }[] };
+    assert.equal(doc.changed, true);
+    assert.equal(doc.loaded[0]?.module, "qnx4");
+    assert.equal(doc.loaded[0]?.ok, false);
+    assert.match(doc.loaded[0]!.error, /this kernel has no loadable module support \(there is no \/proc\/modules\)/);
+    assert.ok(fs.existsSync(overridePath(noModuleSupport, "qnx4")));
+  }
+});
