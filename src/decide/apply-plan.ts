@@ -192,6 +192,12 @@ export function planApply(input: PlanInput): ApplyPlan {
     if (fragmentNames.has(name) || file.content === null) continue;
     const marker = parseMarker(file.content);
     if (marker?.kind !== "keep") continue;
+    // A file of the same name that we did not write may still be there to mask.
+    const masked = vendorByPath.get(path.posix.join(input.vendorDir, name));
+    if (masked !== undefined && !ours(masked)) {
+      kept.push({ module: marker.module, reason: marker.reason, since: marker.date, kernel: marker.kernel });
+      continue;
+    }
     actions.push({ action: "unkeep", path: file.path, module: marker.module, reason: "its filesystem is no longer in the policy, so there is nothing to keep it from" });
   }
 

@@ -25,7 +25,7 @@ import {
 } from "../decide/apply-plan.ts";
 import { fragmentModuleOf, fragmentName, renderFragment } from "../policy/fragment.ts";
 import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../policy/policy.ts";
-import { detectInitramfsTool, initramfsCommand, regenerateInitramfs } from "../system/initramfs.ts";
+import { detectInitramfsTool, initramfsCommand, regenerateInitramfs, type InitramfsTool } from "../system/initramfs.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 import { withLock } from "../system/lock.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index.ts";
@@ -67,6 +67,7 @@ interface Decision {
   blacklistChanged: boolean;
   /** The state after this run, the initramfs still to rebuild or not. */
   next: ApplyState;
+  initramfsTool: InitramfsTool | null;
   /** The command that rebuilds the initramfs when it is to be rebuilt, else null. */
   regenerate: string[] | null;
   notes: string[];
@@ -185,13 +186,14 @@ function decide(ctx: Context, policy: LoadedPolicy): Decision {
   const plan = planApply(input);
   const blacklistChanged = effectiveConfigChanges(configInputs(ctx), plan.actions);
   const stale = blacklistChanged || previous?.initramfsPending === true;
-  const regenerate = stale && config.initramfs.mode === "regenerate" ? initramfsCommandIfAllowed(ctx, notes) : null;
+  const initramfsTool = detectInitramfsTool(fs);
+  const regenerate = stale && config.initramfs.mode === "regenerate" ? initramfsCommandIfAllowed(ctx, initramfsTool, notes) : null;
   const next = nextState(input, plan, regenerate !== null);
-  return { input, plan, blacklistChanged, next, regenerate, notes: [...notes, ...plan.notes], stateWarning: warning };
+  return { input, plan, blacklistChanged, next, initramfsTool, regenerate, notes: [...notes, ...plan.notes], stateWarning: warning };
 }
 
 function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: boolean; regenerated: boolean; error: string | null }): ApplyResult {
-  const tool = detectInitramfsTool(ctx.fs);
+  const tool = d.initramfsTool;
   return {
     dryRun: outcome.dryRun,
     changed: outcome.changed,
@@ -215,8 +217,7 @@ function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: 
 }
 
 /** The command that rebuilds the initramfs, or null (with a note saying why not) when it must not run. */
-function initramfsCommandIfAllowed(ctx: Context, notes: string[]): string[] | null {
-  const tool = detectInitramfsTool(ctx.fs);
+function initramfsCommandIfAllowed(ctx: Context, tool: InitramfsTool | null, notes: string[]): string[] | null {
   if (tool === null) {
     notes.push(`no initramfs tool (update-initramfs, dracut, mkinitcpio) under ${ctx.fs.root}; if this system boots with an initramfs, rebuild it`);
     return null;

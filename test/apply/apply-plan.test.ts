@@ -208,6 +208,18 @@ test("a keep for a filesystem that left the policy goes after its fragment", () 
   assert.deepEqual(summary(plan), ["remove usr/lib/modprobe.d/60-blacklist_fs-jfs.conf", "unkeep etc/modprobe.d/60-blacklist_fs-jfs.conf", "unkeep etc/modprobe.d/local.conf"]);
 });
 
+test("a keep that masks a file we did not write stays when its filesystem leaves the policy", () => {
+  const plan = planApply(
+    input({
+      fragments: [fragment("minix")],
+      vendorFiles: [vendor("minix", fragment("minix").content), vendor("jfs", "blacklist jfs\n", null)],
+      adminFiles: [admin("jfs", marker("keep", "jfs"))],
+    }),
+  );
+  assert.deepEqual(summary(plan), []);
+  assert.deepEqual(plan.kept.map((k) => k.module), ["jfs"]);
+});
+
 test("moving the vendor directory installs in the new place and removes the old files", () => {
   const plan = planApply(
     input({
