@@ -1,9 +1,11 @@
 // The kernel command line as libkmod reads it (kmod_config_parse_kcmdline):
 // `modprobe.blacklist=a,b` adds blacklist entries verbatim, any other
-// `module.param[=value]` adds an options entry. Quoting follows kmod's state
-// machine, including its re-quoting of values that a boot loader mangled.
+// `module.param[=value]` adds an options entry. Since kmod 29 quoting follows a
+// state machine, including its re-quoting of values that a boot loader mangled;
+// before that a simpler scanner split words at spaces only.
 
 import { underscoresInPlace, type ConfigEntry, type Diagnostic } from "./parse-config.ts";
+import { kmodBehaviour, type KmodBehaviour } from "./kmod-version.ts";
 
 /** kmod reads at most this many bytes of /proc/cmdline (KCMD_LINE_SIZE - 1). */
 const KCMD_LINE_MAX = 4095;
@@ -11,7 +13,10 @@ const SOURCE_FILE = "proc/cmdline";
 
 type State = "ignore" | "modname" | "param" | "value" | "complete";
 
-export function parseKernelCmdline(raw: string): { entries: ConfigEntry[]; diagnostics: Diagnostic[] } {
+export function parseKernelCmdline(
+  raw: string,
+  behaviour: KmodBehaviour = kmodBehaviour(),
+): { entries: ConfigEntry[]; diagnostics: Diagnostic[] } {
   const entries: ConfigEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   const source = { file: SOURCE_FILE, line: 0 };
@@ -25,7 +30,7 @@ export function parseKernelCmdline(raw: string): { entries: ConfigEntry[]; diagn
     return buf.slice(from, end).join("");
   };
 
-  const emit = (modnameAt: number, paramAt: number | null, valueAt: number | null): void => {
+  const emit: Emit = (modnameAt, paramAt, valueAt) => {
     if (paramAt === null) return;
     const modname = cString(modnameAt);
     const param = cString(paramAt);
@@ -41,12 +46,22 @@ export function parseKernelCmdline(raw: string): { entries: ConfigEntry[]; diagn
         file: SOURCE_FILE,
         message: `Ignoring bad option on kernel command line while parsing module name: '${module.text}'`,
       });
-      return;
+      // Before kmod 28 the option was stored anyway, under the half-converted name.
+      if (behaviour.cmdlineSkipsBadModuleName) return;
     }
     // kmod stores command-line options like file ones: tabs become spaces.
     entries.push({ kind: "options", module: module.text, options: param.replaceAll("\t", " "), source });
   };
 
+  if (behaviour.cmdlineStateMachine) stateMachine(buf, emit);
+  else simpleScanner(buf, behaviour.cmdlineQuotes, emit);
+  return { entries, diagnostics };
+}
+
+type Emit = (modnameAt: number, paramAt: number | null, valueAt: number | null) => void;
+
+/** kmod 29 and later. `buf` ends with a NUL, like kmod's buffer. */
+function stateMachine(buf: string[], emit: Emit): void {
   let state: State = "modname";
   let quoted = false;
   let quoteStart: number | null = null;
@@ -123,5 +138,46 @@ export function parseKernelCmdline(raw: string): { entries: ConfigEntry[]; diagn
       quoteStart = null;
     }
   }
-  return { entries, diagnostics };
+}
+
+/**
+ * kmod 20 to 28: words end at a space only, scanning stops at the first newline,
+ * the last `=` of a word starts its value, and (from kmod 24) a double-quoted
+ * part is skipped whole; a word whose quotes open before its value is ignored.
+ */
+function simpleScanner(buf: string[], quotes: boolean, emit: Emit): void {
+  let modname = 0;
+  let param: number | null = null;
+  let value: number | null = null;
+  let quoted = false;
+  let isModule = true;
+  let p = 0;
+  for (; buf[p] !== "\0" && buf[p] !== "\n"; p++) {
+    const c = buf[p]!;
+    if (quotes && c === '"') {
+      quoted = !quoted;
+      if (quoted) isModule = false;
+      else if (param !== null && value !== null) isModule = true;
+      continue;
+    }
+    if (quoted) continue;
+    if (c === " ") {
+      buf[p] = "\0";
+      if (isModule) emit(modname, param, value);
+      param = null;
+      value = null;
+      modname = p + 1;
+      isModule = true;
+    } else if (c === ".") {
+      if (param === null) {
+        buf[p] = "\0";
+        param = p + 1;
+      }
+    } else if (c === "=") {
+      if (param !== null) value = p + 1;
+      else isModule = false;
+    }
+  }
+  buf[p] = "\0";
+  if (isModule) emit(modname, param, value);
 }

@@ -43,7 +43,7 @@ export function buildEffectiveConfig(inputs: ConfigInputs): EffectiveConfig {
     diagnostics.push(...parsed.diagnostics);
   }
   if (inputs.cmdline !== null) {
-    const fromCmdline = parseKernelCmdline(inputs.cmdline);
+    const fromCmdline = parseKernelCmdline(inputs.cmdline, inputs.behaviour);
     entries.push(...fromCmdline.entries);
     diagnostics.push(...fromCmdline.diagnostics);
   }

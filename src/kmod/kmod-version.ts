@@ -1,16 +1,27 @@
 // kmod changed how it reads modprobe.d over the years. We follow the version found
 // on the target system and default to the newest behaviour we know (kmod 34).
+// The rules are modelled back to kmod 20; older versions are read like kmod 20.
 
 export interface KmodBehaviour {
   version: number;
   /** `*.alias` files in modprobe.d are read like `*.conf` (dropped in kmod 33). */
   readsAliasFiles: boolean;
-  /** A dangling link (or one that cannot be stat'ed) still claims its name and so masks (until kmod 33). */
+  /**
+   * An entry that cannot be stat'ed (dangling link, link loop) is judged by the
+   * stat of the entry examined before it (kmod ignores the error until 33): it
+   * claims its name, and so masks, unless that entry was a directory.
+   */
   danglingLinkMasks: boolean;
   /** `weakdep` lines and modules.weakdep (kmod 33). */
   weakdep: boolean;
   /** A backslash right before end of file adds a 0xFF byte (kmod < 34) instead of being dropped. */
   backslashAtEofAddsByte: boolean;
+  /** The kernel command line is scanned by kmod 29's state machine (all blanks separate words, quotes, re-quoting). */
+  cmdlineStateMachine: boolean;
+  /** Before kmod 29: the simple scanner honours double quotes (kmod 24). */
+  cmdlineQuotes: boolean;
+  /** A command-line option whose module name has an unmatched bracket is dropped (kmod 28), not stored anyway. */
+  cmdlineSkipsBadModuleName: boolean;
   /** usr/lib/modprobe.d is a default directory (kmod 32; distributions patched it in earlier). */
   readsUsrLib: boolean;
 }
@@ -24,6 +35,9 @@ export function kmodBehaviour(version: number = NEWEST_KNOWN_KMOD): KmodBehaviou
     danglingLinkMasks: version < 34,
     weakdep: version >= 33,
     backslashAtEofAddsByte: version < 34,
+    cmdlineStateMachine: version >= 29,
+    cmdlineQuotes: version >= 24,
+    cmdlineSkipsBadModuleName: version >= 28,
     readsUsrLib: true,
   };
 }
