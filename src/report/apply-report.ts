@@ -1,6 +1,7 @@
 // What `apply` did (or, with --dry-run, would do): a short account for the log
 // of a package transaction, or one JSON document for scripts.
 
+import type { ActionKind } from "../decide/apply-plan.ts";
 import type { ApplyResult } from "../services/apply.ts";
 
 export function applyJson(result: ApplyResult): unknown {
@@ -21,7 +22,7 @@ export function applyJson(result: ApplyResult): unknown {
   };
 }
 
-const VERBS: Record<string, [done: string, planned: string]> = {
+const VERBS: Record<ActionKind, [done: string, planned: string]> = {
   keep: ["kept", "would keep"],
   install: ["installed", "would install"],
   update: ["updated", "would update"],
@@ -42,7 +43,7 @@ export function renderApplyText(result: ApplyResult): string {
   }
   if (!result.changed) lines.push(`Nothing to do: the system already follows policy ${result.policyVersion}.`);
   if (result.kept.length > 0) {
-    lines.push("Kept loadable because this system uses them:");
+    lines.push("Kept loadable:");
     for (const k of result.kept) lines.push(`  ${k.module}: ${k.reason} (since ${k.since}${k.kernel === null ? "" : `, kernel ${k.kernel}`})`);
   }
   if (result.newEntries.length > 0) {
@@ -64,7 +65,6 @@ export function renderApplyText(result: ApplyResult): string {
   return lines.join("\n") + "\n";
 }
 
-function verb(action: string, dryRun: boolean): string {
-  const pair = VERBS[action] ?? [action, `would ${action}`];
-  return dryRun ? pair[1] : pair[0];
+function verb(action: ActionKind, dryRun: boolean): string {
+  return VERBS[action][dryRun ? 1 : 0];
 }
