@@ -29,7 +29,8 @@ function inUse(fs: FilesystemStatusDetail): string {
   if (fs.mounted) return "mounted";
   if (fs.loaded) return "loaded";
   if (fs.inFstab) return "fstab";
-  if (fs.usedBy.length > 0) return fs.usedBy.some((u) => u.includes("systemd")) ? "unit" : "yes";
+  if (fs.usedBy.some((u) => u.includes("(etc/systemd/") || u.includes("/lib/systemd/"))) return "unit";
+  if (fs.usedBy.length > 0) return "yes";
   return "-";
 }
 

@@ -47,7 +47,7 @@ export function computeStatus(ctx: Context, names: readonly string[] = []): Stat
   // The state is what the configuration decides; whether the module is loaded right now is a separate column.
   const facts: ResolveFacts = { entries: config.entries, index, loaded: new Set(), kernelBlacklist: kernel.kernelBlacklist };
 
-  const modules = names.length > 0 ? namedModules(names, index, policy.entries) : defaultModules(profileEntries, index, facts, config);
+  const modules = names.length > 0 ? namedModules(names, index, policy.entries, kernel.registered) : defaultModules(profileEntries, index, facts, config);
   const filesystems = modules.map((module) => {
     const entry = findEntry(policy, module);
     return statusOf(ctx, module, entry, index, facts, usage);
@@ -61,12 +61,13 @@ export function computeStatus(ctx: Context, names: readonly string[] = []): Stat
   };
 }
 
-function namedModules(names: readonly string[], index: ModuleIndex | null, entries: readonly PolicyEntry[]): string[] {
+function namedModules(names: readonly string[], index: ModuleIndex | null, entries: readonly PolicyEntry[], registered: ReadonlySet<string>): string[] {
   const known = entries.map((e) => ({ module: e.module, types: e.filesystems }));
   const modules: string[] = [];
   for (const name of names) {
     checkModuleName(name, "filesystem or module name");
-    const found = resolveFilesystemName(name, index, known);
+    // A type the running kernel has registered is known even without a module index (built in).
+    const found = resolveFilesystemName(name, index, known) ?? (registered.has(name) ? { module: name } : null);
     if (found === null) {
       throw new UsageError(
         `unknown filesystem or module '${name}': neither the kernel's module index nor the policy knows it`,
@@ -117,8 +118,10 @@ function statusOf(ctx: Context, module: string, entry: PolicyEntry | null, index
   const kernel = usage.kernel;
   const indexed = index?.modules.get(module);
   const present = indexed !== undefined && ctx.fs.exists(`${index!.dir}/${indexed.path}`);
-  // A type the kernel has registered while no module provides it is compiled in.
-  const registeredWithoutModule = kernel.running && !kernel.loaded.has(module) && types.some((t) => kernel.registered.has(t));
+  // A type the kernel has registered while no loaded module provides it is compiled in.
+  const providers = (type: string): string[] => index?.aliases.filter((a) => a.raw === `fs-${type}`).map((a) => a.module) ?? [];
+  const registeredWithoutModule =
+    kernel.running && [...types, module].some((t) => kernel.registered.has(t) && ![module, ...providers(t)].some((m) => kernel.loaded.has(m)));
   const builtin = (index?.builtin.has(module) ?? false) || registeredWithoutModule;
 
   let block: Block | null;
