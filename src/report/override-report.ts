@@ -17,25 +17,29 @@ export function overrideJson(plan: OverridePlan, options: { dryRun: boolean; cha
       name: c.name,
       reason: c.reason,
       notes: c.notes,
+      written: !options.dryRun && options.changed && isChange(c),
     })),
     initramfsStale: options.changed && plan.changes.some((c) => c.affectsBlacklist),
     ...(options.loads && options.loads.length > 0 ? { loaded: options.loads } : {}),
   };
 }
 
-function changeLine(c: OverrideChange): string {
+/** "done": it was written; "dry-run": it would be; "withheld": it is not, because another change was refused. */
+type Mode = "done" | "dry-run" | "withheld";
+
+function changeLine(c: OverrideChange, mode: Mode): string {
   const who = c.name === c.module ? c.module : `${c.name} (module ${c.module})`;
-  switch (c.action) {
-    case "allow":
-      return `${who}: allowed: wrote ${c.path}: ${c.reason}`;
-    case "block":
-      return `${who}: blocked: wrote ${c.path}: ${c.reason}`;
-    case "remove":
-      return `${who}: removed ${c.path}: ${c.reason}`;
-    case "unchanged":
-      return `${who}: nothing to do: ${c.reason}`;
-    case "refused":
-      return `${who}: refused: ${c.reason}`;
+  if (c.action === "unchanged") return `${who}: nothing to do: ${c.reason}`;
+  if (c.action === "refused") return `${who}: refused: ${c.reason}`;
+  const done = { allow: "allowed: wrote", block: "blocked: wrote", remove: "removed" }[c.action];
+  const planned = { allow: "would allow: write", block: "would block: write", remove: "would remove" }[c.action];
+  switch (mode) {
+    case "done":
+      return `${who}: ${done} ${c.path}: ${c.reason}`;
+    case "dry-run":
+      return `${who}: ${planned} ${c.path}: ${c.reason}`;
+    case "withheld":
+      return `${who}: not done, because nothing is written when a change is refused: ${planned} ${c.path}`;
   }
 }
 
@@ -48,7 +52,7 @@ export function printOverrideResult(ctx: Context, plan: OverridePlan, result: { 
   }
   for (const c of plan.changes) {
     const out = c.action === "refused" ? ctx.stderr : ctx.stdout;
-    out.write(`${changeLine(c)}\n`);
+    out.write(`${changeLine(c, changed ? "done" : "withheld")}\n`);
     for (const note of c.notes) out.write(`  note: ${note}\n`);
   }
   if (changed && plan.changes.some((c) => c.affectsBlacklist)) {
@@ -64,7 +68,7 @@ export function printOverrideDryRun(ctx: Context, plan: OverridePlan): void {
     return;
   }
   for (const c of plan.changes) {
-    ctx.stdout.write(`${changeLine(c)}\n`);
+    ctx.stdout.write(`${changeLine(c, "dry-run")}\n`);
     for (const note of c.notes) ctx.stdout.write(`  note: ${note}\n`);
     if (isChange(c)) ctx.stdout.write(unifiedDiff(c.path, c.before, c.after));
   }

@@ -144,6 +144,7 @@ test("allow refuses, writing nothing, when a file fsblacklist does not manage wo
   assert.equal(jfs.status, 1);
   assert.match(jfs.stderr, /jfs: refused: jfs would stay blacklisted by etc\/modprobe\.d\/local\.conf:2, which fsblacklist does not manage/);
   assert.match(jfs.stderr, /nothing was written/);
+  assert.match(jfs.stdout, /^hfs: not done, because nothing is written when a change is refused: would allow: write etc\/modprobe\.d\/60-blacklist_fs-hfs\.conf$/m);
   const minix = cli(root.dir, "allow", "minix");
   assert.equal(minix.status, 1);
   assert.match(minix.stderr, /etc\/modprobe\.d\/local\.conf:3 runs "\/bin\/false"/);
@@ -159,6 +160,7 @@ test("--dry-run prints the diff and writes nothing; --json prints one document",
   assert.match(dry.stdout, /^--- \/dev\/null\n\+\+\+ b\/etc\/modprobe\.d\/60-blacklist_fs-minix\.conf\n@@ -0,0 \+1,\d+ @@\n/m);
   assert.match(dry.stdout, /^\+# fsblacklist-override: block$/m);
   assert.match(dry.stdout, /^\+blacklist minix$/m);
+  assert.match(dry.stdout, /^minix: would block: write etc\/modprobe\.d\/60-blacklist_fs-minix\.conf: /m);
   assert.match(dry.stdout, /dry run: nothing was written/);
   const json = cli(root.dir, "--json", "allow", "minix", "--dry-run");
   assert.equal(json.status, 0);
@@ -166,6 +168,17 @@ test("--dry-run prints the diff and writes nothing; --json prints one document",
   assert.deepEqual(Object.keys(doc).sort(), ["actions", "changed", "dryRun", "initramfsStale"]);
   assert.equal(doc["dryRun"], true);
   assert.equal(doc["changed"], true);
+  assert.deepEqual(doc["actions"], [
+    {
+      action: "allow",
+      path: "etc/modprobe.d/60-blacklist_fs-minix.conf",
+      module: "minix",
+      name: "minix",
+      reason: "kmod no longer blacklists minix (masks usr/lib/modprobe.d/60-blacklist_fs-minix.conf)",
+      notes: [],
+      written: false,
+    },
+  ]);
   assert.deepEqual(snapshotTree(root.dir), before);
 });
 
