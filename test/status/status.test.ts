@@ -191,15 +191,17 @@ test("status table: fits 80 columns, has a summary, lists what is in use", async
 });
 
 test("status explains a kernel without module support, without auto-loading, and a root without a running kernel", async () => {
-  await withRoot({ kernel: null, osrelease: "6.18.44-test", moduleSupport: false, registered: ["squashfs"], files: installedPolicy() }, async (dir) => {
+  await withRoot({ kernel: null, osrelease: "6.18.44-test", moduleSupport: false, registered: ["squashfs", "ext4"], files: installedPolicy() }, async (dir) => {
     const report = await statusJson(dir);
     assert.match(report.notes.join("\n"), /has no loadable module support/);
     assert.ok(report.filesystems.every((f) => f.state === "unavailable" || f.state === "builtin"));
-    const squashfs = (await statusJson(dir, ["squashfs"])).filesystems[0]!;
-    assert.equal(squashfs.state, "builtin");
+    const named = (await statusJson(dir, ["squashfs", "ext4"])).filesystems;
+    assert.deepEqual(named.map((f) => [f.name, f.state, f.mounted]), [["ext4", "builtin", true], ["squashfs", "builtin", false]]);
   });
-  await withRoot({ autoload: false, files: installedPolicy() }, async (dir) => {
+  await withRoot({ autoload: false, loaded: ["fuse"], registered: ["fuseblk"], files: installedPolicy() }, async (dir) => {
     assert.match((await statusJson(dir)).notes.join("\n"), /auto-loading is off/);
+    // Registered by a loaded module, so not built in.
+    assert.deepEqual((await statusJson(dir, ["fuseblk"])).filesystems.map((f) => [f.module, f.state, f.loaded]), [["fuse", "allowed", true]]);
   });
   await withRoot({ running: false, fstab: "/dev/vda1 /srv jfs defaults 0 2\n", files: installedPolicy() }, async (dir) => {
     const report = await statusJson(dir);
