@@ -15,7 +15,10 @@ await build({
   jsx: "automatic",
   chunkNames: "chunks/[name]-[hash]",
   // Ink imports React's devtools only when DEV=true; they are not a dependency.
-  external: ["react-devtools-core"],
+  // cosmiconfig requires TypeScript only to load .ts configuration, which we
+  // refuse; bundled, its 10 MB chunk was imported (and parsed, ~130 ms) by every
+  // run that has a config.yaml.
+  external: ["react-devtools-core", "typescript"],
   banner: {
     // Bundled CommonJS dependencies (cosmiconfig, js-yaml) call require().
     js: "import { createRequire as __fsbCreateRequire } from 'node:module'; const require = __fsbCreateRequire(import.meta.url);",
