@@ -64,7 +64,7 @@ export class Terminal {
   private readonly session = "t";
 
   constructor(env: Record<string, string> = {}) {
-    const vars = Object.entries({ PS1: "$ ", NO_COLOR: "1", HISTFILE: "/dev/null", ...env }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+    const vars = Object.entries({ NO_COLOR: "1", HISTFILE: "/dev/null", ...env }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
     this.tmux(["-f", "/dev/null", "new-session", "-d", "-s", this.session, "-x", "100", "-y", "30", ...vars, "bash --norc --noprofile"]);
   }
 
