@@ -48,10 +48,12 @@ function Header({ state, width, colour }: { state: ReviewState; width: number; c
   const total = state.report.filesystems.length;
   const shown = visibleFilesystems(state).length;
   const pending = pendingChanges(state).length;
-  const parts = [`kernel ${state.report.kernel ?? "none running"}`, `${total} filesystems`];
-  if (state.filter !== "") parts.push(`filter "${state.filter}": ${shown} shown`);
+  // Most important first: the end of the line is cut on narrow terminals.
+  const parts: string[] = [];
   if (pending > 0) parts.push(`${pending} pending`);
   if (!state.canApply) parts.push("read-only (not root)");
+  if (state.filter !== "") parts.push(`filter "${state.filter}": ${shown} shown`);
+  parts.push(`kernel ${state.report.kernel ?? "none running"}`, `${total} filesystems`);
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate-end">
