@@ -45,7 +45,8 @@ export interface ExplainReport extends Diagnosis {
 }
 
 // Filesystem type names as mount(8) passes them; "fuse.sshfs" asks the kernel for "fuse".
-const FSTYPE = /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,55}$/;
+// Never a leading '-': the type is echoed into commands we suggest (mount -t, modprobe).
+const FSTYPE = /^[A-Za-z0-9_+][A-Za-z0-9_.+-]{0,55}$/;
 
 export async function explain(ctx: Context, input: ExplainInput): Promise<ExplainReport> {
   if (input.target === null && input.type === null && input.message === null) {
@@ -53,7 +54,7 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
   }
   if (input.message !== null && input.message.trim() === "") throw new UsageError("--message is empty: pass the text mount printed");
   if (input.type !== null && !FSTYPE.test(input.type)) {
-    throw new UsageError(`invalid --type ${JSON.stringify(input.type)}: a filesystem type has only letters, digits and '_', '-', '.', '+'`);
+    throw new UsageError(`invalid --type ${JSON.stringify(input.type)}: a filesystem type has only letters, digits and '_', '-', '.', '+', and does not start with '-' or '.'`);
   }
 
   const message = input.message === null ? null : parseMountMessage(input.message);
