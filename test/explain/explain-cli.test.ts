@@ -321,6 +321,15 @@ describe("inputs", async () => {
     assert.equal(doc.cause, "unknown-filesystem");
   });
 
+  test("a root without a running kernel (an image being built) is judged from its configuration", async () => {
+    const doc = (await explainIn({ running: false, files: { "usr/lib/modprobe.d/60-blacklist_fs-minix.conf": fragment("minix") } }, [image("minix")])) as Explained & {
+      notes: string[];
+    };
+    assert.equal(doc.cause, "blacklisted");
+    assert.equal(doc.kernel, "6.1.0-50-amd64");
+    assert.ok(doc.notes.includes("no running kernel under the root: judged for 6.1.0-50-amd64, the newest kernel installed there"), doc.notes.join("\n"));
+  });
+
   test("a FUSE subtype is asked of the kernel as fuse", async () => {
     const doc = (await explainAt(plain.dir, ["--type", "fuse.sshfs"])) as Explained & { notes: string[] };
     assert.equal(doc.fstype, "fuse");
