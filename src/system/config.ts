@@ -2,6 +2,7 @@
 // --config FILE. Loaded with cosmiconfig, but never from the current directory
 // and never by executing code: only YAML and JSON loaders, no meta-config lookup.
 
+import { realpathSync } from "node:fs";
 import * as path from "node:path";
 import { UsageError } from "../errors.ts";
 import type { RootFs } from "./root-fs.ts";
@@ -75,11 +76,41 @@ export async function loadConfig(fs: RootFs, explicitPath: string | undefined): 
   if (![".yaml", ".yml", ".json"].includes(ext)) {
     throw new UsageError(`${shownPath}: configuration must be a .yaml, .yml or .json file`);
   }
-  const raw = await loadWithCosmiconfig(hostPath, shownPath);
+  // The configuration under the root may only import files under the root.
+  const raw = await loadWithCosmiconfig(hostPath, shownPath, explicitPath === undefined ? fs.root : null);
   return validateConfig(raw, shownPath);
 }
 
-async function loadWithCosmiconfig(hostPath: string, shownPath: string): Promise<unknown> {
+const CONFIG_EXTENSIONS = [".yaml", ".yml", ".json"];
+
+/**
+ * Checks a loaded file's `$import` entries before cosmiconfig reads them: only
+ * YAML or JSON (code is refused without being read), and, for the configuration
+ * under the root, nothing that resolves outside the root.
+ */
+function checkImports(filepath: string, shown: string, loaded: unknown, confineTo: string | null): void {
+  if (loaded === null || typeof loaded !== "object" || !Object.hasOwn(loaded, "$import")) return;
+  const imports = (loaded as { $import: unknown }).$import;
+  for (const entry of Array.isArray(imports) ? imports : [imports]) {
+    if (typeof entry !== "string") continue; // cosmiconfig rejects it with its own message
+    const target = path.resolve(path.dirname(filepath), entry);
+    if (!CONFIG_EXTENSIONS.includes(path.extname(target))) {
+      throw new UsageError(`${shown}: $import ${entry}: only .yaml, .yml or .json files can be imported (refusing to execute code as configuration)`);
+    }
+    if (confineTo === null) continue;
+    let real: string;
+    try {
+      real = realpathSync(target);
+    } catch {
+      continue; // missing: cosmiconfig reports it
+    }
+    if (real !== confineTo && !real.startsWith(confineTo === "/" ? "/" : `${confineTo}/`)) {
+      throw new UsageError(`${shown}: $import ${entry} leads outside the root`);
+    }
+  }
+}
+
+async function loadWithCosmiconfig(hostPath: string, shownPath: string, confineTo: string | null): Promise<unknown> {
   // The Explorer is cosmiconfig's own loader without the meta-config lookup that
   // the `cosmiconfig()` factory performs in the current directory (which would
   // load `.config/config.js` from wherever the admin happens to stand).
@@ -88,13 +119,28 @@ async function loadWithCosmiconfig(hostPath: string, shownPath: string): Promise
   const refuse = (filepath: string): never => {
     throw new UsageError(`${filepath}: refusing to execute code as configuration; use YAML or JSON`);
   };
+  const realRoot = confineTo === null ? null : realpathSync(confineTo);
+  // An imported file under the root is named root-relative, like the main one.
+  const shown = (filepath: string): string => {
+    const relative = confineTo === null ? ".." : path.relative(confineTo, filepath);
+    return relative.startsWith("..") ? filepath : relative;
+  };
+  const checked =
+    (load: (filepath: string, content: string) => unknown) =>
+    (filepath: string, content: string): unknown => {
+      const loaded = load(filepath, content);
+      checkImports(filepath, filepath === hostPath ? shownPath : shown(filepath), loaded, realRoot);
+      return loaded;
+    };
+  const yaml = checked(loadYaml);
+  const json = checked(loadJson);
   const explorer = new Explorer({
     moduleName: "fsblacklist",
     searchPlaces: [],
     ignoreEmptySearchPlaces: true,
     cache: false,
     transform: (result) => result,
-    loaders: { ".yaml": loadYaml, ".yml": loadYaml, ".json": loadJson, noExt: loadYaml, ".js": refuse, ".cjs": refuse, ".mjs": refuse, ".ts": refuse },
+    loaders: { ".yaml": yaml, ".yml": yaml, ".json": json, ".js": refuse, ".cjs": refuse, ".mjs": refuse, ".ts": refuse },
     metaConfigFilePath: null,
     mergeImportArrays: true,
     mergeSearchPlaces: false,

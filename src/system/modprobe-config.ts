@@ -50,8 +50,15 @@ export function readEffectiveConfig(fs: RootFs, options: ReadConfigOptions): Eff
       moduleDirFiles.push({ name, path: `lib/modules/${options.release}/${name}` });
     }
   }
-  const cmdline = options.cmdline ? (fs.readBytes("proc/cmdline")?.toString("latin1") ?? null) : null;
   const unreadable: Diagnostic[] = [];
+  let cmdline: string | null = null;
+  if (options.cmdline) {
+    try {
+      cmdline = fs.readBytes("proc/cmdline")?.toString("latin1") ?? null;
+    } catch (error) {
+      unreadable.push({ file: "proc/cmdline", message: `cannot read: ${errnoCode(error) ?? String(error)}` });
+    }
+  }
   const config = buildEffectiveConfig({
     dirs,
     readFile: (path) => {

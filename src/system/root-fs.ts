@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import { RuntimeFailure, errnoCode } from "../errors.ts";
+import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
 
 const MAX_SYMLINK_HOPS = 40;
 
@@ -22,7 +22,8 @@ export interface DirEntry {
   hostPath: string;
 }
 
-export class SymlinkLoopError extends Error {
+/** A link loop (or a chain too long to follow) in the root: bad input, exit 2 if nothing handles it. */
+export class SymlinkLoopError extends UsageError {
   readonly code = "ELOOP";
 }
 

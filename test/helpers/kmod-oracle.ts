@@ -46,10 +46,13 @@ export function modprobeArgs(root: string): string[] {
 const SCRIPT = `
 set -u
 jobs=$1
+uid=\${2:-}
+as=""
+[ -z "$uid" ] || as="setpriv --reuid=$uid --regid=$uid --clear-groups"
 tab=$(printf '\\t')
 while IFS=$tab read -r out root cmdline release; do
   mount --bind "$cmdline" /proc/cmdline || exit 97
-  env -i PATH="$PATH" modprobe \\
+  env -i PATH="$PATH" $as modprobe \\
     -C "$root/etc/modprobe.d" -C "$root/run/modprobe.d" -C "$root/usr/local/lib/modprobe.d" \\
     -C "$root/usr/lib/modprobe.d" -C "$root/lib/modprobe.d" \\
     -d "$root" -S "$release" -c >"$out.stdout" 2>"$out.stderr"
@@ -83,7 +86,10 @@ function inMountNamespace(args: readonly string[]): Promise<void> {
  * Runs the real modprobe on every root and returns its results in order. The
  * roots are shared out between `parallel` namespaces running at the same time.
  */
-export async function runOracle(roots: readonly string[], { parallel = 2 }: { parallel?: number } = {}): Promise<OracleResult[]> {
+export async function runOracle(
+  roots: readonly string[],
+  { parallel = 2, asUser }: { parallel?: number; /** Run modprobe as this uid (and gid), e.g. 65534; needs root. */ asUser?: number } = {},
+): Promise<OracleResult[]> {
   if (roots.length === 0) return [];
   const work = makeScratchDir("fsb-oracle-");
   try {
@@ -101,7 +107,7 @@ export async function runOracle(roots: readonly string[], { parallel = 2 }: { pa
       chunks.map((lines, n) => {
         const jobs = path.join(work, `jobs-${n}`);
         writeFileSync(jobs, lines.join("\n") + "\n");
-        return inMountNamespace([jobs]);
+        return inMountNamespace(asUser === undefined ? [jobs] : [jobs, String(asUser)]);
       }),
     );
     return roots.map((root, index) => {
