@@ -54,6 +54,21 @@ export function makeImages(): Images {
   mkdirSync(content);
   writeFileSync(join(content, "hello.txt"), "hello\n");
   const made = new Set<ImageName>();
+  try {
+    makeEach(dir, content, made);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    dir,
+    path: (name) => join(dir, `${name}.img`),
+    has: (name) => made.has(name),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function makeEach(dir: string, content: string, made: Set<ImageName>): void {
   for (const [name, recipe] of Object.entries(RECIPES) as [ImageName, (typeof RECIPES)[ImageName]][]) {
     const img = join(dir, `${name}.img`);
     if (name === "random") {
@@ -80,12 +95,6 @@ export function makeImages(): Images {
     if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr}`);
     made.add(name);
   }
-  return {
-    dir,
-    path: (name) => join(dir, `${name}.img`),
-    has: (name) => made.has(name),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
 }
 
 function sizeInBytes(size: string): number {
