@@ -377,6 +377,7 @@ describe("bad input exits 2 and names it", () => {
     ["nothing given", [], /name a device, image file or mount point/],
     ["a message without a type and no target", ["--message", "mount: /mnt: mount point does not exist."], /cannot tell the filesystem type \(mount's "mount: \/mnt: mount point does not exist\." usually means: the mount point does not exist/],
     ["a bad --type", ["--type", "minix;reboot"], /invalid --type "minix;reboot"/],
+    ["a --type that looks like an option", ["--type=-oremount"], /invalid --type "-oremount"/],
     ["an empty --message", ["--message", " "], /--message is empty/],
   ];
   for (const [what, args, stderr] of cases) {
