@@ -78,17 +78,17 @@ export function snapshot(root: string, dirs: readonly string[] = ["etc", "usr", 
   const files = new Map<string, FileFacts>();
   const walk = (rel: string): void => {
     const abs = path.join(root, rel);
-    let stat: fs.Stats;
+    // A file may vanish while we look (a running apply renames its temporary files).
     try {
-      stat = fs.lstatSync(abs);
-    } catch {
-      return;
-    }
-    if (stat.isDirectory()) {
-      for (const name of fs.readdirSync(abs).sort()) walk(path.posix.join(rel, name));
-    } else {
-      const content = stat.isSymbolicLink() ? `-> ${fs.readlinkSync(abs)}` : fs.readFileSync(abs, "latin1");
-      files.set(rel, { content, mtimeMs: stat.mtimeMs, ino: stat.ino });
+      const stat = fs.lstatSync(abs);
+      if (stat.isDirectory()) {
+        for (const name of fs.readdirSync(abs).sort()) walk(path.posix.join(rel, name));
+      } else {
+        const content = stat.isSymbolicLink() ? `-> ${fs.readlinkSync(abs)}` : fs.readFileSync(abs, "latin1");
+        files.set(rel, { content, mtimeMs: stat.mtimeMs, ino: stat.ino });
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
   };
   for (const dir of dirs) walk(dir);
