@@ -1,12 +1,17 @@
 // Bundles src/main.ts into dist/ with code splitting, so each command's module
 // (and Ink/React for `review`) is a separate chunk that loads only when used.
+//
+// The new build is written beside dist/ and moved in file by file, main.js
+// last, so a CLI that is running (or a test) never sees a half-built dist/.
 import { build } from "esbuild";
-import { rm } from "node:fs/promises";
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
 
-await rm(new URL("../dist", import.meta.url), { recursive: true, force: true });
+const staging = `dist/.staging-${process.pid}`;
+rmSync(staging, { recursive: true, force: true });
 await build({
   entryPoints: { main: "src/main.ts" },
-  outdir: "dist",
+  outdir: staging,
   bundle: true,
   splitting: true,
   format: "esm",
@@ -27,3 +32,14 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+
+mkdirSync("dist/chunks", { recursive: true });
+const fresh = new Set(readdirSync(join(staging, "chunks")));
+for (const chunk of fresh) renameSync(join(staging, "chunks", chunk), join("dist/chunks", chunk));
+renameSync(join(staging, "main.js"), "dist/main.js");
+rmSync(staging, { recursive: true, force: true });
+// Chunks of earlier builds: hashed names, harmless, but do not let them pile up.
+for (const chunk of readdirSync("dist/chunks")) {
+  const path = join("dist/chunks", chunk);
+  if (!fresh.has(chunk) && Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { force: true });
+}
