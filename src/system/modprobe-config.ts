@@ -33,7 +33,14 @@ export function listConfigDirs(fs: RootFs, diagnostics: Diagnostic[]): ListedDir
     if (resolved.kind === "dangling") return { dir, entries: null };
     if (resolved.kind !== "directory") return { dir, entries: null, notDirectory: resolved.kind };
     try {
-      return { dir, entries: (fs.listDir(dir) ?? []).map((e) => ({ name: e.name, kind: e.kind })) };
+      const entries: ListedDir["entries"] & object = [];
+      for (const entry of fs.listDir(dir) ?? []) {
+        if (entry.undecodableName) {
+          // Paths are text here; a name that is not UTF-8 cannot be opened by it.
+          diagnostics.push({ file: `${dir}/${entry.name}`, message: "the file name is not valid UTF-8: fsblacklist cannot read this file, kmod does" });
+        } else entries.push({ name: entry.name, kind: entry.kind });
+      }
+      return { dir, entries };
     } catch (error) {
       diagnostics.push({ file: dir, message: `cannot list directory: ${errnoCode(error) ?? String(error)}` });
       return { dir, entries: null };

@@ -20,6 +20,8 @@ export interface DirEntry {
   kind: EntryKind;
   /** Host path of the resolved entry (inside the root), for reading it. */
   hostPath: string;
+  /** The name's bytes are not UTF-8: `name` is a lossy reading, and paths built from it do not reach the entry. */
+  undecodableName?: true;
 }
 
 /** A link loop (or a chain too long to follow) in the root: bad input, exit 2 if nothing handles it. */
@@ -111,17 +113,19 @@ export class RootFs {
     const dir = this.resolve(relDir);
     if (dir.kind !== "directory") return null;
     const entries: DirEntry[] = [];
-    const handle = fs.opendirSync(dir.hostPath);
-    const dirents: fs.Dirent[] = [];
+    // Names as bytes, to tell names that are not UTF-8 (Node supports it; its types do not say so).
+    const handle = fs.opendirSync(dir.hostPath, { encoding: "buffer" as BufferEncoding });
+    const dirents: fs.Dirent<Buffer>[] = [];
     try {
-      for (let dirent = handle.readSync(); dirent !== null; dirent = handle.readSync()) dirents.push(dirent);
+      for (let dirent = handle.readSync(); dirent !== null; dirent = handle.readSync()) dirents.push(dirent as unknown as fs.Dirent<Buffer>);
     } finally {
       handle.closeSync();
     }
     for (const dirent of dirents) {
-      const name = dirent.name;
+      const name = dirent.name.toString("utf8");
       const hostPath = path.join(dir.hostPath, name);
-      if (dirent.isFile()) entries.push({ name, kind: "file", hostPath });
+      if (!Buffer.from(name, "utf8").equals(dirent.name)) entries.push({ name, kind: "other", hostPath, undecodableName: true });
+      else if (dirent.isFile()) entries.push({ name, kind: "file", hostPath });
       else if (dirent.isDirectory()) entries.push({ name, kind: "directory", hostPath });
       else if (dirent.isSymbolicLink()) {
         let resolved: { hostPath: string; kind: EntryKind };

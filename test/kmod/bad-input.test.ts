@@ -116,6 +116,18 @@ describe("binary and huge files", () => {
   });
 });
 
+describe("file names", () => {
+  test("a name that is not UTF-8 cannot be read by path here: we say so instead of ignoring it silently", () => {
+    const root = tree({ "etc/modprobe.d/a.conf": "blacklist a\n" });
+    const dir = Buffer.from(path.join(root, "etc/modprobe.d/"));
+    fs.writeFileSync(Buffer.concat([dir, Buffer.from([0xff]), Buffer.from(".conf")]), "blacklist latin1\n");
+    const run = runCli(["showconfig", "--root", root]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, "blacklist a\n");
+    assert.match(run.stderr, /etc\/modprobe\.d\/\uFFFD\.conf: the file name is not valid UTF-8: fsblacklist cannot read this file, kmod does/);
+  });
+});
+
 describe("link loops", () => {
   test("loops at a file, at a directory and at proc/cmdline: warnings, no crash, kmod's output", async () => {
     const root = tree({
