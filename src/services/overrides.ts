@@ -10,12 +10,13 @@
 import * as path from "node:path";
 import type { Context } from "../context.ts";
 import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
-import { MODPROBE_DIRS, type ListedDir } from "../kmod/config-files.ts";
+import type { ListedDir } from "../kmod/config-files.ts";
 import { buildEffectiveConfig, type EffectiveConfig } from "../kmod/effective-config.ts";
 import { checkModuleName, normaliseModuleName } from "../kmod/module-name.ts";
 import type { ConfigEntry } from "../kmod/parse-config.ts";
 import { parseMarker, renderMarker, type OverrideMarker } from "../policy/marker.ts";
 import { withLock } from "../system/lock.ts";
+import { listConfigDirs } from "../system/modprobe-config.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 import { listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
 import { installBlocks, installEffect, installEntryFor, resolveFilesystemName } from "../kmod/resolve.ts";
@@ -273,15 +274,17 @@ function maskedFiles(config: EffectiveConfig, file: string): string[] {
  * change before making it.
  */
 export function effectiveConfigWith(ctx: Context, release: string | null, overlay: ReadonlyMap<string, string | null>): EffectiveConfig {
-  const dirs: ListedDir[] = MODPROBE_DIRS.map((dir) => {
-    let entries = ctx.fs.listDir(dir)?.map((e) => ({ name: e.name, kind: e.kind })) ?? null;
+  const dirs: ListedDir[] = listConfigDirs(ctx.fs, []).map((listed) => {
+    // A path that is not a directory cannot hold an override: writing one would fail.
+    if (listed.notDirectory !== undefined) return listed;
+    let entries = listed.entries;
     for (const [file, text] of overlay) {
-      if (path.posix.dirname(file) !== dir) continue;
+      if (path.posix.dirname(file) !== listed.dir) continue;
       const name = path.posix.basename(file);
       entries = (entries ?? []).filter((e) => e.name !== name);
       if (text !== null) entries.push({ name, kind: "file" });
     }
-    return { dir, entries };
+    return { ...listed, entries };
   });
   const moduleDirFiles =
     release === null ? [] : (["modules.softdep", "modules.weakdep"] as const).map((name) => ({ name, path: `lib/modules/${release}/${name}` }));

@@ -74,6 +74,15 @@ export class Terminal {
     return result.stdout;
   }
 
+  /**
+   * Empties the screen and its history at once (tmux resets the pane itself), so
+   * that what a test waits for next can only come from what it types next.
+   */
+  fresh(): void {
+    this.tmux(["send-keys", "-R", "-t", this.session]);
+    this.tmux(["clear-history", "-t", this.session]);
+  }
+
   /** Types a line and Enter. */
   type(text: string): void {
     this.tmux(["send-keys", "-t", this.session, "-l", text]);
@@ -108,4 +117,13 @@ export class Terminal {
 /** Quotes a word for the shell in the terminal. */
 export function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** What a command printed: the lines between its echoed command line and its `EXIT=<status>` line. */
+export function outputOf(screen: string): string {
+  const lines = screen.split("\n");
+  const exit = lines.findIndex((line) => /^EXIT=\d+$/.test(line));
+  const command = lines.findIndex((line) => line.includes('echo "EXIT=$?"'));
+  if (exit < 0 || command < 0 || command > exit) throw new Error(`no command and exit status on the screen:\n${screen}`);
+  return lines.slice(command + 1, exit).join("\n");
 }

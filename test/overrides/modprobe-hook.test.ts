@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { BIN, runCli } from "../helpers/cli.ts";
 import { runOracle } from "../helpers/kmod-oracle.ts";
 import { parseMarker } from "../../src/policy/marker.ts";
-import { Terminal, VENDOR_DIR, linesFor, overridePath, policyRoot, shellQuote, snapshotTree } from "./helpers.ts";
+import { Terminal, VENDOR_DIR, linesFor, outputOf, overridePath, policyRoot, shellQuote, snapshotTree } from "./helpers.ts";
 
 const PROMPT = /Un-blacklist jfs permanently\? \[y\]es \/ \[n\]o \/ ne\[v\]er:/;
 
@@ -56,9 +56,11 @@ test("yes: says which file blacklists jfs, writes an allow override, and kmod no
   assert.deepEqual(linesFor(after!.config, "jfs"), []);
 
   // Nothing blacklists jfs any more: the next `modprobe jfs` is not interrupted.
-  terminal.type("clear; " + hookCommand(root.dir));
+  terminal.fresh();
+  terminal.type(hookCommand(root.dir));
   const quiet = await terminal.waitFor(/^EXIT=\d+$/m);
-  assert.equal(quiet.trim().split("\n")[0], "EXIT=0", quiet);
+  assert.match(quiet, /^EXIT=0$/m);
+  assert.equal(outputOf(quiet), "", quiet);
 });
 
 test("no, an unknown answer, and end of input: nothing is written", async (t) => {
@@ -79,7 +81,8 @@ test("no, an unknown answer, and end of input: nothing is written", async (t) =>
   assert.deepEqual(snapshotTree(root.dir), before);
 
   // An answer it does not know asks again; Ctrl-D (end of input) means no.
-  terminal.type("clear; " + hookCommand(root.dir));
+  terminal.fresh();
+  terminal.type(hookCommand(root.dir));
   await terminal.waitFor(PROMPT);
   terminal.type("maybe");
   screen = await terminal.waitFor(/(Un-blacklist jfs permanently\?[^]*){2}/);
@@ -108,7 +111,8 @@ test("never: writes a pinned block, and the next modprobe says so without asking
   const [after] = await runOracle([root.dir]);
   assert.deepEqual(linesFor(after!.config, "jfs").slice(0, 1), ["blacklist jfs"]);
 
-  terminal.type("clear; " + hookCommand(root.dir));
+  terminal.fresh();
+  terminal.type(hookCommand(root.dir));
   const again = await terminal.waitFor(/^EXIT=\d+$/m);
   assert.equal(count(again, PROMPT), 0, again);
   assert.match(again, /fsblacklist: jfs is blacklisted by etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf:\d+ \(pinned by fsblacklist block\) and will be loaded now anyway/);
@@ -172,18 +176,22 @@ test("inside an initramfs and as a non-root user: silent at a terminal, exit 0, 
   spawnSync("chmod", ["-R", "a+rX", plain.dir]);
   const before = [snapshotTree(initramfs.dir), snapshotTree(plain.dir)];
 
-  terminal.type(`clear; ${hookCommand(initramfs.dir)}`);
+  terminal.type(hookCommand(initramfs.dir));
   let screen = await terminal.waitFor(/^EXIT=\d+$/m);
-  assert.equal(screen.trim().split("\n")[0], "EXIT=0", screen);
+  assert.match(screen, /^EXIT=0$/m);
+  assert.equal(outputOf(screen), "", screen);
 
   const nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
-  terminal.type(`clear; ${nobody}${hookCommand(plain.dir)}`);
+  terminal.fresh();
+  terminal.type(nobody + hookCommand(plain.dir));
   screen = await terminal.waitFor(/^EXIT=\d+$/m);
-  assert.equal(screen.trim().split("\n")[0], "EXIT=0", screen);
+  assert.match(screen, /^EXIT=0$/m);
+  assert.equal(outputOf(screen), "", screen);
 
   assert.deepEqual([snapshotTree(initramfs.dir), snapshotTree(plain.dir)], before);
   // The same plain root asks root at this terminal: the silence above was the user's.
-  terminal.type(`clear; ${hookCommand(plain.dir)}`);
+  terminal.fresh();
+  terminal.type(hookCommand(plain.dir));
   await terminal.waitFor(PROMPT);
   terminal.type("n");
   await terminal.waitFor(/^EXIT=0$/m);
