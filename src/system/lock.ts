@@ -1,5 +1,8 @@
-// One fsblacklist run at a time changes a root. A lock file created with O_EXCL
-// holds the owner's pid; a lock whose owner is gone (killed mid-run) is broken.
+// One fsblacklist run at a time changes a root. The lock file holds the owner's
+// pid from the moment it exists (written to a private file first, then linked
+// into place, which fails if the lock exists); a lock whose owner is gone
+// (killed mid-run) is broken. A lock without a pid can only be left by another
+// tool or a damaged file system: it is broken once it is older than a minute.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -24,11 +27,38 @@ function ownerAlive(pid: number): boolean {
   }
 }
 
+const UNREADABLE_LOCK_GRACE_MS = 60_000;
+
+/** The pid in a lock file; NaN when it holds none; null when there is no lock. */
 function readOwner(lockPath: string): number | null {
   try {
     return Number.parseInt(fs.readFileSync(lockPath, "utf8"), 10);
   } catch {
     return null;
+  }
+}
+
+function isStale(lockPath: string, owner: number): boolean {
+  if (!Number.isNaN(owner)) return !ownerAlive(owner);
+  try {
+    return Date.now() - fs.statSync(lockPath).mtimeMs > UNREADABLE_LOCK_GRACE_MS;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the lock with our pid in it, atomically; false if it exists. */
+function tryCreate(lockPath: string): boolean {
+  const own = `${lockPath}.${process.pid}`;
+  try {
+    fs.writeFileSync(own, `${process.pid}\n`, { mode: 0o644 });
+    fs.linkSync(own, lockPath);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === "EEXIST") return false;
+    throw error;
+  } finally {
+    fs.rmSync(own, { force: true });
   }
 }
 
@@ -46,17 +76,12 @@ export async function withLock<T>(rootFs: RootFs, work: () => Promise<T>, option
   let announced = false;
   for (;;) {
     try {
-      const fd = fs.openSync(lockPath, "wx", 0o644);
-      fs.writeSync(fd, `${process.pid}\n`);
-      fs.closeSync(fd);
-      break;
+      if (tryCreate(lockPath)) break;
     } catch (error) {
-      if (errnoCode(error) !== "EEXIST") {
-        throw new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${errnoCode(error) ?? String(error)}`, "is the file system read-only or full?");
-      }
+      throw new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${errnoCode(error) ?? String(error)}`, "is the file system read-only or full?");
     }
     const owner = readOwner(lockPath);
-    if (owner !== null && !Number.isNaN(owner) && !ownerAlive(owner)) {
+    if (owner !== null && isStale(lockPath, owner)) {
       breakStaleLock(lockPath, owner);
       continue;
     }
@@ -83,7 +108,8 @@ function breakStaleLock(lockPath: string, stalePid: number): void {
   } catch {
     return;
   }
-  if (readOwner(aside) !== stalePid) {
+  const taken = readOwner(aside);
+  if (taken !== stalePid && !(Number.isNaN(taken) && Number.isNaN(stalePid))) {
     try {
       fs.linkSync(aside, lockPath);
     } catch {
