@@ -212,7 +212,7 @@ function toggle(state: ReviewState): ReviewState {
     const text =
       fs.state === "builtin"
         ? `${fs.name} is built into the kernel; a blacklist cannot stop it`
-        : `${fs.name}: no module for this kernel; for other kernels use fsblacklist allow ${fs.name} or fsblacklist block ${fs.name}`;
+        : `${fs.name}: no module for this kernel (other kernels: fsblacklist allow|block ${fs.name})`;
     return { ...state, message: { tone: "info", text } };
   }
   return setPending(state, fs.name, blocking ? "allow" : "block");

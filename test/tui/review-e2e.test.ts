@@ -101,6 +101,13 @@ test("review in tmux: colour at a terminal, none with NO_COLOR; quitting with a 
     assert.doesNotMatch(plain.screen(true), colourSgr);
     assert.equal(coloured.screen(), plain.screen());
 
+    // A smaller window: the frame is redrawn for it, nothing wraps.
+    plain.resize(60, 16);
+    const small = await plain.waitFor(/^ {2}NAME .* RE…$/m);
+    assert.match(small, /^fsblacklist review/);
+    for (const line of small.split("\n")) assert.ok([...line].length <= 60, `wider than 60: ${JSON.stringify(line)}`);
+    assert.match(small, /^› adfs /m);
+
     plain.keys("Space", "q");
     await plain.waitFor(/1 change is not applied yet\. Quit and drop it\?/);
     plain.keys("y");

@@ -63,6 +63,10 @@ export class TmuxTerminal {
     return Number(new RegExp(`^${EXIT_PATTERN}`, "m").exec(screen)![1]);
   }
 
+  resize(columns: number, rows: number): void {
+    this.tmux(["resize-window", "-t", this.target, "-x", String(columns), "-y", String(rows)]);
+  }
+
   close(): void {
     spawnSync("tmux", ["-L", this.socket, "kill-server"]);
   }
