@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
 
 const MAX_SYMLINK_HOPS = 40;
+const MAX_MKDIR_STEPS = 256;
 
 export type EntryKind = "file" | "directory" | "devnull" | "dangling" | "other";
 
@@ -65,7 +66,11 @@ export class RootFs {
   /**
    * Resolves every symbolic link in `relPath` inside the root. Returns the host
    * path and what it is. A missing final component is "dangling"; a missing
-   * directory on the way is also "dangling" (nothing there to read).
+   * directory on the way is also "dangling" (nothing there to read). For a
+   * dangling path the host path is that of the first missing component (right
+   * under a directory resolved inside the root): what the rest of the path
+   * means depends on what gets created there, and `..` after it must not be
+   * taken lexically, which could lead out of the root.
    */
   resolve(relPath: string): { hostPath: string; kind: EntryKind } {
     const pending = RootFs.normalise(relPath).split("/").filter(Boolean);
@@ -84,7 +89,7 @@ export class RootFs {
         stat = fs.lstatSync(candidate);
       } catch (error) {
         if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") {
-          return { hostPath: path.join(this.root, ...resolved, part, ...pending), kind: "dangling" };
+          return { hostPath: path.join(this.root, ...resolved, part), kind: "dangling" };
         }
         throw error;
       }
@@ -163,19 +168,26 @@ export class RootFs {
     return this.resolve(relPath).kind !== "dangling";
   }
 
-  /** Creates a directory and its parents inside the root. */
+  /**
+   * Creates a directory and its parents inside the root, one missing component
+   * at a time, each right under a directory already resolved inside the root, so
+   * that a path through links and `..` is created as in a chroot, never outside.
+   */
   mkdirp(relDir: string): string {
-    const target = this.resolve(relDir);
-    if (target.kind === "directory") return target.hostPath;
-    if (target.kind !== "dangling") {
-      throw new RuntimeFailure(`${RootFs.normalise(relDir)} exists and is not a directory`);
+    for (let step = 0; step < MAX_MKDIR_STEPS; step++) {
+      const target = this.resolve(relDir);
+      if (target.kind === "directory") return target.hostPath;
+      if (target.kind !== "dangling") {
+        throw new RuntimeFailure(`${RootFs.normalise(relDir)} exists and is not a directory`);
+      }
+      try {
+        fs.mkdirSync(target.hostPath, { mode: 0o755 });
+      } catch (error) {
+        // Another run created it meanwhile: resolve again.
+        if (errnoCode(error) !== "EEXIST") throw error;
+      }
     }
-    const parent = path.posix.dirname(RootFs.normalise(relDir));
-    if (parent !== "." && parent !== "") this.mkdirp(parent);
-    const again = this.resolve(relDir);
-    if (again.kind === "directory") return again.hostPath;
-    fs.mkdirSync(again.hostPath, { mode: 0o755 });
-    return again.hostPath;
+    throw new RuntimeFailure(`cannot create ${RootFs.normalise(relDir)}: its links lead to ever new directories`);
   }
 
   /**
