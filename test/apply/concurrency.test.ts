@@ -60,11 +60,16 @@ test("20 concurrent runs end in the same state as one run, and exactly one of th
 
 test("a run waits for the lock holder, says so once, and goes on when the holder is gone", async () => {
   const root = createFakeRoot();
-  const holder = spawn("sleep", ["1"]);
+  // The holder lives until the run has said it waits, however slow the machine.
+  const holder = spawn("sleep", ["60"]);
   try {
     fs.mkdirSync(path.join(root.dir, "run"), { recursive: true });
     fs.writeFileSync(path.join(root.dir, "run/fsblacklist.lock"), `${holder.pid}\n`);
-    const run = await start(root.dir).done;
+    const started = start(root.dir);
+    started.child.stderr!.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("waiting for lock")) holder.kill();
+    });
+    const run = await started.done;
     assert.equal(run.status, 0);
     assert.equal(run.stderr, `fsblacklist: waiting for lock held by pid ${holder.pid}\n`);
     assert.ok(fs.existsSync(path.join(root.dir, VENDOR, fragmentName("jfs"))));
