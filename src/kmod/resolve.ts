@@ -26,6 +26,21 @@ import { fnmatch } from "./fnmatch.ts";
 import type { IndexedAlias, ModuleIndex } from "../system/module-index.ts";
 import { filesystemTypesOf } from "../system/module-index.ts";
 
+type EntryOf<K extends ConfigEntry["kind"]> = ConfigEntry & { kind: K };
+type EntriesByKind = { [K in ConfigEntry["kind"]]: EntryOf<K>[] };
+const byKindCache = new WeakMap<readonly ConfigEntry[], EntriesByKind>();
+
+/** The entries of one kind, in order; split once per configuration (an admin's file may hold 100,000 lines). */
+function entriesOf<K extends ConfigEntry["kind"]>(entries: readonly ConfigEntry[], kind: K): EntryOf<K>[] {
+  let split = byKindCache.get(entries);
+  if (split === undefined) {
+    split = { blacklist: [], install: [], remove: [], alias: [], options: [], softdep: [], weakdep: [] };
+    for (const entry of entries) (split[entry.kind] as ConfigEntry[]).push(entry);
+    byKindCache.set(entries, split);
+  }
+  return split[kind];
+}
+
 export interface ResolveFacts {
   entries: readonly ConfigEntry[];
   /** Null when there are no modules for the kernel (lib/modules/<release> missing). */
@@ -120,12 +135,12 @@ export function resolveModprobe(request: string, facts: ResolveFacts): Resolutio
 
 function lookup(name: string, facts: ResolveFacts): { kind: LookupKind | null; source: Source | null; candidates: Candidate[] } {
   const { entries, index } = facts;
-  const configAliases = entries.filter((e) => e.kind === "alias" && fnmatch(e.pattern, name));
+  const configAliases = entriesOf(entries, "alias").filter((e) => fnmatch(e.pattern, name));
   if (configAliases.length > 0) {
     return {
       kind: "config-alias",
       source: configAliases[0]!.source,
-      candidates: configAliases.map((e) => ({ name: e.kind === "alias" ? e.module : "", alias: e.kind === "alias" ? e.pattern : null, builtin: false, install: null })),
+      candidates: configAliases.map((e) => ({ name: e.module, alias: e.pattern, builtin: false, install: null })),
     };
   }
   if (!name.includes(":") && index?.modules.has(name)) {
@@ -133,7 +148,7 @@ function lookup(name: string, facts: ResolveFacts): { kind: LookupKind | null; s
   }
   // (symbol: requests would consult modules.symbols; no filesystem request looks like that.)
   for (const kind of ["install", "remove"] as const) {
-    const command = entries.find((e) => e.kind === kind && e.module === name);
+    const command = entriesOf(entries, kind).find((e) => e.module === name);
     if (command?.kind === "install") {
       return { kind: "install-command", source: command.source, candidates: [{ name, alias: null, builtin: false, install: { command: command.command, source: command.source } }] };
     }
@@ -206,13 +221,13 @@ function isLive(module: string, facts: ResolveFacts): boolean {
 
 /** The first `blacklist` entry naming the module (kmod compares names exactly). */
 export function blacklistEntryFor(module: string, entries: readonly ConfigEntry[]): Source | null {
-  return entries.find((e) => e.kind === "blacklist" && e.module === module)?.source ?? null;
+  return entriesOf(entries, "blacklist").find((e) => e.module === module)?.source ?? null;
 }
 
 /** The first `install` line whose pattern matches the module, as kmod picks it. */
 export function installEntryFor(module: string, entries: readonly ConfigEntry[]): { command: string; source: Source } | null {
-  const entry = entries.find((e) => e.kind === "install" && fnmatch(e.module, module));
-  return entry?.kind === "install" ? { command: entry.command, source: entry.source } : null;
+  const entry = entriesOf(entries, "install").find((e) => fnmatch(e.module, module));
+  return entry === undefined ? null : { command: entry.command, source: entry.source };
 }
 
 /**
@@ -292,13 +307,13 @@ function probe(candidate: Candidate, facts: ResolveFacts): ModuleOutcome {
     return out;
   };
   const fillSoftdep = (m: Member): void => {
-    const softdep = entries.find((e) => e.kind === "softdep" && fnmatch(e.module, m.name));
-    const pre = softdep?.kind === "softdep" ? resolveSoftdepNames(softdep.pre) : [];
-    const post = softdep?.kind === "softdep" ? resolveSoftdepNames(softdep.post) : [];
+    const softdep = entriesOf(entries, "softdep").find((e) => fnmatch(e.module, m.name));
+    const pre = softdep === undefined ? [] : resolveSoftdepNames(softdep.pre);
+    const post = softdep === undefined ? [] : resolveSoftdepNames(softdep.post);
     for (const p of pre) visit(p, false);
     list.push(m);
     m.ignoreCmd = pre.length > 0 || post.length > 0;
-    m.softdep = m.ignoreCmd && softdep ? softdep.source : null;
+    m.softdep = m.ignoreCmd && softdep !== undefined ? softdep.source : null;
     for (const p of post) visit(p, false);
   };
   const visit = (m: Member, isRequired: boolean): void => {
