@@ -1,0 +1,239 @@
+// `npm run bench`: how fast the bundled command is, as ratios to baselines run
+// side by side in the same run (so the numbers mean something on any machine,
+// loaded or not). A measurement, not a test: it always exits 0.
+//
+//   status --json, apply --dry-run   vs  node -e 0 (the floor of any Node tool)
+//   showconfig on a large tree       vs  kmod's modprobe -c on the same tree
+//   review, first frame              in a real terminal (tmux), absolute
+//
+// Environment: FSB_BENCH_RUNS (measured rounds, default 15), FSB_BENCH_WARMUP
+// (default 3), FSB_BENCH_MODULES (a lib/modules/<release> directory with a
+// full kernel's module metadata; default /lib/modules/`uname -r` when present).
+
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { MODPROBE_DIRS } from "../src/kmod/config-files.ts";
+import { createFakeRoot, type FakeRoot, type FakeRootSpec } from "../test/helpers/fake-root.ts";
+import { makeScratchDir } from "../test/helpers/tree-generator.ts";
+import { writeLargeTree } from "./large-tree.ts";
+import { interleave, ratios, summarise, timeOnce, type Contender, type Timed } from "./measure.ts";
+import { TmuxTimer, tmuxAvailable } from "./tui-tmux.ts";
+
+const BIN = fileURLToPath(new URL("../bin/fsblacklist.js", import.meta.url));
+const RUNS = positive(process.env["FSB_BENCH_RUNS"], 15);
+const WARMUP = positive(process.env["FSB_BENCH_WARMUP"], 3);
+const ENV = { ...process.env, NO_COLOR: "1", DPKG_ROOT: "" };
+
+function positive(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+interface Row {
+  what: string;
+  goal: string;
+  measured: string;
+  verdict: "pass" | "FAIL" | "info" | "skipped";
+  detail: string;
+}
+
+const rows: Row[] = [];
+const ms = (v: number): string => `${v.toFixed(1)} ms`;
+const spread = (values: readonly number[], unit: (v: number) => string): string => {
+  const s = summarise(values);
+  return `${unit(s.median)} (IQR ${unit(s.q1)}–${unit(s.q3)})`;
+};
+const times = (v: number): string => `${v.toFixed(2)}x`;
+
+function ratioRow(what: string, contender: Timed, baseline: Timed, goal: number | null): void {
+  const r = ratios(contender, baseline);
+  const median = summarise(r).median;
+  rows.push({
+    what,
+    goal: goal === null ? "—" : `≤ ${goal}x`,
+    measured: spread(r, times),
+    verdict: goal === null ? "info" : median <= goal ? "pass" : "FAIL",
+    detail: `${contender.name} ${spread(contender.samples, ms)} vs ${baseline.name} ${spread(baseline.samples, ms)}`,
+  });
+}
+
+const node = (name: string, args: readonly string[], okStatus?: readonly number[]): Contender => ({
+  name,
+  command: process.execPath,
+  args,
+  env: ENV,
+  ...(okStatus ? { okStatus } : {}),
+});
+const cli = (name: string, root: string, args: readonly string[]): Contender => node(name, [BIN, "--root", root, ...args]);
+
+const USED: FakeRootSpec = {
+  loaded: ["jfs"],
+  mounts: [
+    { source: "/dev/vda1", target: "/", fstype: "ext4" },
+    { source: "/dev/sdb1", target: "/mnt/mac", fstype: "hfsplus" },
+  ],
+  fstab: "/dev/vda1 / ext4 defaults 0 1\n/dev/vda2 /boot/efi vfat umask=0077 0 1\n/dev/sdc1 /mnt/old minix noauto 0 0\n",
+};
+
+/** A fake root with the policy applied once, as on an installed system. */
+function installedRoot(root: FakeRoot): FakeRoot {
+  const result = spawnSync(process.execPath, [BIN, "--root", root.dir, "apply"], { env: ENV, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`apply on the benchmark root failed: ${result.stderr}`);
+  return root;
+}
+
+/** A fake root whose lib/modules holds a full kernel's metadata (copied), with empty module files. */
+function fullKernelRoot(modulesDir: string): FakeRoot {
+  const release = path.basename(modulesDir);
+  const root = createFakeRoot({ ...USED, kernel: null, osrelease: release });
+  const target = path.join(root.dir, "lib/modules", release);
+  fs.mkdirSync(target, { recursive: true });
+  for (const name of fs.readdirSync(modulesDir)) {
+    if (name.startsWith("modules.") && fs.statSync(path.join(modulesDir, name)).isFile()) fs.copyFileSync(path.join(modulesDir, name), path.join(target, name));
+  }
+  for (const line of fs.readFileSync(path.join(target, "modules.dep"), "utf8").split("\n")) {
+    const file = line.split(":")[0];
+    if (!file) continue;
+    fs.mkdirSync(path.dirname(path.join(target, file)), { recursive: true });
+    fs.writeFileSync(path.join(target, file), "");
+  }
+  return root;
+}
+
+function findFullModules(): string | null {
+  const chosen = process.env["FSB_BENCH_MODULES"] || path.join("/lib/modules", os.release());
+  return fs.existsSync(path.join(chosen, "modules.dep")) ? path.resolve(chosen) : null;
+}
+
+function kmodVersion(): string | null {
+  const result = spawnSync("modprobe", ["--version"], { encoding: "utf8" });
+  return result.status === 0 ? (/kmod version (\S+)/.exec(result.stdout)?.[1] ?? "?") : null;
+}
+
+function benchStartup(): void {
+  const fixture = installedRoot(createFakeRoot(USED));
+  const contenders = [
+    node("node -e 0", ["-e", "0"]),
+    cli("status --json", fixture.dir, ["status", "--json"]),
+    cli("apply --dry-run", fixture.dir, ["apply", "--dry-run"]),
+  ];
+  const fullDir = findFullModules();
+  const full = fullDir === null ? null : installedRoot(fullKernelRoot(fullDir));
+  if (full !== null) {
+    contenders.push(cli("status --json (full kernel)", full.dir, ["status", "--json"]), cli("apply --dry-run (full kernel)", full.dir, ["apply", "--dry-run"]));
+  }
+  try {
+    const [bare, status, dryRun, fullStatus, fullDryRun] = interleave(contenders, RUNS, WARMUP, timeOnce);
+    ratioRow("status --json / node -e 0 (fixture kernel, trimmed)", status!, bare!, 1.5);
+    ratioRow("apply --dry-run / node -e 0 (fixture kernel, trimmed)", dryRun!, bare!, null);
+    if (fullStatus && fullDryRun) {
+      const release = path.basename(fullDir!);
+      ratioRow(`status --json / node -e 0 (full kernel ${release})`, fullStatus, bare!, 1.5);
+      ratioRow(`apply --dry-run / node -e 0 (full kernel ${release})`, fullDryRun, bare!, null);
+    } else {
+      rows.push({ what: "status --json, apply --dry-run (full kernel)", goal: "≤ 1.5x", measured: "—", verdict: "skipped", detail: "no full module metadata: set FSB_BENCH_MODULES=/lib/modules/<release>" });
+    }
+  } finally {
+    fixture.cleanup();
+    full?.cleanup();
+  }
+}
+
+function benchShowconfig(scratch: string): void {
+  const tree = path.join(scratch, "large-tree");
+  const { files, lines } = writeLargeTree(tree);
+  // The target's kmod version decides some rules; say it is the one we compare with.
+  const version = kmodVersion();
+  fs.mkdirSync(path.join(tree, "var/lib/dpkg"), { recursive: true });
+  fs.writeFileSync(path.join(tree, "var/lib/dpkg/status"), `Package: kmod\nStatus: install ok installed\nVersion: ${version}-1\n\n`);
+  // kmod always reads the host's /proc/cmdline (module options there are configuration too); so do we, under the tree.
+  fs.mkdirSync(path.join(tree, "proc"), { recursive: true });
+  fs.copyFileSync("/proc/cmdline", path.join(tree, "proc/cmdline"));
+  // kmod also dumps its module indexes after the configuration: an empty module directory makes that free.
+  const empty = path.join(scratch, "empty-modules");
+  fs.mkdirSync(path.join(empty, "lib/modules/none"), { recursive: true });
+  const kmodArgs = [...MODPROBE_DIRS.flatMap((dir) => ["-C", path.join(tree, dir)]), "-d", empty, "-S", "none", "-c"];
+  const kmod: Contender = { name: "modprobe -c", command: "modprobe", args: kmodArgs, env: ENV };
+  const ours = cli("showconfig", tree, ["showconfig"]);
+
+  const what = `showconfig / modprobe -c (${files} files, ${lines} lines)`;
+  const theirs = spawnSync("modprobe", kmodArgs, { env: ENV, maxBuffer: 1 << 28 }).stdout;
+  const mine = spawnSync(process.execPath, ours.args, { env: ENV, maxBuffer: 1 << 28 }).stdout;
+  const end = theirs.lastIndexOf("\n# End of configuration files");
+  const same = end >= 0 && Buffer.compare(theirs.subarray(0, end), mine) === 0;
+  const [k, s] = interleave([kmod, ours], RUNS, WARMUP, timeOnce);
+  ratioRow(what, s!, k!, 3);
+  rows.at(-1)!.detail += same ? "; outputs identical" : "; NOTE: the outputs differ, so this compares unlike work";
+}
+
+function benchReview(): void {
+  if (!tmuxAvailable()) {
+    rows.push({ what: "review: first frame", goal: "< 300 ms", measured: "—", verdict: "skipped", detail: "tmux is not installed" });
+    return;
+  }
+  const fixture = installedRoot(createFakeRoot(USED));
+  const timer = new TmuxTimer();
+  const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+  try {
+    const baseline = { name: "node printing a line", command: `${q(process.execPath)} -e ${q("console.log('jfs'); setTimeout(() => {}, 60000)")}`, ready: /\bjfs\b/ };
+    const review = { name: "review", command: `NO_COLOR=1 ${q(process.execPath)} ${q(BIN)} --root ${q(fixture.dir)} review`, ready: /\bjfs\b/ };
+    const [base, first] = interleave([baseline, review], RUNS, WARMUP, (target) => timer.time(target));
+    const median = summarise(first!.samples).median;
+    rows.push({
+      what: "review: first frame (tmux, bundled build)",
+      goal: "< 300 ms",
+      measured: spread(first!.samples, ms),
+      verdict: median < 300 ? "pass" : "FAIL",
+      detail: `the same measurement of a bare node printing one line: ${spread(base!.samples, ms)}`,
+    });
+  } finally {
+    timer.close();
+    fixture.cleanup();
+  }
+}
+
+function printTable(): void {
+  const header: Row = { what: "what", goal: "goal", measured: "measured: median (IQR)", verdict: "info", detail: "" };
+  const width = (key: "what" | "goal" | "measured"): number => Math.max(...[header, ...rows].map((r) => r[key].length));
+  const [w, g, m] = [width("what"), width("goal"), width("measured")];
+  const line = (r: Row, verdict: string): string => `${r.what.padEnd(w)}  ${r.goal.padEnd(g)}  ${r.measured.padEnd(m)}  ${verdict}`;
+  console.log(line(header, "result"));
+  console.log("-".repeat(w + g + m + 14));
+  for (const r of rows) console.log(line(r, r.verdict));
+  console.log("");
+  for (const r of rows) console.log(`${r.what}:\n  ${r.detail}`);
+}
+
+function main(): void {
+  if (!fs.existsSync(fileURLToPath(new URL("../dist/main.js", import.meta.url)))) {
+    console.error("bench: dist/ is missing; run `npm run bench` (it builds first)");
+    return;
+  }
+  console.log(
+    `fsblacklist benchmark: ${RUNS} measured rounds after ${WARMUP} warm-up rounds, contenders interleaved; ` +
+      `${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(2)}, node ${process.version}, kmod ${kmodVersion() ?? "not installed"}\n`,
+  );
+  const scratch = makeScratchDir("fsb-bench-");
+  try {
+    // Each part on its own, so one that cannot run here still leaves the others' rows.
+    for (const [name, part] of [
+      ["start-up", () => benchStartup()],
+      ["showconfig", () => (kmodVersion() === null ? rows.push({ what: "showconfig / modprobe -c", goal: "≤ 3x", measured: "—", verdict: "skipped", detail: "kmod is not installed" }) : benchShowconfig(scratch))],
+      ["review", () => benchReview()],
+    ] as const) {
+      try {
+        part();
+      } catch (error) {
+        rows.push({ what: name, goal: "", measured: "—", verdict: "skipped", detail: `could not run: ${error instanceof Error ? error.message : String(error)}` });
+      }
+    }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+  printTable();
+}
+
+main();
