@@ -104,8 +104,3 @@ function matchFrom(pattern: string, p: number, text: string, t: number): boolean
 export function fnmatch(pattern: string, text: string): boolean {
   return matchFrom(pattern, 0, text, 0);
 }
-
-/** Whether a pattern has any wildcard at all (a plain name matches only itself). */
-export function hasWildcard(pattern: string): boolean {
-  return /[*?[\\]/.test(pattern);
-}

@@ -372,9 +372,10 @@ function probe(candidate: Candidate, facts: ResolveFacts): ModuleOutcome {
   return outcome(runsCommand ? "runs-command" : "loads", null, steps);
 }
 
-/** The request is blocked: something matched and none of the matches can load. */
-export function isBlocked(resolution: Resolution): boolean {
-  return resolution.modules.length > 0 && resolution.modules.every((m) => m.result === "blocked");
+/** What blocks the request when something matched and none of the matches can load (the first one's block), else null. */
+export function requestBlock(resolution: Resolution): Block | null {
+  if (resolution.modules.length === 0 || !resolution.modules.every((m) => m.result === "blocked")) return null;
+  return resolution.modules[0]!.block;
 }
 
 export interface NamedFilesystem {

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { Context } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { checkModuleName, normaliseModuleName } from "../kmod/module-name.ts";
-import { blacklistEntryFor, resolveFilesystemName, resolveFilesystemType, type Block, type ResolveFacts } from "../kmod/resolve.ts";
+import { blacklistEntryFor, requestBlock, resolveFilesystemName, resolveFilesystemType, type Block, type ResolveFacts } from "../kmod/resolve.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import { decideVerdict, type OverrideFile } from "../decide/verdict.ts";
 import type { FilesystemStatus, StatusReport } from "../model.ts";
@@ -86,7 +86,7 @@ function defaultModules(entries: readonly PolicyEntry[], index: ModuleIndex | nu
     for (const module of index.modules.keys()) {
       if (modules.has(module)) continue;
       const types = filesystemTypesOf(index, module);
-      if (types.length > 0 && types.every((type) => blockOf(resolveFilesystemType(type, facts)) !== null)) modules.add(module);
+      if (types.length > 0 && types.every((type) => requestBlock(resolveFilesystemType(type, facts)) !== null)) modules.add(module);
     }
   } else {
     // Without an index we cannot tell a filesystem module from another; fragments named like ours are.
@@ -95,12 +95,6 @@ function defaultModules(entries: readonly PolicyEntry[], index: ModuleIndex | nu
     }
   }
   return [...modules];
-}
-
-function blockOf(resolution: ReturnType<typeof resolveFilesystemType>): Block | null {
-  if (resolution.modules.length === 0) return null;
-  const blocked = resolution.modules.every((m) => m.result === "blocked");
-  return blocked ? resolution.modules[0]!.block : null;
 }
 
 function readOverride(ctx: Context, module: string): OverrideFile | null {
@@ -126,7 +120,7 @@ function statusOf(ctx: Context, module: string, entry: PolicyEntry | null, index
 
   let block: Block | null;
   if (index !== null && indexTypes.length > 0) {
-    const blocks = indexTypes.map((type) => blockOf(resolveFilesystemType(type, facts)));
+    const blocks = indexTypes.map((type) => requestBlock(resolveFilesystemType(type, facts)));
     block = blocks.every((b) => b !== null) ? blocks[0]! : null;
   } else {
     const source = blacklistEntryFor(module, facts.entries);

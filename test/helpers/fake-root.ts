@@ -167,7 +167,7 @@ function renderFilesystems(extra: readonly string[]): string {
 }
 
 /** The kernel's mangling of mountinfo fields: space, tab, newline and backslash as octal. */
-export function mangleMountField(value: string): string {
+function mangleMountField(value: string): string {
   return value.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
 }
 
