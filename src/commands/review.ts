@@ -11,9 +11,9 @@ const WITHOUT_A_TERMINAL =
 
 /**
  * Ink's layout engine (yoga-layout) reads its inlined WebAssembly through
- * `fetch` whenever there is one, which makes Node start its HTTP client first:
- * a third of the time the UI takes to load. Without `fetch` it decodes the same
- * bytes directly, so `fetch` is hidden while the UI's modules load.
+ * `fetch` whenever there is one, which makes Node start its HTTP client first
+ * (about a third of the UI's load time here). Without `fetch` it decodes the
+ * same bytes directly, so `fetch` is hidden while the UI's modules load.
  */
 async function loadUi() {
   const { fetch } = globalThis;

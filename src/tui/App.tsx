@@ -2,14 +2,23 @@
 // a message line and the keys. Overlays (details, help, diff, quit) take the
 // place of the list. Every line is cut at the terminal's width, never wrapped.
 
-import { useEffect } from "react";
+import { useEffect, useLayoutEffect } from "react";
 import { Box, Text, useApp, useInput } from "ink";
 import { ConfirmDialog } from "./ConfirmDialog.tsx";
 import { DetailsPane } from "./DetailsPane.tsx";
 import { DiffView } from "./DiffView.tsx";
 import { FilesystemList, ListHeader } from "./FilesystemList.tsx";
 import { HelpOverlay } from "./HelpOverlay.tsx";
-import { cursorIndex, equivalentCommands, pendingChanges, selectedFilesystem, visibleFilesystems, type ReviewReport, type ReviewState } from "./review-state.ts";
+import {
+  cursorIndex,
+  equivalentCommands,
+  pendingChanges,
+  selectedFilesystem,
+  visibleFilesystems,
+  windowTop,
+  type ReviewReport,
+  type ReviewState,
+} from "./review-state.ts";
 import { useReview, type ReviewServices } from "./use-review.ts";
 import { useTerminalSize } from "./use-terminal-size.ts";
 import { tint } from "./state-style.ts";
@@ -22,11 +31,11 @@ export interface AppProps {
   colour: boolean;
 }
 
-export const MIN_COLUMNS = 40;
-export const MIN_ROWS = 10;
+const MIN_COLUMNS = 40;
+const MIN_ROWS = 10;
 const DETAILS_HEIGHT = 6;
 
-export interface Layout {
+interface Layout {
   width: number;
   height: number;
   /** Rows for the list, the details pane under it, and the overlays' region. */
@@ -35,7 +44,7 @@ export interface Layout {
   regionHeight: number;
 }
 
-export function layoutFor(columns: number, rows: number): Layout {
+function layoutFor(columns: number, rows: number): Layout {
   // One row short of the screen: Ink clears the whole terminal before every
   // frame that is as tall as the screen, which flickers.
   const height = Math.max(1, rows - 1);
@@ -135,7 +144,8 @@ function Region({ state, layout, colour }: { state: ReviewState; layout: Layout;
           <FilesystemList
             filesystems={visibleFilesystems(state)}
             cursor={cursorIndex(state)}
-            top={state.top}
+            // Until the reducer hears of a new size, the window is worked out here.
+            top={windowTop(state.top, cursorIndex(state), visibleFilesystems(state).length, layout.listRows)}
             rows={layout.listRows}
             width={width}
             pending={state.pending}
@@ -153,17 +163,19 @@ export function App({ report, services, canApply, colour }: AppProps) {
   const { columns, rows } = useTerminalSize();
   const layout = layoutFor(columns, rows);
   const pageRows = Math.max(1, layout.regionHeight - 1);
-  const [state, dispatch] = useReview(report, services, canApply, { rows: layout.listRows, pageRows });
+  const drawable = columns >= MIN_COLUMNS && rows >= MIN_ROWS;
+  const [state, dispatch] = useReview(report, services, canApply, { rows: layout.listRows, pageRows, drawable });
   const { exit } = useApp();
 
-  useEffect(() => dispatch({ type: "resize", rows: layout.listRows, pageRows }), [layout.listRows, pageRows, dispatch]);
+  // A layout effect: the state knows the new size before the next key is read.
+  useLayoutEffect(() => dispatch({ type: "resize", rows: layout.listRows, pageRows, drawable }), [layout.listRows, pageRows, drawable, dispatch]);
   useEffect(() => {
     if (state.done) exit();
   }, [state.done, exit]);
 
   useInput((input, key) => dispatch({ type: "key", input, key }));
 
-  if (columns < MIN_COLUMNS || rows < MIN_ROWS) {
+  if (!drawable) {
     return (
       <Box width={columns} height={layout.height}>
         <Text wrap="truncate-end">{`Terminal too small (${columns}x${rows}); fsblacklist review needs ${MIN_COLUMNS}x${MIN_ROWS}. q quits.`}</Text>

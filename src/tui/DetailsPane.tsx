@@ -83,7 +83,7 @@ export function DetailsPane({ fs, kernel, pending, width, height, expanded, colo
       <Field label="Used by" wrap={expanded} colour={colour}>
         {usedByLine(fs).join("; ")}
       </Field>
-      {expanded && fs.state !== "builtin" && (
+      {expanded && fs.state !== "builtin" && fs.state !== "unavailable" && (
         <Field label="Commands" wrap colour={colour}>
           {[...equivalentCommands([{ name: fs.name, action: fs.state === "blocked" || fs.state === "pinned" ? "allow" : "block" }]), `fsblacklist explain --type ${fs.name}`].join("   ")}
         </Field>

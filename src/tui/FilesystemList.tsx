@@ -5,7 +5,7 @@ import type { PendingAction, ReviewFilesystem } from "./review-state.ts";
 import { PENDING_LOOK, STATE_LABEL, STATE_LOOK, tint, usageFlags } from "./state-style.ts";
 import { oneLine, pad } from "./text.ts";
 
-export const COLUMNS = { mark: 2, name: 12, module: 12, state: 14, use: 7, change: 10 } as const;
+const COLUMNS = { mark: 2, name: 12, module: 12, state: 14, use: 7, change: 10 } as const;
 
 export interface FilesystemListProps {
   filesystems: readonly ReviewFilesystem[];

@@ -2,7 +2,6 @@
 // only render a state and dispatch actions; the two effects that touch the
 // system (planning and applying) live in use-review.ts.
 
-
 import type { FilesystemStatusDetail, StatusResult } from "../services/status.ts";
 import { keyToAction, type KeyPress } from "./keys.ts";
 import { planLines } from "./plan-lines.ts";
@@ -27,7 +26,7 @@ export interface FileChange {
 
 export interface ApplyOutcome {
   report: ReviewReport;
-  /** What was done, one line each ("allowed jfs: wrote etc/modprobe.d/..."). */
+  /** What was done, one line each ("allow jfs: wrote etc/modprobe.d/..."). */
   summary: string[];
 }
 
@@ -66,6 +65,8 @@ export interface ReviewState {
   rows: number;
   /** How many diff lines fit on screen in the apply view. */
   pageRows: number;
+  /** The window is big enough to draw in; when it is not, only quitting works. */
+  drawable: boolean;
   filter: string;
   pending: Readonly<Record<string, PendingAction>>;
   mode: Mode;
@@ -102,15 +103,22 @@ export type ReviewAction =
   | { type: "apply-failed"; error: string }
   | { type: "quit-request" }
   | { type: "quit-confirm" }
-  | { type: "resize"; rows: number; pageRows: number };
+  | { type: "resize"; rows: number; pageRows: number; drawable: boolean };
 
-export function initialState(report: ReviewReport, canApply: boolean, size: { rows: number; pageRows: number } = { rows: 10, pageRows: 10 }): ReviewState {
+export interface ViewSize {
+  rows: number;
+  pageRows: number;
+  drawable: boolean;
+}
+
+export function initialState(report: ReviewReport, canApply: boolean, size: ViewSize = { rows: 10, pageRows: 10, drawable: true }): ReviewState {
   return {
     report,
     selected: report.filesystems[0]?.name ?? null,
     top: 0,
     rows: Math.max(1, size.rows),
     pageRows: Math.max(1, size.pageRows),
+    drawable: size.drawable,
     filter: "",
     pending: {},
     mode: { kind: "browse" },
@@ -149,7 +157,7 @@ export function pendingChanges(state: ReviewState): PendingChange[] {
 }
 
 /** Whether modprobe refuses the filesystem's alias request now; null when a blacklist cannot matter here. */
-export function isBlocking(fs: ReviewFilesystem): boolean | null {
+function isBlocking(fs: ReviewFilesystem): boolean | null {
   switch (fs.state) {
     case "blocked":
     case "pinned":
@@ -174,18 +182,21 @@ export function equivalentCommands(changes: readonly PendingChange[]): string[] 
 
 function withSelection(state: ReviewState, index: number): ReviewState {
   const visible = visibleFilesystems(state);
-  if (visible.length === 0) return { ...state, selected: state.selected, top: 0 };
+  if (visible.length === 0) return { ...state, top: 0 };
   const clamped = Math.min(Math.max(index, 0), visible.length - 1);
   return scrolled({ ...state, selected: visible[clamped]!.name }, clamped, visible.length);
 }
 
-/** Keeps the cursor row on screen and the list from scrolling past its end. */
+/** The first row to show so that the cursor is on screen and the list does not scroll past its end. */
+export function windowTop(top: number, cursor: number, count: number, rows: number): number {
+  let first = top;
+  if (cursor < first) first = cursor;
+  if (cursor >= first + rows) first = cursor - rows + 1;
+  return Math.max(0, Math.min(first, Math.max(0, count - rows)));
+}
+
 function scrolled(state: ReviewState, cursor: number, count: number): ReviewState {
-  let top = state.top;
-  if (cursor < top) top = cursor;
-  if (cursor >= top + state.rows) top = cursor - state.rows + 1;
-  top = Math.max(0, Math.min(top, Math.max(0, count - state.rows)));
-  return { ...state, top };
+  return { ...state, top: windowTop(state.top, cursor, count, state.rows) };
 }
 
 function withFilter(state: ReviewState, filter: string): ReviewState {
@@ -257,6 +268,8 @@ export function reviewReducer(state: ReviewState, action: ReviewAction): ReviewS
     case "key": {
       // Keys typed faster than they are read arrive as one string (as a paste does): one at a time.
       if ([...action.input].length > 1) return [...action.input].reduce((next, char) => reviewReducer(next, { type: "key", input: char, key: keyOf(char) }), state);
+      // What cannot be seen cannot be confirmed: in a window too small to draw in, only quitting works.
+      if (!state.drawable && action.input !== "q" && action.key.escape !== true) return state;
       const meant = keyToAction({ mode: state.mode.kind, filterActive: state.filter !== "" }, action.input, action.key);
       return meant === null ? state : reviewReducer(state, meant);
     }
@@ -308,7 +321,7 @@ export function reviewReducer(state: ReviewState, action: ReviewAction): ReviewS
     case "confirm":
       if (base.mode.kind !== "diff") return base;
       if (base.mode.plan.refused.length > 0) {
-        return { ...base, message: { tone: "error", text: "Cannot apply: the service refused part of it (see above); n goes back" } };
+        return { ...base, message: { tone: "error", text: "Cannot apply this: fsblacklist refuses part of it (the lines marked cannot); n goes back" } };
       }
       if (!base.canApply) {
         const commands = equivalentCommands(pendingChanges(base)).join("; ");
@@ -336,8 +349,8 @@ export function reviewReducer(state: ReviewState, action: ReviewAction): ReviewS
       // Not a key: the message stays.
       const rows = Math.max(1, action.rows);
       const pageRows = Math.max(1, action.pageRows);
-      if (rows === state.rows && pageRows === state.pageRows) return state;
-      const resized = scrollDiff({ ...state, rows, pageRows }, 0);
+      if (rows === state.rows && pageRows === state.pageRows && action.drawable === state.drawable) return state;
+      const resized = scrollDiff({ ...state, rows, pageRows, drawable: action.drawable }, 0);
       return scrolled(resized, cursorIndex(resized), visibleFilesystems(resized).length);
     }
   }

@@ -3,14 +3,24 @@
 
 import { useEffect, useReducer, type Dispatch } from "react";
 import { FsbError } from "../errors.ts";
-import { initialState, pendingChanges, reviewReducer, type PendingChange, type ReviewAction, type ReviewPlan, type ReviewReport, type ReviewState } from "./review-state.ts";
+import {
+  initialState,
+  pendingChanges,
+  reviewReducer,
+  type PendingChange,
+  type ReviewAction,
+  type ReviewPlan,
+  type ReviewReport,
+  type ReviewState,
+  type ViewSize,
+} from "./review-state.ts";
 
 export interface ReviewServices {
   /** The exact file changes for these pending changes, through the overrides service. */
   plan(changes: readonly PendingChange[]): Promise<ReviewPlan>;
 }
 
-export function describeError(error: unknown): string {
+function describeError(error: unknown): string {
   if (error instanceof FsbError) return error.hint ? `${error.message} (${error.hint})` : error.message;
   return error instanceof Error ? error.message : String(error);
 }
@@ -19,18 +29,18 @@ export function useReview(
   report: ReviewReport,
   services: ReviewServices,
   canApply: boolean,
-  size: { rows: number; pageRows: number },
+  size: ViewSize,
 ): [ReviewState, Dispatch<ReviewAction>] {
   const [state, dispatch] = useReducer(reviewReducer, undefined, () => initialState(report, canApply, size));
   const { mode } = state;
 
+  // Once per entry into "planning"; no key changes the pending changes meanwhile.
   useEffect(() => {
     if (mode.kind !== "planning") return;
     services.plan(pendingChanges(state)).then(
       (plan) => dispatch({ type: "plan-ready", plan }),
       (error: unknown) => dispatch({ type: "plan-failed", error: describeError(error) }),
     );
-    // Runs once per entry into "planning"; the pending changes cannot change meanwhile.
   }, [mode]);
 
   useEffect(() => {

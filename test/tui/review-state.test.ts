@@ -21,7 +21,7 @@ const plan = (overrides: Partial<ReviewPlan> = {}): ReviewPlan => ({
   ...overrides,
 });
 
-function run(actions: readonly ReviewAction[], start: ReviewState = initialState(sampleReport(), true, { rows: 5, pageRows: 4 })): ReviewState {
+function run(actions: readonly ReviewAction[], start: ReviewState = initialState(sampleReport(), true, { rows: 5, pageRows: 4, drawable: true })): ReviewState {
   return actions.reduce(reviewReducer, start);
 }
 
@@ -35,7 +35,7 @@ interface Case {
   expect: Partial<Pick<ReviewState, "selected" | "top" | "filter" | "pending" | "done">> & { mode?: string; message?: RegExp | null; visible?: number };
 }
 
-const readOnly = initialState(sampleReport(), false, { rows: 5, pageRows: 4 });
+const readOnly = initialState(sampleReport(), false, { rows: 5, pageRows: 4, drawable: true });
 
 const cases: Case[] = [
   { name: "starts on the first filesystem, nothing pending", actions: [], expect: { selected: "adfs", top: 0, pending: {}, mode: "browse" } },
@@ -119,7 +119,12 @@ const cases: Case[] = [
   { name: "n stays", actions: [{ type: "toggle" }, { type: "quit-request" }, { type: "close" }], expect: { done: false, mode: "browse", pending: { adfs: "allow" } } },
   { name: "Enter opens and closes the details", actions: [{ type: "details" }], expect: { mode: "details" } },
   { name: "? toggles the help", actions: [{ type: "help" }, { type: "help" }], expect: { mode: "browse" } },
-  { name: "a smaller window scrolls to keep the cursor", actions: [...down(4), { type: "resize", rows: 2, pageRows: 2 }], expect: { selected: "cramfs", top: 3 } },
+  { name: "a smaller window scrolls to keep the cursor", actions: [...down(4), { type: "resize", rows: 2, pageRows: 2, drawable: true }], expect: { selected: "cramfs", top: 3 } },
+  {
+    name: "in a window too small to draw in, keys do nothing but quit",
+    actions: [{ type: "resize", rows: 1, pageRows: 1, drawable: false }, ...[" ", "a", "y", "j"].map((input) => ({ type: "key", input, key: {} }) as const), { type: "key", input: "q", key: {} }],
+    expect: { selected: "adfs", pending: {}, done: true },
+  },
 ];
 
 for (const c of cases) {
