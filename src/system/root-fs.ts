@@ -202,9 +202,11 @@ export class RootFs {
     const target = path.join(dirHost, path.posix.basename(norm));
     const temp = path.join(dirHost, `.${path.posix.basename(norm)}.fsblacklist-${process.pid}-${Date.now()}.tmp`);
     const handle = await fsp.open(temp, "wx", mode);
+    crashPoint();
     try {
       await handle.writeFile(data);
       await handle.sync();
+      crashPoint();
     } catch (error) {
       await handle.close();
       await fsp.rm(temp, { force: true });
@@ -217,6 +219,7 @@ export class RootFs {
       await fsp.rm(temp, { force: true });
       throw error;
     }
+    crashPoint();
     await syncDirectory(dirHost);
   }
 
@@ -232,9 +235,18 @@ export class RootFs {
       if (errnoCode(error) === "ENOENT") return false;
       throw error;
     }
+    crashPoint();
     await syncDirectory(dir.hostPath);
     return true;
   }
+}
+
+// Fault injection for test/evidence/crash-safety.test.ts: FSBLACKLIST_TEST_CRASH_AFTER=N
+// makes the process SIGKILL itself at the Nth step of a write (temporary file
+// created, written, renamed into place; file removed), as a power cut would.
+let crashCountdown = Number(process.env["FSBLACKLIST_TEST_CRASH_AFTER"] ?? 0);
+function crashPoint(): void {
+  if (crashCountdown > 0 && --crashCountdown === 0) process.kill(process.pid, "SIGKILL");
 }
 
 function kindOf(hostPath: string): EntryKind {
