@@ -48,7 +48,7 @@ export function formatSource(source: Source): string {
 function describeBlock(block: Block): string {
   switch (block.cause) {
     case "blacklisted":
-      return `blacklisted`;
+      return "blacklisted: the kernel's mount-time request for it is refused";
     case "cmdline-blacklisted":
       return block.source === null ? `module_blacklist=${block.module} on the kernel command line` : `modprobe.blacklist=${block.module} on the kernel command line`;
     case "install-blocked":

@@ -108,6 +108,7 @@ export function renderStatusTable(result: StatusResult, options: TableOptions): 
       for (const fs of used) out += wrap(fs.usedBy.join("; "), "    ", `  ${fs.name}: `);
     }
   }
+  out += "\n";
   out += wrap(
     `Files: vendor = ${options.vendorDir}/, admin = ${options.adminDir}/. ` +
       "`fsblacklist status FS` shows the details of one filesystem, `--json` everything.",

@@ -55,7 +55,7 @@ export function computeStatus(ctx: Context, names: readonly string[] = []): Stat
   filesystems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   return {
-    report: { kernel: release, notes: notesFor(ctx, usage, release, indexRelease, index), filesystems },
+    report: { kernel: release, notes: [...notesFor(ctx, usage, release, indexRelease, index), ...policyNotes(ctx, profileEntries)], filesystems },
     config,
     moduleDir: index?.dir ?? null,
   };
@@ -174,4 +174,10 @@ function notesFor(ctx: Context, usage: SystemUsage, release: string | null, inde
   }
   if (kernel.kernelBlacklist.length > 0) notes.push(`The kernel command line refuses these modules outright: module_blacklist=${kernel.kernelBlacklist.join(",")}.`);
   return notes;
+}
+
+function policyNotes(ctx: Context, entries: readonly PolicyEntry[]): string[] {
+  const installed = entries.filter((e) => ctx.fs.exists(path.posix.join(ctx.config.vendorDir, fragmentName(e.module))));
+  if (entries.length === 0 || installed.length > 0) return [];
+  return [`The policy's fragments are not installed in ${ctx.config.vendorDir}: \`fsblacklist apply\` (as root) installs them.`];
 }

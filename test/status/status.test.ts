@@ -159,8 +159,9 @@ test("status on the cloud kernel: built-in and unavailable filesystems, named on
   });
 });
 
-test("status: unknown or invalid names are usage errors (exit 2) naming the argument", async () => {
+test("status: a note when the policy is not installed; unknown or invalid names are usage errors (exit 2)", async () => {
   await withRoot({}, async (dir) => {
+    assert.deepEqual((await statusJson(dir)).notes, ["The policy's fragments are not installed in usr/lib/modprobe.d: `fsblacklist apply` (as root) installs them."]);
     const unknown = await status(["--root", dir, "jfs", "nosuchfs"]);
     assert.equal(unknown.status, 2);
     assert.equal(unknown.stdout, "");
