@@ -12,8 +12,9 @@ export async function run(ctx: Context): Promise<number> {
     writeJson(ctx, {
       kmodVersion: config.behaviour.version,
       files: config.files.map((f) => ({ path: f.path, masks: f.masks, kind: f.kind })),
-      entries: config.entries.map((e) => binaryToText({ ...e, source: `${e.source.file}:${e.source.line}` })),
-      diagnostics: config.diagnostics,
+      // Config bytes are latin1 binary strings; file names are already text.
+      entries: config.entries.map(({ source, ...entry }) => ({ ...binaryToText(entry), source: `${source.file}:${source.line}` })),
+      diagnostics: config.diagnostics.map((d) => ({ ...d, message: binaryToText(d.message) })),
     });
   } else {
     // Byte for byte: the model keeps file bytes as latin1 code units.

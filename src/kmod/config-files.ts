@@ -70,6 +70,8 @@ export function selectConfigFiles(
   // cannot be stat'ed (dangling link, link loop) counts as a directory when that
   // one was a directory, and otherwise claims its name.
   let lastStatWasDirectory = false;
+  // Messages are binary strings like the configuration text: names go in as their UTF-8 bytes.
+  const bytes = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
   for (const { dir, entries, notDirectory } of dirs) {
     if (notDirectory !== undefined) {
       claim(dir.slice(dir.lastIndexOf("/") + 1), dir, dir, notDirectory);
@@ -82,13 +84,13 @@ export function selectConfigFiles(
       let isDirectory = entry.kind === "directory";
       if (entry.kind === "dangling") {
         if (!behaviour.danglingLinkMasks) {
-          diagnostics.push({ file: path, message: `Cannot stat directory entry: ${path}` });
+          diagnostics.push({ file: path, message: `Cannot stat directory entry: ${bytes(path)}` });
           continue;
         }
         isDirectory = lastStatWasDirectory;
       } else lastStatWasDirectory = isDirectory;
       if (isDirectory) {
-        diagnostics.push({ file: path, message: `Directories inside directories are not supported: ${path}` });
+        diagnostics.push({ file: path, message: `Directories inside directories are not supported: ${bytes(path)}` });
         continue;
       }
       claim(entry.name, path, dir, entry.kind);

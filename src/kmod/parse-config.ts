@@ -21,8 +21,10 @@ export type ConfigEntry =
   | { kind: "weakdep"; module: string; deps: string[]; rendered: string; source: Source };
 
 export interface Diagnostic {
+  /** Root-relative path (text). */
   file: string;
   line?: number;
+  /** A binary string like the configuration text it quotes (file names in it are UTF-8 bytes too). */
   message: string;
 }
 

@@ -416,7 +416,7 @@ function kernelCmdline(d: Dice): string {
   return out;
 }
 
-type DirShape = "dir" | "missing" | "link-to-dir" | "file" | "dangling";
+type DirShape = "dir" | "missing" | "link-to-dir" | "file" | "dangling" | "devnull";
 
 /**
  * Builds the tree for `seed` under `root` (which must not exist yet or be empty).
@@ -444,6 +444,7 @@ export function generateTree(root: string, seed: number): TreeSummary {
       [5, "link-to-dir"],
       [4, "file"],
       [3, "dangling"],
+      [1, "devnull"],
     ] as const);
     shapes.set(dir, shape);
   }
@@ -453,6 +454,7 @@ export function generateTree(root: string, seed: number): TreeSummary {
   for (const [dir, shape] of shapes) {
     if (shape === "file") b.writeFile(dir, configText(d));
     else if (shape === "dangling") b.linkTo(dir, `${path.dirname(dir)}/modprobe.d.missing`);
+    else if (shape === "devnull") b.rawLink(dir, "/dev/null");
     else if (shape === "link-to-dir") {
       const others = realDirs.filter((other) => other !== dir);
       if (others.length > 0) b.linkTo(dir, d.pick(others));
@@ -531,7 +533,18 @@ export function generateTree(root: string, seed: number): TreeSummary {
   if (d.chance(0.35)) {
     const release = d.pick(["6.1.0-50-amd64", "6.18.44-fc-v657", "5.10.0"]);
     b.writeFile("proc/sys/kernel/osrelease", release + "\n");
-    if (d.chance(0.8)) b.writeFile(`lib/modules/${release}/modules.softdep`, "# Soft dependencies extracted from modules themselves.\n" + configText(d));
+    const softdep = `lib/modules/${release}/modules.softdep`;
+    const shape = d.weighted([
+      [80, "file"],
+      [10, "none"],
+      [4, "directory"],
+      [3, "devnull"],
+      [3, "dangling"],
+    ] as const);
+    if (shape === "file") b.writeFile(softdep, "# Soft dependencies extracted from modules themselves.\n" + configText(d));
+    else if (shape === "directory") b.mkdir(softdep);
+    else if (shape === "devnull") b.rawLink(softdep, "/dev/null");
+    else if (shape === "dangling") b.linkTo(softdep, `lib/modules/${release}/gone.softdep`);
     if (d.chance(0.3)) b.writeFile(`lib/modules/${release}/modules.weakdep`, "weakdep jfs crc32c\n" + configText(d));
   }
   return { seed, root, created: b.created };

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { BIN, runCli } from "../helpers/cli.ts";
 import { parseKmodStderr, runOracle } from "../helpers/kmod-oracle.ts";
-import { KMOD_30_DPKG_STATUS, makeScratchDir, prng } from "../helpers/tree-generator.ts";
+import { KMOD_30_DPKG_STATUS, makeScratchDir, prng, utf8 } from "../helpers/tree-generator.ts";
 import { modelAt, removeTree, writeTree, type TreeNode } from "./trees.ts";
 
 const NOBODY = 65534;
@@ -117,6 +117,21 @@ describe("binary and huge files", () => {
 });
 
 describe("file names", () => {
+  test("names that are UTF-8 text show as such in warnings and in --json", () => {
+    const root = tree({ "etc/modprobe.d/é.conf": utf8("blacklist é-mod\nbogus line\n"), "etc/modprobe.d/ü.conf": { dir: true } });
+    const run = runCli(["showconfig", "--root", root]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, "blacklist é_mod\n");
+    assert.match(run.stderr, /^fsblacklist: warning: etc\/modprobe\.d\/ü\.conf: Directories inside directories are not supported: etc\/modprobe\.d\/ü\.conf$/m);
+    assert.match(run.stderr, /^fsblacklist: warning: etc\/modprobe\.d\/é\.conf:2: ignoring bad line starting with 'bogus'$/m);
+    const json = JSON.parse(runCli(["showconfig", "--json", "--root", root]).stdout) as {
+      entries: { kind: string; module: string; source: string }[];
+      diagnostics: { file: string; message: string }[];
+    };
+    assert.deepEqual(json.entries, [{ kind: "blacklist", module: "é_mod", source: "etc/modprobe.d/é.conf:1" }]);
+    assert.ok(json.diagnostics.some((d) => d.file === "etc/modprobe.d/ü.conf" && d.message.endsWith("etc/modprobe.d/ü.conf")));
+  });
+
   test("a name that is not UTF-8 cannot be read by path here: we say so instead of ignoring it silently", () => {
     const root = tree({ "etc/modprobe.d/a.conf": "blacklist a\n" });
     const dir = Buffer.from(path.join(root, "etc/modprobe.d/"));
