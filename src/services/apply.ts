@@ -150,7 +150,7 @@ function decide(ctx: Context, policy: LoadedPolicy): Decision {
   const usage = readSystemUsage(fs, indexRelease === null ? null : readModuleIndex(fs, indexRelease));
   const sawRunningKernel = usage.kernel.running;
   if (!sawRunningKernel) {
-    notes.push(`no running kernel under ${fs.root} (no proc/): what to keep was decided from etc/fstab and mount units alone`);
+    notes.push(`no running kernel under ${fs.root} (no proc/ of its own): what to keep was decided from etc/fstab and mount units alone`);
   }
   if (sawRunningKernel && !usage.kernel.moduleSupport) {
     notes.push("the running kernel cannot load modules: the blacklist matters only for the other kernels installed here");

@@ -160,7 +160,7 @@ function notesFor(ctx: Context, usage: SystemUsage, release: string | null, inde
   const under = ctx.fs.isHostRoot ? "" : ` under ${ctx.fs.root}`;
   if (!kernel.running) {
     notes.push(
-      `No running kernel${under} (no proc/): loaded and mounted are unknown, in use means fstab or mount units` +
+      `No running kernel${under} (no proc/ of its own): loaded and mounted are unknown, in use means fstab or mount units` +
         (indexRelease === null ? "; no kernel modules are installed there either." : `; module facts are from the installed kernel ${indexRelease}.`),
     );
   } else if (!kernel.moduleSupport) {

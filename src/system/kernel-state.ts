@@ -2,7 +2,7 @@
 // types are registered, what is mounted, and what limits module loading.
 
 import type { RootFs } from "./root-fs.ts";
-import { runningRelease } from "./kernel-release.ts";
+import { procIsForeign, runningRelease } from "./kernel-release.ts";
 
 export interface Mount {
   /** Mount point, unescaped. */
@@ -34,6 +34,7 @@ export interface KernelState {
 }
 
 export function readKernelState(fs: RootFs): KernelState {
+  if (procIsForeign(fs)) return noRunningKernel();
   const running = fs.exists("proc/sys/kernel/osrelease") || fs.exists("proc/filesystems") || fs.exists("proc/self/mountinfo");
   const procModules = fs.readText("proc/modules");
   const moduleSupport = procModules !== null;
@@ -69,6 +70,20 @@ export function readKernelState(fs: RootFs): KernelState {
     mounts: parseMountinfo(fs.readText("proc/self/mountinfo") ?? ""),
     cmdline,
     kernelBlacklist: cmdline === null ? [] : kernelModuleBlacklist(cmdline),
+  };
+}
+
+function noRunningKernel(): KernelState {
+  return {
+    running: false,
+    release: null,
+    moduleSupport: false,
+    autoload: false,
+    loaded: new Map(),
+    registered: new Set(),
+    mounts: [],
+    cmdline: null,
+    kernelBlacklist: [],
   };
 }
 
