@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { BIN } from "../helpers/cli.ts";
 import { createFakeRoot, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
+import { fragmentName, renderFragment, type PolicyEntry } from "../../src/policy/fragment.ts";
 import { main } from "../../src/main.ts";
 import type { IO } from "../../src/context.ts";
 
@@ -171,4 +172,61 @@ export function unsafeInstallLines(root: string, adminFiles: ReadonlyMap<string,
 export function scratchDir(prefix: string): { dir: string; cleanup(): void } {
   const dir = fs.mkdtempSync(path.join(fs.realpathSync(process.env["TMPDIR"] ?? "/tmp"), prefix));
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Copies a tree exactly (links as links, modes kept). */
+export function copyTree(from: string, to: string): void {
+  const result = spawnSync("cp", ["-a", from, to], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`cp -a ${from} ${to}: ${result.stderr}`);
+}
+
+/** A policy directory of our own (version, modules with their `since`), for policy updates. */
+export function writePolicy(dir: string, version: string, entries: readonly { module: string; since: string }[]): string {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "policy.json"), JSON.stringify({ version, profiles: { default: "evidence tests" } }));
+  for (const { module, since } of entries) {
+    const entry: PolicyEntry = { module, filesystems: [module], description: null, reason: `${module} for the evidence tests`, references: [], since, kernels: null, profiles: ["default"], file: "" };
+    fs.writeFileSync(path.join(dir, fragmentName(module)), renderFragment(entry, "default"));
+  }
+  return dir;
+}
+
+export function writeConfig(root: string, text: string): void {
+  fs.mkdirSync(path.join(root, "etc/fsblacklist"), { recursive: true });
+  fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), text);
+}
+
+/** RootFs.writeFileAtomic's temporary files: hidden, and never named *.conf (kmod reads only those). */
+export const TEMPORARY = /^\..+\.fsblacklist-\d+-\d+\.tmp$/;
+const TIMESTAMP = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g;
+/** What never changes in a fake root (the fake kernel's state and module files). */
+const STATIC = new Set(["proc", "sys", "lib/modules", "dev"]);
+
+/**
+ * The files of a root that commands may change, by root-relative path: content
+ * (latin1) with write times blanked, or "-> target" for a link. Comparing two of
+ * these compares what the files say, whenever they were written.
+ */
+export function contents(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (rel: string): void => {
+    if (STATIC.has(rel)) return;
+    const full = path.join(root, rel);
+    const stat = fs.lstatSync(full);
+    if (stat.isDirectory()) {
+      for (const name of fs.readdirSync(full).sort()) walk(rel === "" ? name : `${rel}/${name}`);
+    } else if (stat.isSymbolicLink()) out.set(rel, `-> ${fs.readlinkSync(full)}`);
+    else out.set(rel, fs.readFileSync(full, "latin1").replace(TIMESTAMP, "<time>"));
+  };
+  walk("");
+  return out;
+}
+
+/** contents() without what an interrupted run may leave behind that nothing reads: temporary files and a stale lock. */
+export function settled(root: string): Map<string, string> {
+  const out = contents(root);
+  for (const rel of out.keys()) {
+    if (TEMPORARY.test(path.basename(rel)) || rel === LOCK || rel.startsWith(`${LOCK}.`)) out.delete(rel);
+  }
+  return out;
 }
