@@ -1,6 +1,6 @@
 // Reads what kmod would read under the root and builds the effective configuration.
 
-import { MODPROBE_DIRS, type ListedDir } from "../kmod/config-files.ts";
+import { MODPROBE_DIRS, type ListedDir, type ListedEntry } from "../kmod/config-files.ts";
 import { buildEffectiveConfig, type EffectiveConfig } from "../kmod/effective-config.ts";
 import type { KmodBehaviour } from "../kmod/kmod-version.ts";
 import type { Diagnostic } from "../kmod/parse-config.ts";
@@ -26,14 +26,14 @@ export function listConfigDirs(fs: RootFs, diagnostics: Diagnostic[]): ListedDir
     try {
       resolved = fs.resolve(dir);
     } catch (error) {
-      // A link loop: stat() fails and kmod skips the path without a word.
-      if (error instanceof SymlinkLoopError) return { dir, entries: null };
-      throw error;
+      // stat() fails (a link loop, a parent we may not search): kmod skips the path without a word.
+      if (!(error instanceof SymlinkLoopError)) diagnostics.push({ file: dir, message: `cannot list directory: ${errnoCode(error) ?? String(error)}` });
+      return { dir, entries: null };
     }
     if (resolved.kind === "dangling") return { dir, entries: null };
     if (resolved.kind !== "directory") return { dir, entries: null, notDirectory: resolved.kind };
     try {
-      const entries: ListedDir["entries"] & object = [];
+      const entries: ListedEntry[] = [];
       for (const entry of fs.listDir(dir) ?? []) {
         if (entry.undecodableName) {
           // Paths are text here; a name that is not UTF-8 cannot be opened by it.

@@ -52,13 +52,16 @@ describe("files and directories the user cannot read", { skip: isRoot ? false : 
     assert.match(run.stderr, /^fsblacklist: warning: etc\/modprobe\.d\/b\.conf: cannot read: EACCES$/m);
   });
 
-  test("an unreadable directory: kmod reports it and reads the others, so do we", async () => {
+  test("unreadable directories: kmod reports or skips them and reads the others, so do we", async () => {
     const root = tree({
       "etc/modprobe.d/a.conf": "blacklist a\n",
+      "run/modprobe.d/r.conf": "blacklist r\n",
       "usr/lib/modprobe.d/a.conf": "blacklist a-lower\n",
       "usr/lib/modprobe.d/z.conf": "blacklist z\n",
     });
     fs.chmodSync(path.join(root, "etc/modprobe.d"), 0o000);
+    // A parent that may not be searched: run/modprobe.d cannot even be stat'ed.
+    fs.chmodSync(path.join(root, "run"), 0o000);
     const [oracle] = await runOracle([root], { parallel: 1, asUser: NOBODY });
     assert.equal(oracle!.config.toString("latin1"), "blacklist a_lower\nblacklist z\n");
     assert.match(oracle!.stderr.toString("latin1"), /opendir\(.*etc\/modprobe\.d\): Permission denied/);
@@ -66,6 +69,7 @@ describe("files and directories the user cannot read", { skip: isRoot ? false : 
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(run.stdout, oracle!.config);
     assert.match(run.stderr, /^fsblacklist: warning: etc\/modprobe\.d: cannot list directory: EACCES$/m);
+    assert.match(run.stderr, /^fsblacklist: warning: run\/modprobe\.d: cannot list directory: EACCES$/m);
   });
 });
 
