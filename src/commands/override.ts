@@ -5,6 +5,7 @@
 import type { Context } from "../context.ts";
 import { RuntimeFailure } from "../errors.ts";
 import {
+  PlanOutdated,
   applyOverridePlan,
   checkOverrideNames,
   loadModuleNow,
@@ -12,6 +13,7 @@ import {
   refusedChanges,
   requireRootForChanges,
   type LoadResult,
+  type OverridePlan,
   type OverrideRequest,
 } from "../services/overrides.ts";
 import { printOverrideDryRun, printOverrideResult } from "../report/override-report.ts";
@@ -28,21 +30,15 @@ export const runReset = (ctx: Context, names: string[], options: OverrideOptions
 async function run(ctx: Context, request: OverrideRequest, names: string[], options: OverrideOptions): Promise<number> {
   checkOverrideNames(names);
   const dryRun = options.dryRun === true;
-  if (!dryRun) requireRootForChanges(ctx, request);
-  const plan = await planOverride(ctx, request, names);
-  const refused = refusedChanges(plan);
   if (dryRun) {
+    const plan = await planOverride(ctx, request, names);
+    const refused = refusedChanges(plan);
     printOverrideDryRun(ctx, plan);
     if (refused.length > 0) throw refusal(refused.length, plan.changes.length, true);
     return 0;
   }
-  if (refused.length > 0) {
-    printOverrideResult(ctx, plan, { changed: false });
-    throw refusal(refused.length, plan.changes.length, false);
-  }
-  const { changed } = await applyOverridePlan(ctx, plan, {
-    onWait: (pid) => ctx.stderr.write(`fsblacklist: waiting for another fsblacklist run (pid ${pid}) to finish\n`),
-  });
+  requireRootForChanges(ctx, request);
+  const { plan, changed } = await planAndApply(ctx, request, names);
   const loads: LoadResult[] = [];
   if (request === "allow" && options.now === true) {
     for (const change of plan.changes) loads.push(await loadModuleNow(ctx, change.module));
@@ -56,6 +52,34 @@ async function run(ctx: Context, request: OverrideRequest, names: string[], opti
     );
   }
   return 0;
+}
+
+const MAX_PLAN_ATTEMPTS = 25;
+
+/**
+ * Plans and writes. A run that got the lock first may have changed the same file
+ * since we planned: then we plan again, as if we had started after it. Each retry
+ * means another run finished a change, so few are ever needed.
+ */
+async function planAndApply(ctx: Context, request: OverrideRequest, names: string[]): Promise<{ plan: OverridePlan; changed: boolean }> {
+  let waited = false;
+  const onWait = (pid: number): void => {
+    if (!waited) ctx.stderr.write(`fsblacklist: waiting for another fsblacklist run (pid ${pid}) to finish\n`);
+    waited = true;
+  };
+  for (let attempt = 1; ; attempt++) {
+    const plan = await planOverride(ctx, request, names);
+    const refused = refusedChanges(plan);
+    if (refused.length > 0) {
+      printOverrideResult(ctx, plan, { changed: false });
+      throw refusal(refused.length, plan.changes.length, false);
+    }
+    try {
+      return { plan, ...(await applyOverridePlan(ctx, plan, { onWait })) };
+    } catch (error) {
+      if (!(error instanceof PlanOutdated) || attempt >= MAX_PLAN_ATTEMPTS) throw error;
+    }
+  }
 }
 
 function refusal(refused: number, total: number, dryRun: boolean): RuntimeFailure {

@@ -274,7 +274,7 @@ function maskedFiles(config: EffectiveConfig, file: string): string[] {
  * change before making it.
  */
 export function effectiveConfigWith(ctx: Context, release: string | null, overlay: ReadonlyMap<string, string | null>): EffectiveConfig {
-  const dirs: ListedDir[] = listConfigDirs(ctx.fs, []).map((listed) => {
+  const dirs: ListedDir[] = listConfigDirs(ctx.fs, behaviourFor(ctx), []).map((listed) => {
     // A path that is not a directory cannot hold an override: writing one would fail.
     if (listed.notDirectory !== undefined) return listed;
     let entries = listed.entries;
@@ -308,6 +308,9 @@ export function effectiveConfigWith(ctx: Context, release: string | null, overla
 // ---------------------------------------------------------------------------
 // Applying
 
+/** A file of the plan changed after it was made (another run, or the administrator); nothing was written. */
+export class PlanOutdated extends RuntimeFailure {}
+
 export interface ApplyOptions {
   /** How long to wait for another run's lock (the modprobe hook waits briefly). */
   lockTimeoutMs?: number;
@@ -334,7 +337,7 @@ export async function applyOverridePlan(ctx: Context, plan: OverridePlan, option
       for (const change of pending) {
         const current = readCurrent(ctx, change.path);
         if (current.owner === "admin" || current.text !== change.before) {
-          throw new RuntimeFailure(`${change.path} changed since the plan was made; nothing was written`, "run the command again");
+          throw new PlanOutdated(`${change.path} changed since the plan was made; nothing was written`, "run the command again");
         }
       }
       const done: OverrideChange[] = [];
