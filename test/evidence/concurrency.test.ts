@@ -1,0 +1,118 @@
+// Concurrency: 20 runs of apply, allow and block started at the same moment on
+// one root. Every run succeeds, says nothing on stderr but "waiting for lock",
+// and the root ends in a state that some serial order of the same runs reaches:
+// the files (write times aside), and what the real kmod makes of them.
+//
+// test/apply/concurrency.test.ts runs 20 applies alone; this suite mixes in the
+// override commands, including conflicting ones (allow hfs against block hfs),
+// whose outcome depends on the order.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { runOracle } from "../helpers/kmod-oracle.ts";
+import { copyTree, fsbAsync, fsbInProcess, installedRoot, scratchDir, settled, type Run } from "./helpers.ts";
+
+// apply and the override commands word it differently; both name the process waited for.
+const WAITING = /^fsblacklist: waiting for (lock held by pid \d+|another fsblacklist run \(pid \d+\) to finish)$/;
+
+/** 20 runs: applies, and allows and blocks of which some conflict (hfs) and some do not. */
+const RUNS: readonly (readonly string[])[] = [
+  ...Array.from({ length: 8 }, () => ["apply"]),
+  ...Array.from({ length: 3 }, () => ["allow", "hfs"]),
+  ...Array.from({ length: 3 }, () => ["block", "hfs"]),
+  ["allow", "efs"],
+  ["allow", "efs", "bfs"],
+  ["block", "minix"],
+  ["block", "minix", "cramfs"],
+  ["block", "jfs"],
+  ["allow", "jfs"],
+];
+
+/**
+ * Serial orders that between them reach every outcome a serial order can reach:
+ * hfs and jfs each end allowed or blocked (the last of the conflicting runs wins),
+ * and the applies run before, amid or after the override runs (an apply that
+ * finds nothing to do changes nothing, one that follows an override may).
+ */
+function serialOrders(): (readonly string[])[][] {
+  const applies = RUNS.filter((r) => r[0] === "apply");
+  const others = RUNS.filter((r) => r[0] !== "apply");
+  const orders: (readonly string[])[][] = [];
+  for (const hfs of ["allow", "block"]) {
+    for (const jfs of ["allow", "block"]) {
+      // Stable sorts: the runs that must come last for each module move to the end.
+      const last = (module: string, verb: string) => (a: readonly string[], b: readonly string[]): number =>
+        Number(a[0] === verb && a.includes(module)) - Number(b[0] === verb && b.includes(module));
+      const overrides = [...others].sort(last("hfs", hfs)).sort(last("jfs", jfs));
+      const half = Math.floor(overrides.length / 2);
+      orders.push([...applies, ...overrides], [...overrides, ...applies], [...overrides.slice(0, half), ...applies, ...overrides.slice(half)]);
+    }
+  }
+  return orders;
+}
+
+test("20 simultaneous apply, allow and block runs: only 'waiting for lock', and the state of a serial order", async (t) => {
+  const scratch = scratchDir("fsb-concurrent-");
+  const base = installedRoot({ loaded: ["jfs"], fstab: "/dev/vda1 / ext4 defaults 0 1\n/dev/sdb1 /mnt/old minix noauto 0 0\n" });
+  t.after(() => {
+    base.cleanup();
+    scratch.cleanup();
+  });
+
+  // The serial outcomes, first: each order run one command after another (in this process, for speed).
+  const serialRoots: string[] = [];
+  for (const [i, order] of serialOrders().entries()) {
+    const root = path.join(scratch.dir, `serial-${i}`);
+    copyTree(base.dir, root);
+    for (const args of order) {
+      const run = await fsbInProcess(["--root", root, ...args]);
+      assert.equal(run.status, 0, `serial ${i}: ${args.join(" ")}: ${run.stderr}`);
+    }
+    serialRoots.push(root);
+  }
+  const outcomes = serialRoots.map((root) => settled(root));
+
+  // All at once, twice (the interleaving differs from run to run).
+  const concurrentRoots: string[] = [];
+  for (let round = 0; round < 2; round++) {
+    const root = path.join(scratch.dir, `concurrent-${round}`);
+    copyTree(base.dir, root);
+    concurrentRoots.push(root);
+    const children = RUNS.map((args) => ({ args, child: fsbAsync(["--root", root, ...args]) }));
+    const runs: { args: readonly string[]; run: Run }[] = await Promise.all(children.map(async ({ args, child }) => ({ args, run: await child.done })));
+    let waited = 0;
+    for (const { args, run } of runs) {
+      const what = `round ${round}: ${args.join(" ")}`;
+      assert.equal(run.status, 0, `${what}: exit ${run.status}: ${run.stderr}`);
+      const lines = run.stderr.split("\n").filter((line) => line !== "");
+      for (const line of lines) assert.match(line, WAITING, `${what}: only 'waiting for lock' on stderr`);
+      assert.ok(lines.length <= 1, `${what}: says it waits once at most`);
+      waited += lines.length;
+    }
+    assert.ok(waited > 0, `round ${round}: some run had to wait (the runs did overlap)`);
+    const final = settled(root);
+    assert.ok(
+      outcomes.some((outcome) => sameMap(outcome, final)),
+      `round ${round}: the files match no serial order; differences from each: ${outcomes.map((o) => differences(o, final).join(", ")).join(" | ")}`,
+    );
+  }
+
+  // What kmod enforces is what one of the serial orders makes it enforce.
+  const oracle = await runOracle([...serialRoots, ...concurrentRoots]);
+  const serialConfigs = oracle.slice(0, serialRoots.length).map((r) => r.config.toString("latin1"));
+  assert.ok(new Set(serialConfigs).size >= 4, "the serial orders differ (hfs and jfs allowed or blocked)");
+  for (const result of oracle.slice(serialRoots.length)) {
+    assert.ok(serialConfigs.includes(result.config.toString("latin1")), `${result.root}: kmod's configuration matches no serial order`);
+  }
+});
+
+function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  return a.size === b.size && [...a].every(([key, value]) => b.get(key) === value);
+}
+
+function differences(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
+  for (const key of new Set([...a.keys(), ...b.keys()])) if (a.get(key) !== b.get(key)) out.push(key);
+  return out;
+}
