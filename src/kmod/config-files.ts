@@ -6,8 +6,12 @@ import type { EntryKind } from "../system/root-fs.ts";
 import type { Diagnostic } from "./parse-config.ts";
 import type { KmodBehaviour } from "./kmod-version.ts";
 
-/** The directories kmod reads, highest precedence first (root-relative). */
+/** The directories kmod reads, highest precedence first (root-relative); usr/lib only from kmod 32. */
 export const MODPROBE_DIRS = ["etc/modprobe.d", "run/modprobe.d", "usr/local/lib/modprobe.d", "usr/lib/modprobe.d", "lib/modprobe.d"] as const;
+
+export function modprobeDirs(behaviour: KmodBehaviour): string[] {
+  return MODPROBE_DIRS.filter((dir) => behaviour.readsUsrLib || dir !== "usr/lib/modprobe.d");
+}
 
 export interface ListedEntry {
   name: string;

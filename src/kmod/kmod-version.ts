@@ -22,7 +22,11 @@ export interface KmodBehaviour {
   cmdlineQuotes: boolean;
   /** A command-line option whose module name has an unmatched bracket is dropped (kmod 28), not stored anyway. */
   cmdlineSkipsBadModuleName: boolean;
-  /** usr/lib/modprobe.d is a default directory (kmod 32; distributions patched it in earlier). */
+  /**
+   * usr/lib/modprobe.d is a default directory (kmod 32). Debian's kmod 30 reads
+   * only etc, run, usr/local/lib and lib (checked with strace); on a merged-/usr
+   * system lib/ is usr/lib/, so only unmerged roots see the difference.
+   */
   readsUsrLib: boolean;
 }
 
@@ -38,7 +42,7 @@ export function kmodBehaviour(version: number = NEWEST_KNOWN_KMOD): KmodBehaviou
     cmdlineStateMachine: version >= 29,
     cmdlineQuotes: version >= 24,
     cmdlineSkipsBadModuleName: version >= 28,
-    readsUsrLib: true,
+    readsUsrLib: version >= 32,
   };
 }
 

@@ -7,7 +7,7 @@
 import * as path from "node:path";
 import type { Context } from "../context.ts";
 import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
-import { MODPROBE_DIRS } from "../kmod/config-files.ts";
+import { listConfigDirs } from "../system/modprobe-config.ts";
 import type { ConfigInputs } from "../kmod/effective-config.ts";
 import {
   changesFiles,
@@ -262,7 +262,7 @@ function readContent(ctx: Context, file: string, kind: string): string | null {
 /** What kmod reads now, for telling whether the plan changes what it enforces. */
 function configInputs(ctx: Context): ConfigInputs {
   return {
-    dirs: MODPROBE_DIRS.map((dir) => ({ dir, entries: ctx.fs.listDir(dir) })),
+    dirs: listConfigDirs(ctx.fs, behaviourFor(ctx), []),
     readFile: (file) => {
       try {
         return ctx.fs.readBytes(file)?.toString("latin1") ?? null;

@@ -6,6 +6,8 @@ import { realpathSync } from "node:fs";
 import * as path from "node:path";
 import { UsageError } from "../errors.ts";
 import type { RootFs } from "./root-fs.ts";
+import { detectKmodVersion } from "./kmod-detect.ts";
+import { kmodBehaviour, NEWEST_KNOWN_KMOD } from "../kmod/kmod-version.ts";
 
 export type InitramfsMode = "report" | "regenerate";
 export type KeepSignal = "loaded" | "registered" | "mounted" | "fstab" | "mount-units";
@@ -67,7 +69,7 @@ export async function loadConfig(fs: RootFs, explicitPath: string | undefined): 
     shownPath = explicitPath;
   } else {
     const resolved = fs.resolve(DEFAULT_CONFIG_PATH);
-    if (resolved.kind === "dangling") return defaultConfig();
+    if (resolved.kind === "dangling") return withRootDefaults(fs, defaultConfig(), {});
     if (resolved.kind !== "file") throw new UsageError(`${DEFAULT_CONFIG_PATH} is not a regular file`);
     hostPath = resolved.hostPath;
     shownPath = DEFAULT_CONFIG_PATH;
@@ -78,7 +80,20 @@ export async function loadConfig(fs: RootFs, explicitPath: string | undefined): 
   }
   // The configuration under the root may only import files under the root.
   const raw = await loadWithCosmiconfig(hostPath, shownPath, explicitPath === undefined ? fs.root : null);
-  return validateConfig(raw, shownPath);
+  return withRootDefaults(fs, validateConfig(raw, shownPath), raw);
+}
+
+/**
+ * Defaults that depend on the target: the vendor directory must be one the
+ * installed kmod reads (Debian's kmod 30 ignores usr/lib/modprobe.d).
+ */
+function withRootDefaults(fs: RootFs, config: Config, raw: unknown): Config {
+  const setByFile = raw !== null && typeof raw === "object" && Object.hasOwn(raw, "vendorDir");
+  if (!setByFile) {
+    const behaviour = kmodBehaviour(config.kmodVersion ?? detectKmodVersion(fs) ?? NEWEST_KNOWN_KMOD);
+    config.vendorDir = behaviour.readsUsrLib ? "usr/lib/modprobe.d" : "lib/modprobe.d";
+  }
+  return config;
 }
 
 const CONFIG_EXTENSIONS = [".yaml", ".yml", ".json"];

@@ -3,8 +3,16 @@
 import type { RootFs } from "./root-fs.ts";
 import { parseKmodVersion } from "../kmod/kmod-version.ts";
 
+const detected = new WeakMap<RootFs, number | null>();
+
 /** The kmod version installed under the root per the dpkg database, or null if unknown. */
 export function detectKmodVersion(fs: RootFs): number | null {
+  // The dpkg database is megabytes on a real system: read it once per run.
+  if (!detected.has(fs)) detected.set(fs, readDpkgKmodVersion(fs));
+  return detected.get(fs) ?? null;
+}
+
+function readDpkgKmodVersion(fs: RootFs): number | null {
   const status = fs.readText("var/lib/dpkg/status");
   if (status === null) return null;
   const start = status.search(/^Package: kmod$/m);

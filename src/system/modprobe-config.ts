@@ -1,6 +1,6 @@
 // Reads what kmod would read under the root and builds the effective configuration.
 
-import { MODPROBE_DIRS, type ListedDir, type ListedEntry } from "../kmod/config-files.ts";
+import { modprobeDirs, type ListedDir, type ListedEntry } from "../kmod/config-files.ts";
 import { buildEffectiveConfig, type EffectiveConfig } from "../kmod/effective-config.ts";
 import type { KmodBehaviour } from "../kmod/kmod-version.ts";
 import type { Diagnostic } from "../kmod/parse-config.ts";
@@ -20,8 +20,8 @@ export interface ReadConfigOptions {
  * that is a file rather than a directory (kmod reads it as one file), and a
  * directory that cannot be listed (kmod skips it with an error, so do we).
  */
-export function listConfigDirs(fs: RootFs, diagnostics: Diagnostic[]): ListedDir[] {
-  return MODPROBE_DIRS.map((dir): ListedDir => {
+export function listConfigDirs(fs: RootFs, behaviour: KmodBehaviour, diagnostics: Diagnostic[]): ListedDir[] {
+  return modprobeDirs(behaviour).map((dir): ListedDir => {
     let resolved: ReturnType<RootFs["resolve"]>;
     try {
       resolved = fs.resolve(dir);
@@ -50,7 +50,7 @@ export function listConfigDirs(fs: RootFs, diagnostics: Diagnostic[]): ListedDir
 
 export function readEffectiveConfig(fs: RootFs, options: ReadConfigOptions): EffectiveConfig {
   const unlistable: Diagnostic[] = [];
-  const dirs = listConfigDirs(fs, unlistable);
+  const dirs = listConfigDirs(fs, options.behaviour, unlistable);
   const moduleDirFiles: { name: "modules.softdep" | "modules.weakdep"; path: string }[] = [];
   if (options.release !== null) {
     for (const name of ["modules.softdep", "modules.weakdep"] as const) {

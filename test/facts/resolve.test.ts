@@ -19,7 +19,8 @@ function factsOf(dir: string): ResolveFacts & { release: string } {
   const fs = new RootFs(dir);
   const kernel = readKernelState(fs);
   const release = kernel.release!;
-  const config = readEffectiveConfig(fs, { behaviour: kmodBehaviour(30), release, cmdline: true });
+  // The real kmod here is 30; the oracle hands it usr/lib/modprobe.d with -C, as kmod 32 and later read it.
+  const config = readEffectiveConfig(fs, { behaviour: { ...kmodBehaviour(30), readsUsrLib: true }, release, cmdline: true });
   return { entries: config.entries, index: readModuleIndex(fs, release), loaded: kernel.loaded, kernelBlacklist: kernel.kernelBlacklist, release };
 }
 

@@ -7,7 +7,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { MODPROBE_DIRS } from "../../src/kmod/config-files.ts";
+import { modprobeDirs } from "../../src/kmod/config-files.ts";
+import { kmodBehaviour, NEWEST_KNOWN_KMOD } from "../../src/kmod/kmod-version.ts";
+import { detectKmodVersion } from "../../src/system/kmod-detect.ts";
+import { RootFs } from "../../src/system/root-fs.ts";
 import { makeScratchDir } from "./tree-generator.ts";
 
 export interface OracleResult {
@@ -38,8 +41,13 @@ function releaseOf(root: string): string {
   return release === "" ? NO_RELEASE : release;
 }
 
+/** The directories the root's kmod reads by default (its dpkg database, else the newest kmod). */
+function configDirsOf(root: string): string[] {
+  return modprobeDirs(kmodBehaviour(detectKmodVersion(new RootFs(root)) ?? NEWEST_KNOWN_KMOD));
+}
+
 export function modprobeArgs(root: string): string[] {
-  return [...MODPROBE_DIRS.flatMap((dir) => ["-C", path.join(root, dir)]), "-d", root, "-S", releaseOf(root), "-c"];
+  return [...configDirsOf(root).flatMap((dir) => ["-C", path.join(root, dir)]), "-d", root, "-S", releaseOf(root), "-c"];
 }
 
 /** The shell loop run inside the namespace: one line of the job file per root. */
@@ -50,11 +58,12 @@ uid=\${2:-}
 as=""
 [ -z "$uid" ] || as="setpriv --reuid=$uid --regid=$uid --clear-groups"
 tab=$(printf '\\t')
-while IFS=$tab read -r out root cmdline release; do
+while IFS=$tab read -r out root cmdline release usrlib; do
   mount --bind "$cmdline" /proc/cmdline || exit 97
-  env -i PATH="$PATH" $as modprobe \\
-    -C "$root/etc/modprobe.d" -C "$root/run/modprobe.d" -C "$root/usr/local/lib/modprobe.d" \\
-    -C "$root/usr/lib/modprobe.d" -C "$root/lib/modprobe.d" \\
+  # Debian's kmod 30 does not read usr/lib/modprobe.d (kmod 32 does).
+  set -- -C "$root/etc/modprobe.d" -C "$root/run/modprobe.d" -C "$root/usr/local/lib/modprobe.d"
+  [ "$usrlib" = 1 ] && set -- "$@" -C "$root/usr/lib/modprobe.d"
+  env -i PATH="$PATH" $as modprobe "$@" -C "$root/lib/modprobe.d" \\
     -d "$root" -S "$release" -c >"$out.stdout" 2>"$out.stderr"
   echo $? >"$out.status"
   umount /proc/cmdline || exit 98
@@ -101,7 +110,7 @@ export async function runOracle(
       const release = releaseOf(abs);
       const cmdline = path.join(abs, "proc/cmdline");
       for (const [value, what] of [[abs, "root"], [release, "release"]] as const) assertSafe(value, what);
-      chunks[index % chunks.length]!.push([path.join(work, String(index)), abs, existsSync(cmdline) ? cmdline : empty, release].join("\t"));
+      chunks[index % chunks.length]!.push([path.join(work, String(index)), abs, existsSync(cmdline) ? cmdline : empty, release, configDirsOf(abs).includes("usr/lib/modprobe.d") ? "1" : "0"].join("\t"));
     });
     await Promise.all(
       chunks.map((lines, n) => {

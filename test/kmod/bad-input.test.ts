@@ -40,7 +40,7 @@ describe("files and directories the user cannot read", { skip: isRoot ? false : 
       "etc/modprobe.d/a.conf": "blacklist a\n",
       "etc/modprobe.d/b.conf": "blacklist b\n",
       "etc/modprobe.d/c.conf": "blacklist c\n",
-      "usr/lib/modprobe.d/b.conf": "blacklist b-lower\n",
+      "lib/modprobe.d/b.conf": "blacklist b-lower\n",
     });
     fs.chmodSync(path.join(root, "etc/modprobe.d/b.conf"), 0o000);
     const [oracle] = await runOracle([root], { parallel: 1, asUser: NOBODY });
@@ -56,8 +56,8 @@ describe("files and directories the user cannot read", { skip: isRoot ? false : 
     const root = tree({
       "etc/modprobe.d/a.conf": "blacklist a\n",
       "run/modprobe.d/r.conf": "blacklist r\n",
-      "usr/lib/modprobe.d/a.conf": "blacklist a-lower\n",
-      "usr/lib/modprobe.d/z.conf": "blacklist z\n",
+      "lib/modprobe.d/a.conf": "blacklist a-lower\n",
+      "lib/modprobe.d/z.conf": "blacklist z\n",
     });
     fs.chmodSync(path.join(root, "etc/modprobe.d"), 0o000);
     // A parent that may not be searched: run/modprobe.d cannot even be stat'ed.

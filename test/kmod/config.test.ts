@@ -7,6 +7,7 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as os from "node:os";
 import { runCli } from "../helpers/cli.ts";
 import { KMOD_30_DPKG_STATUS, makeScratchDir } from "../helpers/tree-generator.ts";
 import { removeTree, writeTree, type TreeNode } from "./trees.ts";
@@ -204,5 +205,29 @@ describe("no code is ever executed as configuration", () => {
         return true;
       });
     }
+  });
+});
+
+describe("the vendor directory follows the kmod installed under the root", () => {
+  const dpkgStatus = (version: string): string => `Package: kmod\nStatus: install ok installed\nVersion: ${version}\n\n`;
+
+  test("kmod 30 (Debian) does not read usr/lib/modprobe.d: fragments go to lib/modprobe.d", async (t) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-vendor-"));
+    t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(root, "var/lib/dpkg"), { recursive: true });
+    fs.writeFileSync(path.join(root, "var/lib/dpkg/status"), dpkgStatus("30+20221128-1"));
+    assert.equal((await loadConfig(new RootFs(root), undefined)).vendorDir, "lib/modprobe.d");
+    fs.writeFileSync(path.join(root, "var/lib/dpkg/status"), dpkgStatus("34.2-1"));
+    assert.equal((await loadConfig(new RootFs(root), undefined)).vendorDir, "usr/lib/modprobe.d");
+  });
+
+  test("an explicit vendorDir or kmodVersion in the configuration wins", async (t) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-vendor-"));
+    t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(root, "etc/fsblacklist"), { recursive: true });
+    fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "kmodVersion: 31\n");
+    assert.equal((await loadConfig(new RootFs(root), undefined)).vendorDir, "lib/modprobe.d");
+    fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "kmodVersion: 31\nvendorDir: usr/lib/modprobe.d\n");
+    assert.equal((await loadConfig(new RootFs(root), undefined)).vendorDir, "usr/lib/modprobe.d");
   });
 });

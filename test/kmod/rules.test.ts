@@ -19,7 +19,7 @@ interface Rule {
 }
 
 const E = "etc/modprobe.d";
-const U = "usr/lib/modprobe.d";
+const U = "lib/modprobe.d";
 
 const RULES: Rule[] = [
   { rule: "'#' starts a comment only as the very first byte", files: { [`${E}/a.conf`]: "#blacklist a\n  # blacklist b\n\t#x\n" }, expected: "", problems: [`${E}/a.conf:2`, `${E}/a.conf:3`] },

@@ -34,7 +34,7 @@ describe("kmod up to 32 reads *.alias files in modprobe.d; 33 dropped them (v33 
   test("an .alias file is read before 33 and ignored from 33", async () => {
     const root = await anchoredAt30({
       "etc/modprobe.d/local.alias": "alias fs-jfs jfs\n",
-      "usr/lib/modprobe.d/x.conf": "blacklist jfs\n",
+      "lib/modprobe.d/x.conf": "blacklist jfs\n",
     });
     assert.equal(modelAt(root, 30).text, "blacklist jfs\nalias fs_jfs jfs\n");
     assert.equal(modelAt(root, 32).text, "blacklist jfs\nalias fs_jfs jfs\n");
@@ -47,7 +47,7 @@ describe("an entry that cannot be stat'ed: masks up to 33, skipped with a messag
   test("a dangling link masks the same name in a lower directory until 33", async () => {
     const root = await anchoredAt30({
       "etc/modprobe.d/jfs.conf": { link: "gone.conf" },
-      "usr/lib/modprobe.d/jfs.conf": "blacklist jfs\n",
+      "lib/modprobe.d/jfs.conf": "blacklist jfs\n",
     });
     assert.equal(modelAt(root, 33).text, "");
     const at34 = modelAt(root, 34);
@@ -58,7 +58,7 @@ describe("an entry that cannot be stat'ed: masks up to 33, skipped with a messag
   test("a link loop is judged like a dangling link", async () => {
     const root = await anchoredAt30({
       "etc/modprobe.d/jfs.conf": { link: "jfs.conf" },
-      "usr/lib/modprobe.d/jfs.conf": "blacklist jfs\n",
+      "lib/modprobe.d/jfs.conf": "blacklist jfs\n",
     });
     assert.equal(modelAt(root, 33).text, "");
     assert.equal(modelAt(root, 34).text, "blacklist jfs\n");
@@ -71,7 +71,7 @@ describe("an entry that cannot be stat'ed: masks up to 33, skipped with a messag
     for (let i = 0; i < 12; i++) {
       spec[`etc/modprobe.d/d${i}.conf`] = { dir: true };
       spec[`etc/modprobe.d/l${i}.conf`] = { link: `missing-${i}` };
-      spec[`usr/lib/modprobe.d/l${i}.conf`] = `blacklist l${i}\n`;
+      spec[`lib/modprobe.d/l${i}.conf`] = `blacklist l${i}\n`;
     }
     const root = await anchoredAt30(spec);
     const at30 = modelAt(root, 30);
