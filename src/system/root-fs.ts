@@ -33,6 +33,12 @@ export class SymlinkLoopError extends UsageError {
 export class RootFs {
   /** Absolute, normalised host path of the root ("/" for the real system). */
   readonly root: string;
+  /**
+   * Host paths seen to be real directories (not links), so that resolving the
+   * next path under one needs no lstat per component: a tree of 5,000 files took
+   * 25,000 lstat calls. Nothing here removes or replaces a directory.
+   */
+  private readonly directories = new Set<string>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -76,14 +82,22 @@ export class RootFs {
     const pending = RootFs.normalise(relPath).split("/").filter(Boolean);
     const resolved: string[] = [];
     let hops = 0;
+    // What the last component is, when lstat already said so (it was no link).
+    let last: EntryKind | null = null;
     while (pending.length > 0) {
       const part = pending.shift()!;
+      last = null;
       if (part === ".") continue;
       if (part === "..") {
         resolved.pop();
         continue;
       }
       const candidate = path.join(this.root, ...resolved, part);
+      if (this.directories.has(candidate)) {
+        resolved.push(part);
+        last = "directory";
+        continue;
+      }
       let stat: fs.Stats;
       try {
         stat = fs.lstatSync(candidate);
@@ -94,6 +108,8 @@ export class RootFs {
         throw error;
       }
       if (!stat.isSymbolicLink()) {
+        if (stat.isDirectory()) this.directories.add(candidate);
+        last = stat.isDirectory() ? "directory" : stat.isFile() ? "file" : "other";
         resolved.push(part);
         continue;
       }
@@ -106,7 +122,7 @@ export class RootFs {
       pending.unshift(...target.split("/").filter(Boolean));
     }
     const hostPath = path.join(this.root, ...resolved);
-    return { hostPath, kind: kindOf(hostPath) };
+    return { hostPath, kind: last ?? kindOf(hostPath) };
   }
 
   /**
