@@ -66,8 +66,9 @@ function namedModules(names: readonly string[], index: ModuleIndex | null, entri
   const modules: string[] = [];
   for (const name of names) {
     checkModuleName(name, "filesystem or module name");
-    // A type the running kernel has registered is known even without a module index (built in).
-    const found = resolveFilesystemName(name, index, known) ?? (registered.has(name) ? { module: name } : null);
+    // A type the running kernel has registered is known even without a module index (built in);
+    // with no index at all a name cannot be checked, so it is shown (unavailable) rather than refused.
+    const found = resolveFilesystemName(name, index, known) ?? (registered.has(name) || index === null ? { module: name } : null);
     if (found === null) {
       throw new UsageError(
         `unknown filesystem or module '${name}': neither the kernel's module index nor the policy knows it`,
