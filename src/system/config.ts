@@ -5,7 +5,8 @@
 import { realpathSync } from "node:fs";
 import * as path from "node:path";
 import { UsageError } from "../errors.ts";
-import type { RootFs } from "./root-fs.ts";
+import { RootFs } from "./root-fs.ts";
+import { modprobeDirs } from "../kmod/config-files.ts";
 import { detectKmodVersion } from "./kmod-detect.ts";
 import { kmodBehaviour, NEWEST_KNOWN_KMOD } from "../kmod/kmod-version.ts";
 
@@ -80,20 +81,33 @@ export async function loadConfig(fs: RootFs, explicitPath: string | undefined): 
   }
   // The configuration under the root may only import files under the root.
   const raw = await loadWithCosmiconfig(hostPath, shownPath, explicitPath === undefined ? fs.root : null);
-  return withRootDefaults(fs, validateConfig(raw, shownPath), raw);
+  return withRootDefaults(fs, validateConfig(raw, shownPath), raw, shownPath);
 }
 
 /**
  * Defaults that depend on the target: the vendor directory must be one the
  * installed kmod reads (Debian's kmod 30 ignores usr/lib/modprobe.d).
  */
-function withRootDefaults(fs: RootFs, config: Config, raw: unknown): Config {
+function withRootDefaults(fs: RootFs, config: Config, raw: unknown, shownPath = DEFAULT_CONFIG_PATH): Config {
   const setByFile = raw !== null && typeof raw === "object" && Object.hasOwn(raw, "vendorDir");
+  const behaviour = kmodBehaviour(config.kmodVersion ?? detectKmodVersion(fs) ?? NEWEST_KNOWN_KMOD);
   if (!setByFile) {
-    const behaviour = kmodBehaviour(config.kmodVersion ?? detectKmodVersion(fs) ?? NEWEST_KNOWN_KMOD);
     config.vendorDir = behaviour.readsUsrLib ? "usr/lib/modprobe.d" : "lib/modprobe.d";
+  } else if (!kmodReads(fs, config.vendorDir, modprobeDirs(behaviour))) {
+    // Fragments kmod never reads would look installed and protect nothing.
+    throw new UsageError(
+      `${shownPath}: vendorDir ${config.vendorDir} is not a directory kmod ${behaviour.version} reads`,
+      `kmod ${behaviour.version} reads ${modprobeDirs(behaviour).join(", ")}`,
+    );
   }
   return config;
+}
+
+/** Whether `dir` is (or, through links such as a merged /usr, is the same directory as) one kmod reads. */
+function kmodReads(fs: RootFs, dir: string, readDirs: readonly string[]): boolean {
+  if (readDirs.includes(RootFs.normalise(dir))) return true;
+  const target = fs.resolve(dir);
+  return target.kind === "directory" && readDirs.some((read) => fs.resolve(read).hostPath === target.hostPath);
 }
 
 const CONFIG_EXTENSIONS = [".yaml", ".yml", ".json"];

@@ -227,6 +227,29 @@ describe("the vendor directory follows the kmod installed under the root", () =>
     fs.mkdirSync(path.join(root, "etc/fsblacklist"), { recursive: true });
     fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "kmodVersion: 31\n");
     assert.equal((await loadConfig(new RootFs(root), undefined)).vendorDir, "lib/modprobe.d");
+    fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "kmodVersion: 31\nvendorDir: usr/local/lib/modprobe.d\n");
+    assert.equal((await loadConfig(new RootFs(root), undefined)).vendorDir, "usr/local/lib/modprobe.d");
+  });
+});
+
+describe("a configured vendorDir that kmod does not read is refused", () => {
+  test("usr/lib/modprobe.d with kmod 31 on an unmerged root: exit 2 naming the file and the directories kmod reads", (t) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-vendor-"));
+    t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(root, "etc/fsblacklist"), { recursive: true });
+    fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "kmodVersion: 31\nvendorDir: usr/lib/modprobe.d\n");
+    const result = runCli(["status", "--root", root]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /etc\/fsblacklist\/config\.yaml: vendorDir usr\/lib\/modprobe\.d is not a directory kmod 31 reads/);
+    assert.match(result.stderr, /lib\/modprobe\.d/);
+  });
+
+  test("on a merged /usr (lib -> usr/lib) the same setting is lib/modprobe.d for kmod, and accepted", async (t) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-vendor-"));
+    t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(root, "usr/lib/modprobe.d"), { recursive: true });
+    fs.symlinkSync("usr/lib", path.join(root, "lib"));
+    fs.mkdirSync(path.join(root, "etc/fsblacklist"), { recursive: true });
     fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "kmodVersion: 31\nvendorDir: usr/lib/modprobe.d\n");
     assert.equal((await loadConfig(new RootFs(root), undefined)).vendorDir, "usr/lib/modprobe.d");
   });
