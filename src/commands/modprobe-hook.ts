@@ -93,7 +93,8 @@ function parseAnswer(text: string): Answer | null {
 }
 
 async function converse(ctx: Context, module: string, tty: Terminal): Promise<void> {
-  const { applyOverridePlan, blacklistEntries, effectiveConfigWith, planOverride } = await import("../services/overrides.ts");
+  const { applyOverridePlan, effectiveConfigWith, planOverride } = await import("../services/overrides.ts");
+  const { blacklistEntries } = await import("../decide/override-plan.ts");
   const { runningRelease } = await import("../system/kernel-release.ts");
   const { parseMarker } = await import("../policy/marker.ts");
   const config = effectiveConfigWith(ctx, runningRelease(ctx.fs), new Map());

@@ -4,18 +4,8 @@
 
 import type { Context } from "../context.ts";
 import { RuntimeFailure } from "../errors.ts";
-import {
-  PlanOutdated,
-  applyOverridePlan,
-  checkOverrideNames,
-  loadModuleNow,
-  planOverride,
-  refusedChanges,
-  requireRootForChanges,
-  type LoadResult,
-  type OverridePlan,
-  type OverrideRequest,
-} from "../services/overrides.ts";
+import { refusedChanges, type OverridePlan, type OverrideRequest } from "../decide/override-plan.ts";
+import { PlanOutdated, applyOverridePlan, checkOverrideNames, loadModuleNow, planOverride, requireRootForChanges, type LoadResult } from "../services/overrides.ts";
 import { printOverrideDryRun, printOverrideResult } from "../report/override-report.ts";
 
 interface OverrideOptions {

@@ -2,7 +2,8 @@
 // a unified diff for --dry-run, the JSON document for scripts.
 
 import type { Context } from "../context.ts";
-import type { LoadResult, OverrideChange, OverridePlan } from "../services/overrides.ts";
+import type { OverrideChange, OverridePlan } from "../decide/override-plan.ts";
+import type { LoadResult } from "../services/overrides.ts";
 import { writeJson } from "./output.ts";
 
 /** The JSON document of PRODUCT.md's `apply --json` shape, for overrides. */

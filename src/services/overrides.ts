@@ -1,11 +1,8 @@
 // The one place that writes administrator overrides: `allow`, `block`, `reset`,
 // the modprobe-hook prompt and the review UI all plan and apply through here.
-//
-// An override is a file in the admin directory under the vendor fragment's
-// basename, so kmod lets it mask the vendor file exactly. It starts with our
-// marker; a file there without the marker is the administrator's and is never
-// written or removed. Planning is separate from applying so that callers can
-// show a diff first (--dry-run, the review UI) and apply exactly what was shown.
+// The facts are read here and each file's change is decided in
+// decide/override-plan.ts. Planning is separate from applying so that callers
+// can show a diff first (--dry-run, the review UI) and apply exactly what was shown.
 
 import * as path from "node:path";
 import type { Context } from "../context.ts";
@@ -13,58 +10,33 @@ import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
 import type { ListedDir } from "../kmod/config-files.ts";
 import { buildEffectiveConfig, type EffectiveConfig } from "../kmod/effective-config.ts";
 import { checkModuleName, normaliseModuleName } from "../kmod/module-name.ts";
-import type { ConfigEntry } from "../kmod/parse-config.ts";
-import { parseMarker, renderMarker, type OverrideMarker } from "../policy/marker.ts";
+import { resolveFilesystemName } from "../kmod/resolve.ts";
+import {
+  blacklistEntries,
+  decideOverride,
+  pendingChanges,
+  plannedText,
+  refusedChanges,
+  type CurrentOverride,
+  type OverrideChange,
+  type OverrideFacts,
+  type OverridePlan,
+  type OverrideRequest,
+} from "../decide/override-plan.ts";
+import { parseMarker } from "../policy/marker.ts";
+import { fragmentName, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
+import { runningRelease } from "../system/kernel-release.ts";
 import { withLock } from "../system/lock.ts";
 import { listConfigDirs } from "../system/modprobe-config.ts";
-import { runningRelease } from "../system/kernel-release.ts";
 import { listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
-import { installBlocks, installEffect, installEntryFor, resolveFilesystemName } from "../kmod/resolve.ts";
-import { fragmentName, hookInstallLine, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
 import { readSystemUsage } from "../system/usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
-
-export type OverrideRequest = "allow" | "block" | "reset";
-/** What happens to one override file. */
-export type OverrideAction = "allow" | "block" | "remove" | "unchanged" | "refused";
-
-export interface OverrideChange {
-  action: OverrideAction;
-  /** The name as the user gave it (a filesystem type or a module name). */
-  name: string;
-  module: string;
-  /** Root-relative path of the override file. */
-  path: string;
-  /** The file's contents now and after the change; null = no file. */
-  before: string | null;
-  after: string | null;
-  /** One sentence: what the change does, or why it is not done. */
-  reason: string;
-  /** What the administrator should know besides (in use, built in, what to do after a refusal). */
-  notes: string[];
-  /** Carrying it out changes whether kmod blacklists the module (the initramfs copy goes stale). */
-  affectsBlacklist: boolean;
-}
-
-export interface OverridePlan {
-  request: OverrideRequest;
-  changes: OverrideChange[];
-}
 
 export interface PlanOptions {
   /** The reason recorded in the marker (default: says which command wrote it). */
   reason?: string;
   /** Time recorded in the marker (tests pin it). */
   now?: Date;
-}
-
-/** Files that were refused make the whole plan refused: nothing of it is written. */
-export function refusedChanges(plan: OverridePlan): OverrideChange[] {
-  return plan.changes.filter((c) => c.action === "refused");
-}
-
-export function pendingChanges(plan: OverridePlan): OverrideChange[] {
-  return plan.changes.filter((c) => c.action === "allow" || c.action === "block" || c.action === "remove");
 }
 
 /**
@@ -86,20 +58,11 @@ export function requireRootForChanges(ctx: Context, command: string): void {
 // ---------------------------------------------------------------------------
 // Planning
 
-interface CurrentFile {
-  /** "none": no entry; "ours": a regular file with our marker; "admin": anything else. */
-  owner: "none" | "ours" | "admin";
-  text: string | null;
-  marker: OverrideMarker | null;
-  /** For "admin": what is there ("a regular file", "a link to /dev/null", ...). */
-  what: string;
-}
-
 export async function planOverride(ctx: Context, request: OverrideRequest, names: readonly string[], options: PlanOptions = {}): Promise<OverridePlan> {
   checkOverrideNames(names);
   const facts = readFacts(ctx);
   const before = effectiveConfigWith(ctx, facts.release, new Map());
-  const date = (options.now ?? new Date()).toISOString();
+  const stamp = { reason: options.reason ?? null, date: (options.now ?? new Date()).toISOString(), kernel: facts.release };
   const changes: OverrideChange[] = [];
   const seen = new Set<string>();
   for (const name of names) {
@@ -107,142 +70,24 @@ export async function planOverride(ctx: Context, request: OverrideRequest, names
     if (seen.has(module)) continue;
     seen.add(module);
     const file = path.posix.join(ctx.config.adminDir, fragmentName(module));
-    const target: Target = { name, module, file, current: readCurrent(ctx, file), blockedBefore: blacklistEntries(before, module) };
-    /** The blacklist entries for the module if `file` held `text` (null: no file). */
-    const configWith = (text: string | null): EffectiveConfig => effectiveConfigWith(ctx, facts.release, new Map([[file, text]]));
-    const blockedWith = (text: string | null): ConfigEntry[] => blacklistEntries(configWith(text), module);
-
-    if (target.current.owner === "admin") {
-      changes.push(refuseAdminFile(request, target));
-    } else if (request === "reset") {
-      changes.push(planReset(target, blockedWith));
-    } else {
-      const body = request === "allow" ? "" : blockBody(ctx, facts, module);
-      const marker: OverrideMarker = {
-        kind: request,
-        module,
-        reason: options.reason ?? `${request === "allow" ? "allowed" : "blocked"} by the administrator (fsblacklist ${request})`,
-        date,
-        kernel: facts.release,
-      };
-      const { current } = target;
-      // The same decision again keeps the file as it is, with its original date.
-      const text = current.owner === "ours" && current.marker?.kind === request && current.text === renderMarker(current.marker) + body ? current.text : renderMarker(marker) + body;
-      changes.push(
-        request === "allow"
-          ? planAllow(target, text, configWith(text), { inPolicy: inPolicy(facts, module), masks: maskedFiles(before, file) })
-          : planBlock(target, text, blockedWith(text), blockNotes(ctx, facts, module)),
-      );
-    }
+    const entry = facts.policy.entries.find((e) => normaliseModuleName(e.module) === module);
+    const target: OverrideFacts = {
+      request,
+      name,
+      module,
+      file,
+      current: readCurrent(ctx, file),
+      policyFragment: entry === undefined ? null : renderFragment(entry, ctx.config.profile),
+      stamp,
+      before,
+      blockNotes: request === "block" ? blockNotes(ctx, facts, module) : [],
+    };
+    changes.push(decideOverride(target, effectiveConfigWith(ctx, facts.release, new Map([[file, plannedText(target)]]))));
   }
   return { request, changes };
 }
 
-interface Target {
-  name: string;
-  module: string;
-  file: string;
-  current: CurrentFile;
-  /** Blacklist entries for the module now. */
-  blockedBefore: ConfigEntry[];
-}
-
-function change(target: Target, action: OverrideAction, after: string | null, reason: string, notes: string[], blockedAfter: readonly ConfigEntry[]): OverrideChange {
-  return {
-    action,
-    name: target.name,
-    module: target.module,
-    path: target.file,
-    before: target.current.text,
-    after,
-    reason,
-    notes,
-    affectsBlacklist: action !== "refused" && action !== "unchanged" && blockedAfter.length > 0 !== target.blockedBefore.length > 0,
-  };
-}
-
-function refuseAdminFile(request: OverrideRequest, target: Target): OverrideChange {
-  const { file, module, current } = target;
-  return change(
-    target,
-    "refused",
-    current.text,
-    `${file} is ${current.what} without fsblacklist's marker: it belongs to the administrator and fsblacklist never changes it`,
-    [adminFileAdvice(request, file, module)],
-    target.blockedBefore,
-  );
-}
-
-function planReset(target: Target, blockedWith: (text: string | null) => ConfigEntry[]): OverrideChange {
-  if (target.current.owner === "none") {
-    return change(target, "unchanged", null, `no override in ${target.file}; the default applies`, [], target.blockedBefore);
-  }
-  const after = blockedWith(null);
-  const reason = after.length > 0 ? `the default applies again: blacklisted by ${where(after[0]!)}` : `the default applies again: nothing blacklists ${target.module}`;
-  return change(target, "remove", null, reason, [], after);
-}
-
-function planAllow(target: Target, text: string, after: EffectiveConfig, facts: { inPolicy: boolean; masks: string[] }): OverrideChange {
-  const { module, name, file, current } = target;
-  const blockedAfter = blacklistEntries(after, module);
-  const first = blockedAfter[0];
-  if (first !== undefined) {
-    return change(target, "refused", current.text, `${module} would stay blacklisted by ${where(first)}, which fsblacklist does not manage`, [
-      first.source.file === "proc/cmdline"
-        ? `remove modprobe.blacklist=${module} from the kernel command line (the boot loader's configuration), then run fsblacklist allow ${name} again`
-        : `remove that line yourself (fsblacklist never edits files it did not write), then run fsblacklist allow ${name} again`,
-    ], target.blockedBefore);
-  }
-  const install = installEntryFor(module, after.entries);
-  // Our own hook line loads the module; a line that fails or does nothing keeps it out whatever the blacklist says.
-  const effect = install === null ? null : installEffect(install.command, module);
-  if (install !== null && effect !== null && effect !== "hook" && installBlocks(effect)) {
-    return change(
-      target,
-      "refused",
-      current.text,
-      `${module} would stay unloadable: ${install.source.file}:${install.source.line} runs "${install.command}" instead of loading it, and fsblacklist does not manage that file`,
-      [`remove that install line yourself, then run fsblacklist allow ${name} again`],
-      target.blockedBefore,
-    );
-  }
-  if (current.text === text) return change(target, "unchanged", text, `already allowed by ${file}`, [], blockedAfter);
-  if (current.owner === "none" && target.blockedBefore.length === 0 && !facts.inPolicy) {
-    return change(target, "unchanged", null, `nothing blacklists ${module}; no override needed`, [], blockedAfter);
-  }
-  const reason =
-    target.blockedBefore.length > 0
-      ? `kmod no longer blacklists ${module}${facts.masks.length > 0 ? ` (masks ${facts.masks.join(", ")})` : ""}`
-      : `${module} stays allowed, even when a later fsblacklist apply installs the policy`;
-  return change(target, "allow", text, reason, [], blockedAfter);
-}
-
-function planBlock(target: Target, text: string, blockedAfter: ConfigEntry[], notes: string[]): OverrideChange {
-  if (target.current.text === text) return change(target, "unchanged", text, `already blocked by ${target.file}`, notes, blockedAfter);
-  const module = target.module;
-  return change(target, "block", text, `kmod blacklists ${module}, and fsblacklist apply will not lift it even when ${module} is in use`, notes, blockedAfter);
-}
-
-function inPolicy(facts: Facts, module: string): boolean {
-  return facts.policy.entries.some((e) => normaliseModuleName(e.module) === module);
-}
-
-function adminFileAdvice(request: OverrideRequest, file: string, module: string): string {
-  switch (request) {
-    case "allow":
-      return `to allow ${module}, remove its blacklist line from ${file} yourself, or delete the file and run fsblacklist allow ${module} again`;
-    case "block":
-      return `to block ${module}, add 'blacklist ${module}' to ${file} yourself, or delete the file and run fsblacklist block ${module} again`;
-    case "reset":
-      return `if the vendor default should apply, delete ${file} yourself`;
-  }
-}
-
-function where(entry: ConfigEntry): string {
-  return entry.source.file === "proc/cmdline" ? "the kernel command line (proc/cmdline)" : `${entry.source.file}:${entry.source.line}`;
-}
-
-function readCurrent(ctx: Context, file: string): CurrentFile {
+function readCurrent(ctx: Context, file: string): CurrentOverride {
   const entry = ctx.fs.listDir(path.posix.dirname(file))?.find((e) => e.name === path.posix.basename(file));
   if (entry === undefined) return { owner: "none", text: null, marker: null, what: "" };
   if (entry.kind !== "file") {
@@ -252,20 +97,6 @@ function readCurrent(ctx: Context, file: string): CurrentFile {
   const text = ctx.fs.readText(file) ?? "";
   const marker = parseMarker(text);
   return { owner: marker === null ? "admin" : "ours", text, marker, what: "a file" };
-}
-
-/** The blacklist entries for `module` in a configuration, in kmod's order. */
-export function blacklistEntries(config: EffectiveConfig, module: string): ConfigEntry[] {
-  const wanted = normaliseModuleName(module);
-  return config.entries.filter((e) => e.kind === "blacklist" && e.module === wanted);
-}
-
-/** Files of other directories that a file at `file` masks (same basename). */
-function maskedFiles(config: EffectiveConfig, file: string): string[] {
-  const name = path.posix.basename(file);
-  const winner = config.files.find((f) => f.name === name);
-  if (winner === undefined) return [];
-  return [winner.path, ...winner.masks].filter((p) => p !== file);
 }
 
 /**
@@ -454,13 +285,6 @@ function unknownName(ctx: Context, facts: Facts, request: OverrideRequest, name:
     `unknown filesystem or module '${name}': no installed kernel (${facts.releases.join(", ")}) has a module or filesystem of that name, and the policy does not list it`,
     "check the spelling; fsblacklist status lists the policy's filesystems",
   );
-}
-
-/** What `block` writes after the marker: the policy's own fragment, or the same two lines for a module it does not list. */
-function blockBody(ctx: Context, facts: Facts, module: string): string {
-  const entry = facts.policy.entries.find((e) => normaliseModuleName(e.module) === module);
-  if (entry !== undefined) return renderFragment(entry, ctx.config.profile);
-  return `blacklist ${module}\n${hookInstallLine(module)}\n`;
 }
 
 /** What blocking a module means for this system: what uses it, and whether a blacklist can matter at all. */

@@ -4,15 +4,8 @@
 
 import type { Context } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import {
-  applyOverridePlan,
-  pendingChanges as fileChanges,
-  planOverride,
-  refusedChanges,
-  type OverrideChange,
-  type OverridePlan,
-  type OverrideRequest,
-} from "../services/overrides.ts";
+import { pendingChanges as fileChanges, refusedChanges, type OverrideChange, type OverridePlan, type OverrideRequest } from "../decide/override-plan.ts";
+import { applyOverridePlan, planOverride } from "../services/overrides.ts";
 import type { PendingChange, ReviewPlan, ReviewReport } from "./review-state.ts";
 import type { ReviewServices } from "./use-review.ts";
 

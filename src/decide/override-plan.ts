@@ -1,0 +1,186 @@
+// What `allow`, `block` and `reset` do to one override file, decided from facts
+// read beforehand: the file there now, the policy's fragment, and the effective
+// configuration now and as it would be with the planned file in place.
+//
+// An override is a file in the admin directory under the vendor fragment's
+// basename, so kmod lets it mask the vendor file exactly. It starts with our
+// marker; a file there without the marker is the administrator's and is never
+// written or removed.
+
+import * as path from "node:path";
+import type { EffectiveConfig } from "../kmod/effective-config.ts";
+import { normaliseModuleName } from "../kmod/module-name.ts";
+import type { ConfigEntry } from "../kmod/parse-config.ts";
+import { installBlocks, installEffect, installEntryFor } from "../kmod/resolve.ts";
+import { hookInstallLine } from "../policy/fragment.ts";
+import { renderMarker, type OverrideMarker } from "../policy/marker.ts";
+
+export type OverrideRequest = "allow" | "block" | "reset";
+/** What happens to one override file. */
+export type OverrideAction = "allow" | "block" | "remove" | "unchanged" | "refused";
+
+export interface OverrideChange {
+  action: OverrideAction;
+  /** The name as the user gave it (a filesystem type or a module name). */
+  name: string;
+  module: string;
+  /** Root-relative path of the override file. */
+  path: string;
+  /** The file's contents now and after the change; null = no file. */
+  before: string | null;
+  after: string | null;
+  /** One sentence: what the change does, or why it is not done. */
+  reason: string;
+  /** What the administrator should know besides (in use, built in, what to do after a refusal). */
+  notes: string[];
+  /** Carrying it out changes whether kmod blacklists the module (the initramfs copy goes stale). */
+  affectsBlacklist: boolean;
+}
+
+export interface OverridePlan {
+  request: OverrideRequest;
+  changes: OverrideChange[];
+}
+
+/** Files that were refused make the whole plan refused: nothing of it is written. */
+export function refusedChanges(plan: OverridePlan): OverrideChange[] {
+  return plan.changes.filter((c) => c.action === "refused");
+}
+
+export function pendingChanges(plan: OverridePlan): OverrideChange[] {
+  return plan.changes.filter((c) => c.action === "allow" || c.action === "block" || c.action === "remove");
+}
+
+/** The entry at the override's path now. */
+export interface CurrentOverride {
+  /** "none": no entry; "ours": a regular file with our marker; "admin": anything else. */
+  owner: "none" | "ours" | "admin";
+  text: string | null;
+  marker: OverrideMarker | null;
+  /** For "admin": what is there ("a regular file", "a link to /dev/null", ...). */
+  what: string;
+}
+
+export interface OverrideFacts {
+  request: OverrideRequest;
+  /** The name as the user gave it. */
+  name: string;
+  module: string;
+  /** Root-relative path of the override file. */
+  file: string;
+  current: CurrentOverride;
+  /** The policy's fragment for the module, rendered for the profile; null when the policy does not list it. */
+  policyFragment: string | null;
+  /** What a marker written now records besides kind and module (reason null: say which command wrote it). */
+  stamp: { reason: string | null; date: string; kernel: string | null };
+  /** The effective configuration now. */
+  before: EffectiveConfig;
+  /** What blocking the module means for this system (in use, built in); only `block` reports them. */
+  blockNotes: string[];
+}
+
+/** The text the override file holds after the request (null: no file). */
+export function plannedText(facts: OverrideFacts): string | null {
+  const { request, module, current, stamp } = facts;
+  if (current.owner === "admin") return current.text;
+  if (request === "reset") return null;
+  const body = request === "allow" ? "" : (facts.policyFragment ?? `blacklist ${module}\n${hookInstallLine(module)}\n`);
+  // The same decision again keeps the file as it is, with its original date.
+  if (current.owner === "ours" && current.marker?.kind === request && current.text === renderMarker(current.marker) + body) return current.text;
+  const reason = stamp.reason ?? `${request === "allow" ? "allowed" : "blocked"} by the administrator (fsblacklist ${request})`;
+  return renderMarker({ kind: request, module, reason, date: stamp.date, kernel: stamp.kernel }) + body;
+}
+
+/** The change for one name; `after` is the effective configuration with `plannedText(facts)` in place. */
+export function decideOverride(facts: OverrideFacts, after: EffectiveConfig): OverrideChange {
+  const blockedBefore = blacklistEntries(facts.before, facts.module);
+  const change = (action: OverrideAction, text: string | null, reason: string, notes: string[], blockedAfter: readonly ConfigEntry[]): OverrideChange => ({
+    action,
+    name: facts.name,
+    module: facts.module,
+    path: facts.file,
+    before: facts.current.text,
+    after: text,
+    reason,
+    notes,
+    affectsBlacklist: action !== "refused" && action !== "unchanged" && blockedAfter.length > 0 !== blockedBefore.length > 0,
+  });
+  const refuse = (reason: string, advice: string): OverrideChange => change("refused", facts.current.text, reason, [advice], blockedBefore);
+  const { request, module, name, file, current } = facts;
+
+  if (current.owner === "admin") {
+    return refuse(
+      `${file} is ${current.what} without fsblacklist's marker: it belongs to the administrator and fsblacklist never changes it`,
+      adminFileAdvice(request, file, module),
+    );
+  }
+  const blockedAfter = blacklistEntries(after, module);
+  if (request === "reset") {
+    if (current.owner === "none") return change("unchanged", null, `no override in ${file}; the default applies`, [], blockedBefore);
+    const first = blockedAfter[0];
+    return change("remove", null, first === undefined ? `the default applies again: nothing blacklists ${module}` : `the default applies again: blacklisted by ${where(first)}`, [], blockedAfter);
+  }
+  const text = plannedText(facts);
+  if (request === "block") {
+    if (current.text === text) return change("unchanged", text, `already blocked by ${file}`, facts.blockNotes, blockedAfter);
+    return change("block", text, `kmod blacklists ${module}, and fsblacklist apply will not lift it even when ${module} is in use`, facts.blockNotes, blockedAfter);
+  }
+
+  const stillBlocked = blockedAfter[0];
+  if (stillBlocked !== undefined) {
+    return refuse(
+      `${module} would stay blacklisted by ${where(stillBlocked)}, which fsblacklist does not manage`,
+      stillBlocked.source.file === "proc/cmdline"
+        ? `remove modprobe.blacklist=${module} from the kernel command line (the boot loader's configuration), then run fsblacklist allow ${name} again`
+        : `remove that line yourself (fsblacklist never edits files it did not write), then run fsblacklist allow ${name} again`,
+    );
+  }
+  const install = installEntryFor(module, after.entries);
+  // Our own hook line loads the module; a line that fails or does nothing keeps it out whatever the blacklist says.
+  const effect = install === null ? null : installEffect(install.command, module);
+  if (install !== null && effect !== null && effect !== "hook" && installBlocks(effect)) {
+    return refuse(
+      `${module} would stay unloadable: ${install.source.file}:${install.source.line} runs "${install.command}" instead of loading it, and fsblacklist does not manage that file`,
+      `remove that install line yourself, then run fsblacklist allow ${name} again`,
+    );
+  }
+  if (current.text === text) return change("unchanged", text, `already allowed by ${file}`, [], blockedAfter);
+  if (current.owner === "none" && blockedBefore.length === 0 && facts.policyFragment === null) {
+    return change("unchanged", null, `nothing blacklists ${module}; no override needed`, [], blockedAfter);
+  }
+  const masks = maskedFiles(facts.before, file);
+  const reason =
+    blockedBefore.length > 0
+      ? `kmod no longer blacklists ${module}${masks.length > 0 ? ` (masks ${masks.join(", ")})` : ""}`
+      : `${module} stays allowed, even when a later fsblacklist apply installs the policy`;
+  return change("allow", text, reason, [], blockedAfter);
+}
+
+/** The blacklist entries for `module` in a configuration, in kmod's order. */
+export function blacklistEntries(config: EffectiveConfig, module: string): ConfigEntry[] {
+  const wanted = normaliseModuleName(module);
+  return config.entries.filter((e) => e.kind === "blacklist" && e.module === wanted);
+}
+
+/** Files of other directories that a file at `file` masks (same basename). */
+function maskedFiles(config: EffectiveConfig, file: string): string[] {
+  const name = path.posix.basename(file);
+  const winner = config.files.find((f) => f.name === name);
+  if (winner === undefined) return [];
+  return [winner.path, ...winner.masks].filter((p) => p !== file);
+}
+
+function adminFileAdvice(request: OverrideRequest, file: string, module: string): string {
+  switch (request) {
+    case "allow":
+      return `to allow ${module}, remove its blacklist line from ${file} yourself, or delete the file and run fsblacklist allow ${module} again`;
+    case "block":
+      return `to block ${module}, add 'blacklist ${module}' to ${file} yourself, or delete the file and run fsblacklist block ${module} again`;
+    case "reset":
+      return `if the vendor default should apply, delete ${file} yourself`;
+  }
+}
+
+function where(entry: ConfigEntry): string {
+  return entry.source.file === "proc/cmdline" ? "the kernel command line (proc/cmdline)" : `${entry.source.file}:${entry.source.line}`;
+}
