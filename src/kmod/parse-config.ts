@@ -39,6 +39,8 @@ export interface ParsedFile {
  * before it converted and the rest as it was (kmod's messages show that text).
  */
 export function underscoresInPlace(field: string): { text: string; ok: boolean } {
+  // Most fields (all but a few of a kernel's 25,000 aliases) have nothing to change.
+  if (!/[-[\]]/.test(field)) return { text: field, ok: true };
   let out = "";
   for (let i = 0; i < field.length; i++) {
     const c = field[i]!;
