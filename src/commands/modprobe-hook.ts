@@ -93,11 +93,11 @@ function parseAnswer(text: string): Answer | null {
 }
 
 async function converse(ctx: Context, module: string, tty: Terminal): Promise<void> {
-  const { applyOverridePlan, effectiveConfigWith, planOverride } = await import("../services/overrides.ts");
+  const { applyOverridePlan, planOverride } = await import("../services/overrides.ts");
   const { blacklistEntries } = await import("../decide/override-plan.ts");
-  const { runningRelease } = await import("../system/kernel-release.ts");
+  const { loadModprobeConfig } = await import("../services/modprobe-config.ts");
   const { parseMarker } = await import("../policy/marker.ts");
-  const config = effectiveConfigWith(ctx, runningRelease(ctx.fs), new Map());
+  const { config } = loadModprobeConfig(ctx);
   const first = blacklistEntries(config, module)[0];
   if (first === undefined) return; // nothing blacklists it: nothing to offer
   const where = first.source.file === "proc/cmdline" ? "the kernel command line" : `${first.source.file}:${first.source.line}`;

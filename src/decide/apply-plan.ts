@@ -22,7 +22,7 @@ import * as path from "node:path";
 import { parseMarker, renderMarker } from "../policy/marker.ts";
 import { moduleFromFragmentName } from "../policy/fragment.ts";
 import { normaliseModuleName } from "../kmod/module-name.ts";
-import { buildEffectiveConfig, renderModprobeC, type ConfigInputs } from "../kmod/effective-config.ts";
+import { renderModprobeC, type EffectiveConfig } from "../kmod/effective-config.ts";
 import type { KeepSignal } from "../system/config.ts";
 import type { ApplyState, KeptRecord } from "../system/state-file.ts";
 
@@ -216,33 +216,16 @@ export function changesFiles(plan: ApplyPlan): boolean {
   return plan.actions.some((a) => a.action !== "skip");
 }
 
-/**
- * Whether carrying out the actions changes what kmod enforces: the configuration
- * `modprobe -c` would print before and after, computed with our kmod model.
- */
-export function effectiveConfigChanges(before: ConfigInputs, actions: readonly PlannedAction[]): boolean {
-  const dirs = before.dirs.map((d) => ({ dir: d.dir, entries: d.entries === null ? null : [...d.entries] }));
-  const written = new Map<string, string | null>();
-  for (const action of actions) {
-    if (action.action === "skip") continue;
-    const listed = dirs.find((d) => d.dir === path.posix.dirname(action.path));
-    if (listed === undefined) continue;
-    const name = path.posix.basename(action.path);
-    const others = (listed.entries ?? []).filter((e) => e.name !== name);
-    if (action.content === undefined) {
-      listed.entries = others;
-      written.set(action.path, null);
-    } else {
-      listed.entries = [...others, { name, kind: "file" }];
-      written.set(action.path, Buffer.from(action.content, "utf8").toString("latin1"));
-    }
-  }
-  const after: ConfigInputs = {
-    ...before,
-    dirs,
-    readFile: (p) => (written.has(p) ? written.get(p)! : before.readFile(p)),
-  };
-  return renderModprobeC(buildEffectiveConfig(before)) !== renderModprobeC(buildEffectiveConfig(after));
+/** The files the actions leave behind: new text, or null for a removed file (skips write nothing). */
+export function plannedFiles(actions: readonly PlannedAction[]): Map<string, string | null> {
+  const files = new Map<string, string | null>();
+  for (const action of actions) if (action.action !== "skip") files.set(action.path, action.content ?? null);
+  return files;
+}
+
+/** Whether kmod enforces something else: the configuration `modprobe -c` prints differs (comments do not count). */
+export function enforcementChanged(before: EffectiveConfig, after: EffectiveConfig): boolean {
+  return renderModprobeC(before) !== renderModprobeC(after);
 }
 
 export function renderKeepOverride(record: KeptRecord, vendorPath: string): string {

@@ -7,13 +7,14 @@
 import * as path from "node:path";
 import type { Context } from "../context.ts";
 import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
-import { listConfigDirs } from "../system/modprobe-config.ts";
-import type { ConfigInputs } from "../kmod/effective-config.ts";
+import type { EffectiveConfig } from "../kmod/effective-config.ts";
+import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import {
   changesFiles,
-  effectiveConfigChanges,
+  enforcementChanged,
   nextState,
   planApply,
+  plannedFiles,
   type ApplyPlan,
   type FoundFile,
   type NewEntry,
@@ -184,7 +185,7 @@ function decide(ctx: Context, policy: LoadedPolicy): Decision {
     now: new Date().toISOString(),
   };
   const plan = planApply(input);
-  const blacklistChanged = effectiveConfigChanges(configInputs(ctx), plan.actions);
+  const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, plannedFiles(plan.actions)));
   const stale = blacklistChanged || previous?.initramfsPending === true;
   const initramfsTool = detectInitramfsTool(fs);
   const regenerate = stale && config.initramfs.mode === "regenerate" ? initramfsCommandIfAllowed(ctx, initramfsTool, notes) : null;
@@ -259,21 +260,9 @@ function readContent(ctx: Context, file: string, kind: string): string | null {
   }
 }
 
-/** What kmod reads now, for telling whether the plan changes what it enforces. */
-function configInputs(ctx: Context): ConfigInputs {
-  return {
-    dirs: listConfigDirs(ctx.fs, behaviourFor(ctx), []),
-    readFile: (file) => {
-      try {
-        return ctx.fs.readBytes(file)?.toString("latin1") ?? null;
-      } catch {
-        return null;
-      }
-    },
-    moduleDirFiles: [],
-    cmdline: null,
-    behaviour: behaviourFor(ctx),
-  };
+/** What kmod will read once `files` are written (the module directory and the command line do not change). */
+function configAfter(ctx: Context, files: ReadonlyMap<string, string | null>): EffectiveConfig {
+  return readEffectiveConfig(ctx.fs, { behaviour: behaviourFor(ctx), release: null, cmdline: false, overlay: files });
 }
 
 async function carryOut(ctx: Context, file: string, content: string | ApplyState | null, progress: { done: number; total: number }): Promise<void> {

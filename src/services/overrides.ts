@@ -7,8 +7,7 @@
 import * as path from "node:path";
 import type { Context } from "../context.ts";
 import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
-import type { ListedDir } from "../kmod/config-files.ts";
-import { buildEffectiveConfig, type EffectiveConfig } from "../kmod/effective-config.ts";
+import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import { checkModuleName, normaliseModuleName } from "../kmod/module-name.ts";
 import { resolveFilesystemName } from "../kmod/resolve.ts";
 import {
@@ -27,7 +26,7 @@ import { parseMarker } from "../policy/marker.ts";
 import { fragmentName, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 import { withLock } from "../system/lock.ts";
-import { listConfigDirs } from "../system/modprobe-config.ts";
+import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
 import { readSystemUsage } from "../system/usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
@@ -61,7 +60,11 @@ export function requireRootForChanges(ctx: Context, command: string): void {
 export async function planOverride(ctx: Context, request: OverrideRequest, names: readonly string[], options: PlanOptions = {}): Promise<OverridePlan> {
   checkOverrideNames(names);
   const facts = readFacts(ctx);
-  const before = effectiveConfigWith(ctx, facts.release, new Map());
+  const behaviour = behaviourFor(ctx);
+  /** The effective configuration with `file` holding `text` (null: no file). */
+  const configWith = (file: string, text: string | null): EffectiveConfig =>
+    readEffectiveConfig(ctx.fs, { behaviour, release: facts.release, cmdline: true, overlay: new Map([[file, text]]) });
+  const before = readEffectiveConfig(ctx.fs, { behaviour, release: facts.release, cmdline: true });
   const stamp = { reason: options.reason ?? null, date: (options.now ?? new Date()).toISOString(), kernel: facts.release };
   const changes: OverrideChange[] = [];
   const seen = new Set<string>();
@@ -82,7 +85,7 @@ export async function planOverride(ctx: Context, request: OverrideRequest, names
       before,
       blockNotes: request === "block" ? blockNotes(ctx, facts, module) : [],
     };
-    changes.push(decideOverride(target, effectiveConfigWith(ctx, facts.release, new Map([[file, plannedText(target)]]))));
+    changes.push(decideOverride(target, configWith(file, plannedText(target))));
   }
   return { request, changes };
 }
@@ -97,43 +100,6 @@ function readCurrent(ctx: Context, file: string): CurrentOverride {
   const text = ctx.fs.readText(file) ?? "";
   const marker = parseMarker(text);
   return { owner: marker === null ? "admin" : "ours", text, marker, what: "a file" };
-}
-
-/**
- * The effective configuration as it would be with some files of the root
- * replaced (text) or removed (null): how we know what kmod will do after a
- * change before making it.
- */
-export function effectiveConfigWith(ctx: Context, release: string | null, overlay: ReadonlyMap<string, string | null>): EffectiveConfig {
-  const dirs: ListedDir[] = listConfigDirs(ctx.fs, behaviourFor(ctx), []).map((listed) => {
-    // A path that is not a directory cannot hold an override: writing one would fail.
-    if (listed.notDirectory !== undefined) return listed;
-    let entries = listed.entries;
-    for (const [file, text] of overlay) {
-      if (path.posix.dirname(file) !== listed.dir) continue;
-      const name = path.posix.basename(file);
-      entries = (entries ?? []).filter((e) => e.name !== name);
-      if (text !== null) entries.push({ name, kind: "file" });
-    }
-    return { ...listed, entries };
-  });
-  const moduleDirFiles =
-    release === null ? [] : (["modules.softdep", "modules.weakdep"] as const).map((name) => ({ name, path: `lib/modules/${release}/${name}` }));
-  return buildEffectiveConfig({
-    dirs,
-    readFile: (file) => {
-      const replaced = overlay.get(file);
-      if (replaced !== undefined) return replaced === null ? null : Buffer.from(replaced, "utf8").toString("latin1");
-      try {
-        return ctx.fs.readBytes(file)?.toString("latin1") ?? null;
-      } catch {
-        return null;
-      }
-    },
-    moduleDirFiles,
-    cmdline: ctx.fs.readBytes("proc/cmdline")?.toString("latin1") ?? null,
-    behaviour: behaviourFor(ctx),
-  });
 }
 
 // ---------------------------------------------------------------------------

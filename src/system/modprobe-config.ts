@@ -1,10 +1,12 @@
-// Reads what kmod would read under the root and builds the effective configuration.
+// Reads what kmod would read under the root and builds the effective configuration:
+// as it is now, or as it will be once planned writes are carried out.
 
 import { modprobeDirs, type ListedDir, type ListedEntry } from "../kmod/config-files.ts";
 import { buildEffectiveConfig, type EffectiveConfig } from "../kmod/effective-config.ts";
 import type { KmodBehaviour } from "../kmod/kmod-version.ts";
 import type { Diagnostic } from "../kmod/parse-config.ts";
 import { errnoCode } from "../errors.ts";
+import * as path from "node:path";
 import { SymlinkLoopError, type RootFs } from "./root-fs.ts";
 
 export interface ReadConfigOptions {
@@ -13,6 +15,12 @@ export interface ReadConfigOptions {
   release: string | null;
   /** Read proc/cmdline under the root (false when there is no running kernel there). */
   cmdline: boolean;
+  /**
+   * Files as they will be after planned writes: new text, or null for a removed
+   * file (root-relative paths). How we know what kmod will do after a change
+   * before making it.
+   */
+  overlay?: ReadonlyMap<string, string | null>;
 }
 
 /**
@@ -50,7 +58,8 @@ export function listConfigDirs(fs: RootFs, behaviour: KmodBehaviour, diagnostics
 
 export function readEffectiveConfig(fs: RootFs, options: ReadConfigOptions): EffectiveConfig {
   const unlistable: Diagnostic[] = [];
-  const dirs = listConfigDirs(fs, options.behaviour, unlistable);
+  const overlay = options.overlay ?? new Map<string, string | null>();
+  const dirs = withOverlay(listConfigDirs(fs, options.behaviour, unlistable), overlay);
   const moduleDirFiles: { name: "modules.softdep" | "modules.weakdep"; path: string }[] = [];
   if (options.release !== null) {
     for (const name of ["modules.softdep", "modules.weakdep"] as const) {
@@ -68,12 +77,14 @@ export function readEffectiveConfig(fs: RootFs, options: ReadConfigOptions): Eff
   }
   const config = buildEffectiveConfig({
     dirs,
-    readFile: (path) => {
+    readFile: (file) => {
+      const planned = overlay.get(file);
+      if (planned !== undefined) return planned === null ? null : Buffer.from(planned, "utf8").toString("latin1");
       try {
-        return fs.readBytes(path)?.toString("latin1") ?? null;
+        return fs.readBytes(file)?.toString("latin1") ?? null;
       } catch (error) {
         // kmod skips a file it cannot open without a word; we skip it too, but say so.
-        unreadable.push({ file: path, message: `cannot read: ${errnoCode(error) ?? String(error)}` });
+        unreadable.push({ file, message: `cannot read: ${errnoCode(error) ?? String(error)}` });
         return null;
       }
     },
@@ -83,4 +94,21 @@ export function readEffectiveConfig(fs: RootFs, options: ReadConfigOptions): Eff
   });
   config.diagnostics.push(...unlistable, ...unreadable);
   return config;
+}
+
+/** The directory listings with the overlay's files added (as regular files) or taken away. */
+function withOverlay(dirs: ListedDir[], overlay: ReadonlyMap<string, string | null>): ListedDir[] {
+  if (overlay.size === 0) return dirs;
+  return dirs.map((listed) => {
+    // A path that is not a directory cannot hold a file: writing one would fail.
+    if (listed.notDirectory !== undefined) return listed;
+    let entries = listed.entries;
+    for (const [file, text] of overlay) {
+      if (path.posix.dirname(file) !== listed.dir) continue;
+      const name = path.posix.basename(file);
+      entries = (entries ?? []).filter((e) => e.name !== name);
+      if (text !== null) entries.push({ name, kind: "file" });
+    }
+    return { ...listed, entries };
+  });
 }

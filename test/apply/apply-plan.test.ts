@@ -2,7 +2,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { planApply, nextState, effectiveConfigChanges, renderKeepOverride, type PlanInput, type PolicyFragment, type VendorFile } from "../../src/decide/apply-plan.ts";
+import { planApply, nextState, enforcementChanged, plannedFiles, renderKeepOverride, type PlanInput, type PolicyFragment, type VendorFile } from "../../src/decide/apply-plan.ts";
+import { buildEffectiveConfig } from "../../src/kmod/effective-config.ts";
 import { renderMarker, parseMarker } from "../../src/policy/marker.ts";
 import { kmodBehaviour } from "../../src/kmod/kmod-version.ts";
 import type { ApplyState } from "../../src/system/state-file.ts";
@@ -233,23 +234,27 @@ test("moving the vendor directory installs in the new place and removes the old 
   assert.equal(plan.actions[1]!.reason, "the policy's fragments now go to lib/modprobe.d");
 });
 
-test("effectiveConfigChanges: comments do not count, a new blacklist line and a masking keep do", () => {
-  const files = new Map<string, string>([["usr/lib/modprobe.d/60-blacklist_fs-jfs.conf", "# old comment\nblacklist jfs\n"]]);
-  const before = {
-    dirs: [
-      { dir: "etc/modprobe.d", entries: null },
-      { dir: "usr/lib/modprobe.d", entries: [{ name: "60-blacklist_fs-jfs.conf", kind: "file" as const }] },
-    ],
-    readFile: (p: string) => files.get(p) ?? null,
-    moduleDirFiles: [],
-    cmdline: null,
-    behaviour: kmodBehaviour(),
-  };
-  const update = (content: string) => ({ action: "update" as const, path: "usr/lib/modprobe.d/60-blacklist_fs-jfs.conf", module: "jfs", reason: "", content });
-  assert.equal(effectiveConfigChanges(before, [update("# new comment\nblacklist jfs\n")]), false);
-  assert.equal(effectiveConfigChanges(before, [update("blacklist jfs\ninstall jfs /bin/false\n")]), true);
-  const keep = renderKeepOverride({ module: "jfs", reason: "loaded", since: NOW, kernel: null }, "usr/lib/modprobe.d/60-blacklist_fs-jfs.conf");
-  assert.equal(effectiveConfigChanges(before, [{ action: "keep", path: "etc/modprobe.d/60-blacklist_fs-jfs.conf", module: "jfs", reason: "", content: keep }]), true);
-  assert.equal(effectiveConfigChanges(before, [{ action: "remove", path: "usr/lib/modprobe.d/60-blacklist_fs-jfs.conf", module: "jfs", reason: "" }]), true);
-  assert.equal(effectiveConfigChanges(before, [{ action: "skip", path: "usr/lib/modprobe.d/60-blacklist_fs-jfs.conf", module: "jfs", reason: "" }]), false);
+test("plannedFiles: what the actions write or remove, skips left out; enforcementChanged: comments do not count, lines do", () => {
+  const jfs = "usr/lib/modprobe.d/60-blacklist_fs-jfs.conf";
+  const keep = renderKeepOverride({ module: "jfs", reason: "loaded", since: NOW, kernel: null }, jfs);
+  const files = plannedFiles([
+    { action: "keep", path: "etc/modprobe.d/60-blacklist_fs-jfs.conf", module: "jfs", reason: "", content: keep },
+    { action: "remove", path: "usr/lib/modprobe.d/60-blacklist_fs-old.conf", module: "old", reason: "" },
+    { action: "skip", path: jfs, module: "jfs", reason: "" },
+  ]);
+  assert.deepEqual([...files], [
+    ["etc/modprobe.d/60-blacklist_fs-jfs.conf", keep],
+    ["usr/lib/modprobe.d/60-blacklist_fs-old.conf", null],
+  ]);
+
+  const config = (text: string) =>
+    buildEffectiveConfig({
+      dirs: [{ dir: "usr/lib/modprobe.d", entries: [{ name: "60-blacklist_fs-jfs.conf", kind: "file" }] }],
+      readFile: () => text,
+      moduleDirFiles: [],
+      cmdline: null,
+      behaviour: kmodBehaviour(),
+    });
+  assert.equal(enforcementChanged(config("# old comment\nblacklist jfs\n"), config("# new comment\nblacklist jfs\n")), false);
+  assert.equal(enforcementChanged(config("blacklist jfs\n"), config("blacklist jfs\ninstall jfs /bin/false\n")), true);
 });
