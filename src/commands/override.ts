@@ -5,7 +5,8 @@
 import type { Context } from "../context.ts";
 import { RuntimeFailure } from "../errors.ts";
 import { refusedChanges, type OverridePlan, type OverrideRequest } from "../decide/override-plan.ts";
-import { PlanOutdated, applyOverridePlan, checkOverrideNames, loadModuleNow, planOverride, requireRootForChanges, type LoadResult } from "../services/overrides.ts";
+import { PlanOutdated, applyOverridePlan, checkOverrideNames, loadModuleNow, planOverride, type LoadResult } from "../services/overrides.ts";
+import { requireRootToChange } from "../services/privileges.ts";
 import { printOverrideDryRun, printOverrideResult } from "../report/override-report.ts";
 
 interface OverrideOptions {
@@ -27,7 +28,7 @@ async function run(ctx: Context, request: OverrideRequest, names: string[], opti
     if (refused.length > 0) throw refusal(refused.length, plan.changes.length, true);
     return 0;
   }
-  requireRootForChanges(ctx, request);
+  requireRootToChange(ctx, request, [ctx.config.adminDir]);
   const { plan, changed } = await planAndApply(ctx, request, names);
   const loads: LoadResult[] = [];
   if (request === "allow" && options.now === true) {

@@ -3,7 +3,7 @@
 
 import type { Context } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { requireRootForChanges } from "../services/overrides.ts";
+import { mayChangeSystem } from "../services/privileges.ts";
 import { computeStatus } from "../services/status.ts";
 
 const WITHOUT_A_TERMINAL =
@@ -37,13 +37,8 @@ export async function run(ctx: Context): Promise<number> {
   delete process.env["CONTINUOUS_INTEGRATION"];
   const ui = loadUi();
 
-  let canApply = true;
-  try {
-    requireRootForChanges(ctx, "review");
-  } catch {
-    // Same rule as allow/block/reset; the UI explains it when the user applies.
-    canApply = false;
-  }
+  // Same rule as allow/block/reset; without it the UI explains why when the user applies.
+  const canApply = mayChangeSystem(ctx);
   const { report } = computeStatus(ctx);
   const [{ runReview }, { overrideServices }] = await ui;
   const applied: string[] = [];

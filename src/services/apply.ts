@@ -6,7 +6,7 @@
 
 import * as path from "node:path";
 import type { Context } from "../context.ts";
-import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
+import { RuntimeFailure, errnoCode } from "../errors.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import {
@@ -33,6 +33,7 @@ import { listInstalledReleases, readModuleIndex } from "../system/module-index.t
 import { readState, sameState, writeState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
 import { readSystemUsage } from "../system/usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
+import { requireRootToChange } from "./privileges.ts";
 
 export interface InitramfsReport {
   /** The initramfs still carries an older blacklist than the system now enforces. */
@@ -105,9 +106,7 @@ export async function applyPolicy(ctx: Context, options: { dryRun: boolean }): P
   const first = decide(ctx, policy);
   if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${first.stateWarning}\n`);
   if (options.dryRun || !hasWork(first)) return result(ctx, first, { dryRun: options.dryRun, changed: hasWork(first), regenerated: false, error: null });
-  if (ctx.uid !== 0 && ctx.fs.isHostRoot) {
-    throw new UsageError(`apply changes ${ctx.config.vendorDir} and ${ctx.config.adminDir} and needs root`, "run it as root, or add --dry-run to see what it would change");
-  }
+  requireRootToChange(ctx, "apply", [ctx.config.vendorDir, ctx.config.adminDir]);
   return withLock(ctx.fs, () => applyLocked(ctx, policy), {
     onWait: (pid) => ctx.stderr.write(`fsblacklist: waiting for lock held by pid ${pid}\n`),
   });

@@ -30,6 +30,7 @@ import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
 import { readSystemUsage } from "../system/usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
+import { requireRootToChange } from "./privileges.ts";
 
 export interface PlanOptions {
   /** The reason recorded in the marker (default: says which command wrote it). */
@@ -45,13 +46,6 @@ export interface PlanOptions {
 export function checkOverrideNames(names: readonly string[]): void {
   if (names.length === 0) throw new UsageError("name at least one filesystem type or module");
   for (const name of names) checkModuleName(name, "filesystem or module name");
-}
-
-/** Changing a system needs root; under --root DIR whoever can write the tree may (image builds). */
-export function requireRootForChanges(ctx: Context, command: string): void {
-  if (ctx.uid !== 0 && ctx.fs.isHostRoot) {
-    throw new UsageError(`${command} changes ${ctx.config.adminDir} and needs root`, `run it as root (sudo fsblacklist ${command} ...), or add --dry-run to see what it would change`);
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -126,7 +120,7 @@ export async function applyOverridePlan(ctx: Context, plan: OverridePlan, option
   }
   const pending = pendingChanges(plan);
   if (pending.length === 0) return { changed: false };
-  requireRootForChanges(ctx, plan.request);
+  requireRootToChange(ctx, plan.request, [ctx.config.adminDir]);
   const lockOptions = { ...(options.onWait ? { onWait: options.onWait } : {}), ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}) };
   return withLock(
     ctx.fs,
