@@ -80,7 +80,9 @@ export class RootFs {
    */
   resolve(relPath: string): { hostPath: string; kind: EntryKind } {
     const pending = RootFs.normalise(relPath).split("/").filter(Boolean);
+    // Host path after each resolved component (a stack, for `..`); names have no "/" in them.
     const resolved: string[] = [];
+    const prefix = this.root === "/" ? "" : this.root;
     let hops = 0;
     // What the last component is, when lstat already said so (it was no link).
     let last: EntryKind | null = null;
@@ -92,9 +94,9 @@ export class RootFs {
         resolved.pop();
         continue;
       }
-      const candidate = path.join(this.root, ...resolved, part);
+      const candidate = `${resolved.at(-1) ?? prefix}/${part}`;
       if (this.directories.has(candidate)) {
-        resolved.push(part);
+        resolved.push(candidate);
         last = "directory";
         continue;
       }
@@ -103,14 +105,14 @@ export class RootFs {
         stat = fs.lstatSync(candidate);
       } catch (error) {
         if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") {
-          return { hostPath: path.join(this.root, ...resolved, part), kind: "dangling" };
+          return { hostPath: candidate, kind: "dangling" };
         }
         throw error;
       }
       if (!stat.isSymbolicLink()) {
         if (stat.isDirectory()) this.directories.add(candidate);
         last = stat.isDirectory() ? "directory" : stat.isFile() ? "file" : "other";
-        resolved.push(part);
+        resolved.push(candidate);
         continue;
       }
       if (++hops > MAX_SYMLINK_HOPS) throw new SymlinkLoopError(`too many levels of symbolic links: ${relPath}`);
@@ -121,7 +123,7 @@ export class RootFs {
       if (target.startsWith("/")) resolved.length = 0;
       pending.unshift(...target.split("/").filter(Boolean));
     }
-    const hostPath = path.join(this.root, ...resolved);
+    const hostPath = resolved.at(-1) ?? this.root;
     return { hostPath, kind: last ?? kindOf(hostPath) };
   }
 
