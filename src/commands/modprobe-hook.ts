@@ -130,7 +130,7 @@ async function converse(ctx: Context, module: string, tty: Terminal): Promise<vo
     return;
   }
   const plan = answer === "yes" ? allow : await planOverride(ctx, "block", [module], { reason: `"never" answered at the prompt of \`modprobe ${module}\`` });
-  await applyOverridePlan(ctx, plan, { lockTimeoutMs: LOCK_TIMEOUT_MS });
+  await applyOverridePlan(ctx, plan, { lockTimeoutMs: LOCK_TIMEOUT_MS, rebuildInitramfs: false });
   const written = plan.changes[0]!;
   tty.write(
     answer === "yes"

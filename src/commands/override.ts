@@ -5,7 +5,7 @@
 import type { Context } from "../context.ts";
 import { RuntimeFailure } from "../errors.ts";
 import { refusedChanges, type OverridePlan, type OverrideRequest } from "../decide/override-plan.ts";
-import { PlanOutdated, applyOverridePlan, checkOverrideNames, loadModuleNow, planOverride, type LoadResult } from "../services/overrides.ts";
+import { PlanOutdated, applyOverridePlan, checkOverrideNames, loadModuleNow, planOverride, type ApplyOutcome, type LoadResult } from "../services/overrides.ts";
 import { requireRootToChange } from "../services/privileges.ts";
 import { printOverrideDryRun, printOverrideResult } from "../report/override-report.ts";
 
@@ -29,12 +29,15 @@ async function run(ctx: Context, request: OverrideRequest, names: string[], opti
     return 0;
   }
   requireRootToChange(ctx, request, [ctx.config.adminDir]);
-  const { plan, changed } = await planAndApply(ctx, request, names);
+  const { plan, changed, initramfs } = await planAndApply(ctx, request, names);
   const loads: LoadResult[] = [];
   if (request === "allow" && options.now === true) {
     for (const change of plan.changes) loads.push(await loadModuleNow(ctx, change.module));
   }
-  printOverrideResult(ctx, plan, { changed, loads });
+  printOverrideResult(ctx, plan, { changed, loads, initramfs });
+  // As after apply: the overrides stay written; the failed rebuild makes the run fail.
+  const rebuildError = initramfs?.error ?? null;
+  if (rebuildError !== null) ctx.stderr.write(`fsblacklist: ${rebuildError}\n`);
   const failed = loads.filter((l) => !l.ok);
   if (failed.length > 0) {
     throw new RuntimeFailure(
@@ -42,7 +45,7 @@ async function run(ctx: Context, request: OverrideRequest, names: string[], opti
       `the override stays: ${failed.map((l) => l.module).join(", ")} ${failed.length === 1 ? "is" : "are"} no longer blacklisted and load${failed.length === 1 ? "s" : ""} when a mount or modprobe asks for ${failed.length === 1 ? "it" : "them"}`,
     );
   }
-  return 0;
+  return rebuildError === null ? 0 : 1;
 }
 
 const MAX_PLAN_ATTEMPTS = 25;
@@ -52,7 +55,7 @@ const MAX_PLAN_ATTEMPTS = 25;
  * since we planned: then we plan again, as if we had started after it. Each retry
  * means another run finished a change, so few are ever needed.
  */
-async function planAndApply(ctx: Context, request: OverrideRequest, names: string[]): Promise<{ plan: OverridePlan; changed: boolean }> {
+async function planAndApply(ctx: Context, request: OverrideRequest, names: string[]): Promise<{ plan: OverridePlan } & ApplyOutcome> {
   let waited = false;
   const onWait = (pid: number): void => {
     if (!waited) ctx.stderr.write(`fsblacklist: waiting for another fsblacklist run (pid ${pid}) to finish\n`);

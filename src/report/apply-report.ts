@@ -3,6 +3,7 @@
 
 import type { ActionKind } from "../decide/apply-plan.ts";
 import type { ApplyResult } from "../services/apply.ts";
+import { initramfsLine } from "./initramfs-report.ts";
 
 export function applyJson(result: ApplyResult): unknown {
   return {
@@ -51,16 +52,8 @@ export function renderApplyText(result: ApplyResult): string {
     for (const e of result.newEntries) lines.push(`  ${e.module} (${e.since}): ${e.reason}`);
   }
   for (const note of result.notes) lines.push(`Note: ${note}`);
-  const { initramfs } = result;
-  if (initramfs.regenerated) lines.push(`The initramfs was rebuilt (${initramfs.command}).`);
-  else if (initramfs.stale) {
-    const which = result.dryRun ? "current" : "previous";
-    lines.push(
-      initramfs.command === null
-        ? `If this system boots with an initramfs, rebuild it: it still carries the ${which} blacklist.`
-        : `The initramfs still carries the ${which} blacklist; run: ${initramfs.command}`,
-    );
-  }
+  const initramfs = initramfsLine(result.initramfs, result.dryRun);
+  if (initramfs !== null) lines.push(initramfs);
   if (result.dryRun) lines.push("Dry run: nothing was changed.");
   return lines.join("\n") + "\n";
 }

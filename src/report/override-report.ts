@@ -3,11 +3,16 @@
 
 import type { Context } from "../context.ts";
 import type { OverrideChange, OverridePlan } from "../decide/override-plan.ts";
+import type { InitramfsReport } from "../services/initramfs.ts";
 import type { LoadResult } from "../services/overrides.ts";
+import { initramfsLine } from "./initramfs-report.ts";
 import { writeJson } from "./output.ts";
 
 /** The JSON document of PRODUCT.md's `apply --json` shape, for overrides. */
-export function overrideJson(plan: OverridePlan, options: { dryRun: boolean; changed: boolean; loads?: readonly LoadResult[] }): unknown {
+export function overrideJson(
+  plan: OverridePlan,
+  options: { dryRun: boolean; changed: boolean; loads?: readonly LoadResult[]; initramfs?: InitramfsReport | null },
+): unknown {
   return {
     changed: options.changed,
     dryRun: options.dryRun,
@@ -20,7 +25,8 @@ export function overrideJson(plan: OverridePlan, options: { dryRun: boolean; cha
       notes: c.notes,
       written: !options.dryRun && options.changed && isChange(c),
     })),
-    initramfsStale: options.changed && plan.changes.some((c) => c.affectsBlacklist),
+    initramfsStale: options.dryRun ? options.changed && plan.changes.some((c) => c.affectsBlacklist) : (options.initramfs?.stale ?? false),
+    ...(options.initramfs ? { initramfs: options.initramfs } : {}),
     ...(options.loads && options.loads.length > 0 ? { loaded: options.loads } : {}),
   };
 }
@@ -45,10 +51,10 @@ function changeLine(c: OverrideChange, mode: Mode): string {
 }
 
 /** After the plan was carried out (or refused as a whole). */
-export function printOverrideResult(ctx: Context, plan: OverridePlan, result: { changed: boolean; loads?: readonly LoadResult[] }): void {
-  const { changed, loads = [] } = result;
+export function printOverrideResult(ctx: Context, plan: OverridePlan, result: { changed: boolean; loads?: readonly LoadResult[]; initramfs?: InitramfsReport | null }): void {
+  const { changed, loads = [], initramfs = null } = result;
   if (ctx.json) {
-    writeJson(ctx, overrideJson(plan, { dryRun: false, changed, loads }));
+    writeJson(ctx, overrideJson(plan, { dryRun: false, changed, loads, initramfs }));
     return;
   }
   for (const c of plan.changes) {
@@ -56,9 +62,8 @@ export function printOverrideResult(ctx: Context, plan: OverridePlan, result: { 
     out.write(`${changeLine(c, changed ? "done" : "withheld")}\n`);
     for (const note of c.notes) out.write(`  note: ${note}\n`);
   }
-  if (changed && plan.changes.some((c) => c.affectsBlacklist)) {
-    ctx.stdout.write("The initramfs still has the old modprobe configuration until it is regenerated (dracut -f, update-initramfs -u).\n");
-  }
+  const initramfsText = initramfs === null ? null : initramfsLine(initramfs, false);
+  if (initramfsText !== null) ctx.stdout.write(`${initramfsText}\n`);
   for (const load of loads) if (load.ok) ctx.stdout.write(`${load.module}: loaded now\n`);
 }
 

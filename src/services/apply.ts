@@ -26,25 +26,14 @@ import {
 } from "../decide/apply-plan.ts";
 import { fragmentModuleOf, fragmentName, renderFragment } from "../policy/fragment.ts";
 import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../policy/policy.ts";
-import { detectInitramfsTool, initramfsCommand, regenerateInitramfs, type InitramfsTool } from "../system/initramfs.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 import { withLock } from "../system/lock.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index.ts";
 import { readState, sameState, writeState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
 import { readSystemUsage } from "../system/usage.ts";
+import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport } from "./initramfs.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 import { requireRootToChange } from "./privileges.ts";
-
-export interface InitramfsReport {
-  /** The initramfs still carries an older blacklist than the system now enforces. */
-  stale: boolean;
-  tool: string | null;
-  /** The command that rebuilds it, as one would type it. */
-  command: string | null;
-  regenerated: boolean;
-  /** Why regeneration failed (the run then exits 1; the next run retries). */
-  error: string | null;
-}
 
 export interface ApplyResult {
   dryRun: boolean;
@@ -69,9 +58,7 @@ interface Decision {
   blacklistChanged: boolean;
   /** The state after this run, the initramfs still to rebuild or not. */
   next: ApplyState;
-  initramfsTool: InitramfsTool | null;
-  /** The command that rebuilds the initramfs when it is to be rebuilt, else null. */
-  regenerate: string[] | null;
+  initramfs: InitramfsPlan;
   notes: string[];
   /** The state file was damaged (also among the notes). */
   stateWarning: string | null;
@@ -96,7 +83,7 @@ function loadFragments(ctx: Context): LoadedPolicy {
 
 /** Something to write, remove or run. */
 function hasWork(d: Decision): boolean {
-  return changesFiles(d.plan) || !sameState(d.input.previous, d.next) || d.regenerate !== null;
+  return changesFiles(d.plan) || !sameState(d.input.previous, d.next) || d.initramfs.rebuild !== null;
 }
 
 export async function applyPolicy(ctx: Context, options: { dryRun: boolean }): Promise<ApplyResult> {
@@ -105,7 +92,7 @@ export async function applyPolicy(ctx: Context, options: { dryRun: boolean }): P
   // written last, so a plan with nothing to do means no other run is half-way.
   const first = decide(ctx, policy);
   if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${first.stateWarning}\n`);
-  if (options.dryRun || !hasWork(first)) return result(ctx, first, { dryRun: options.dryRun, changed: hasWork(first), regenerated: false, error: null });
+  if (options.dryRun || !hasWork(first)) return result(ctx, first, { dryRun: options.dryRun, changed: hasWork(first), initramfs: initramfsReport(ctx, first.initramfs) });
   requireRootToChange(ctx, "apply", [ctx.config.vendorDir, ctx.config.adminDir]);
   return withLock(ctx.fs, () => applyLocked(ctx, policy), {
     onWait: (pid) => ctx.stderr.write(`fsblacklist: waiting for lock held by pid ${pid}\n`),
@@ -114,7 +101,7 @@ export async function applyPolicy(ctx: Context, options: { dryRun: boolean }): P
 
 async function applyLocked(ctx: Context, policy: LoadedPolicy): Promise<ApplyResult> {
   const d = decide(ctx, policy);
-  if (!hasWork(d)) return result(ctx, d, { dryRun: false, changed: false, regenerated: false, error: null });
+  if (!hasWork(d)) return result(ctx, d, { dryRun: false, changed: false, initramfs: initramfsReport(ctx, d.initramfs) });
   const cleaned = await removeLeftTemporaries(ctx);
   if (cleaned > 0) d.notes.push(`removed ${cleaned} temporary file(s) left by an interrupted run`);
 
@@ -125,18 +112,8 @@ async function applyLocked(ctx: Context, policy: LoadedPolicy): Promise<ApplyRes
   const stateChanged = !sameState(d.input.previous, d.next);
   if (stateChanged) await carryOut(ctx, ctx.config.stateFile, d.next, progress);
 
-  let regenerated = false;
-  let error: string | null = null;
-  if (d.regenerate !== null) {
-    const outcome = await regenerateInitramfs(d.regenerate);
-    if (outcome.ok) {
-      regenerated = true;
-      await carryOut(ctx, ctx.config.stateFile, { ...d.next, initramfsPending: false }, progress);
-    } else {
-      error = `${outcome.message}\nthe blacklist itself was applied; the next \`fsblacklist apply\` tries the initramfs again`;
-    }
-  }
-  return result(ctx, d, { dryRun: false, changed: writes.length > 0 || stateChanged || regenerated, regenerated, error });
+  const initramfs = await settleInitramfs(ctx, d.initramfs, d.next, (state) => carryOut(ctx, ctx.config.stateFile, state, progress));
+  return result(ctx, d, { dryRun: false, changed: writes.length > 0 || stateChanged || initramfs.regenerated, initramfs });
 }
 
 function decide(ctx: Context, policy: LoadedPolicy): Decision {
@@ -185,15 +162,12 @@ function decide(ctx: Context, policy: LoadedPolicy): Decision {
   };
   const plan = planApply(input);
   const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, plannedFiles(plan.actions)));
-  const stale = blacklistChanged || previous?.initramfsPending === true;
-  const initramfsTool = detectInitramfsTool(fs);
-  const regenerate = stale && config.initramfs.mode === "regenerate" ? initramfsCommandIfAllowed(ctx, initramfsTool, notes) : null;
-  const next = nextState(input, plan, regenerate !== null);
-  return { input, plan, blacklistChanged, next, initramfsTool, regenerate, notes: [...notes, ...plan.notes], stateWarning: warning };
+  const initramfs = planInitramfs(ctx, blacklistChanged || previous?.initramfsPending === true);
+  const next = nextState(input, plan, initramfs.rebuild !== null);
+  return { input, plan, blacklistChanged, next, initramfs, notes: [...notes, ...initramfs.notes, ...plan.notes], stateWarning: warning };
 }
 
-function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: boolean; regenerated: boolean; error: string | null }): ApplyResult {
-  const tool = d.initramfsTool;
+function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: boolean; initramfs: InitramfsReport }): ApplyResult {
   return {
     dryRun: outcome.dryRun,
     changed: outcome.changed,
@@ -206,27 +180,8 @@ function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: 
     previousPolicyVersion: d.input.previous?.policyVersion ?? null,
     profile: ctx.config.profile,
     kernel: d.input.kernel,
-    initramfs: {
-      stale: !outcome.regenerated && (d.blacklistChanged || d.input.previous?.initramfsPending === true),
-      tool: tool?.name ?? null,
-      command: tool === null ? null : initramfsCommand(ctx.fs, tool).join(" "),
-      regenerated: outcome.regenerated,
-      error: outcome.error,
-    },
+    initramfs: outcome.initramfs,
   };
-}
-
-/** The command that rebuilds the initramfs, or null (with a note saying why not) when it must not run. */
-function initramfsCommandIfAllowed(ctx: Context, tool: InitramfsTool | null, notes: string[]): string[] | null {
-  if (tool === null) {
-    notes.push(`no initramfs tool (update-initramfs, dracut, mkinitcpio) under ${ctx.fs.root}; if this system boots with an initramfs, rebuild it`);
-    return null;
-  }
-  if (!ctx.fs.isHostRoot && !ctx.config.initramfs.underRoot) {
-    notes.push(`not rebuilding the initramfs under --root ${ctx.fs.root} (initramfs.underRoot is off)`);
-    return null;
-  }
-  return initramfsCommand(ctx.fs, tool);
 }
 
 /** Candidate fragments: the vendor directory's files and every path the state says we installed. */

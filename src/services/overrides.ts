@@ -29,6 +29,7 @@ import { withLock } from "../system/lock.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
 import { readSystemUsage } from "../system/usage.ts";
+import { initramfsAfterChange, type InitramfsReport } from "./initramfs.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 import { requireRootToChange } from "./privileges.ts";
 
@@ -106,20 +107,29 @@ export interface ApplyOptions {
   /** How long to wait for another run's lock (the modprobe hook waits briefly). */
   lockTimeoutMs?: number;
   onWait?: (ownerPid: number) => void;
+  /** false: only record an initramfs rebuild as owed, for the next apply (the modprobe hook must stay quick). */
+  rebuildInitramfs?: boolean;
+}
+
+export interface ApplyOutcome {
+  changed: boolean;
+  /** What became of the initramfs; null when the blacklist did not change. */
+  initramfs: InitramfsReport | null;
 }
 
 /**
  * Carries out a plan under the root's lock. Refuses a plan with refusals, and a
  * plan whose files changed since it was made (nothing is written then). If a
- * write fails half way, the files already changed are put back.
+ * write fails half way, the files already changed are put back. A change of
+ * the blacklist is followed by apply's initramfs handling (services/initramfs.ts).
  */
-export async function applyOverridePlan(ctx: Context, plan: OverridePlan, options: ApplyOptions = {}): Promise<{ changed: boolean }> {
+export async function applyOverridePlan(ctx: Context, plan: OverridePlan, options: ApplyOptions = {}): Promise<ApplyOutcome> {
   const refused = refusedChanges(plan);
   if (refused.length > 0) {
     throw new RuntimeFailure(`refusing to apply a plan with refused changes (${refused.map((c) => c.path).join(", ")}); nothing was written`);
   }
   const pending = pendingChanges(plan);
-  if (pending.length === 0) return { changed: false };
+  if (pending.length === 0) return { changed: false, initramfs: null };
   requireRootToChange(ctx, plan.request, [ctx.config.adminDir]);
   const lockOptions = { ...(options.onWait ? { onWait: options.onWait } : {}), ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}) };
   return withLock(
@@ -152,7 +162,8 @@ export async function applyOverridePlan(ctx: Context, plan: OverridePlan, option
           { cause: error },
         );
       }
-      return { changed: true };
+      const initramfs = pending.some((c) => c.affectsBlacklist) ? await initramfsAfterChange(ctx, { rebuild: options.rebuildInitramfs !== false }) : null;
+      return { changed: true, initramfs };
     },
     lockOptions,
   );

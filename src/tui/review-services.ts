@@ -5,6 +5,7 @@
 import type { Context } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { pendingChanges as fileChanges, refusedChanges, type OverrideChange, type OverridePlan, type OverrideRequest } from "../decide/override-plan.ts";
+import { planInitramfs } from "../services/initramfs.ts";
 import { applyOverridePlan, planOverride } from "../services/overrides.ts";
 import type { PendingChange, ReviewPlan, ReviewReport } from "./review-state.ts";
 import type { ReviewServices } from "./use-review.ts";
@@ -45,15 +46,22 @@ export function overrideServices(ctx: Context, reload: () => Promise<ReviewRepor
         .filter((c) => c.action !== "refused")
         .flatMap((c) => [...(c.action === "unchanged" ? [`${c.name}: nothing to do: ${c.reason}`] : []), ...c.notes.map((n) => `${c.name}: ${n}`)]);
       if (writes.some((c) => c.affectsBlacklist)) {
-        notes.push("the initramfs keeps the old modprobe configuration until it is regenerated (dracut -f, update-initramfs -u)");
+        const { rebuild } = planInitramfs(ctx, true);
+        notes.push(
+          rebuild !== null
+            ? `applying rebuilds the initramfs (${rebuild.join(" ")}), which keeps the old modprobe configuration until then`
+            : "the initramfs keeps the old modprobe configuration until it is regenerated (dracut -f, update-initramfs -u)",
+        );
       }
       return {
         files: writes.map((c) => ({ path: c.path, before: c.before, after: c.after })),
         notes,
         refused: refusedChanges(combined).flatMap((c) => [`${c.name}: ${c.reason}`, ...c.notes.map((n) => `${c.name}: ${n}`)]),
         async apply() {
-          await applyOverridePlan(ctx, combined);
+          const { initramfs } = await applyOverridePlan(ctx, combined);
           const summary = writes.map(summaryLine);
+          if (initramfs?.regenerated) summary.push(`rebuilt the initramfs (${initramfs.command})`);
+          if (initramfs?.error) summary.push(`the initramfs was not rebuilt: ${initramfs.error.replaceAll("\n", " ")}`);
           onApplied(summary);
           return { report: await reload(), summary };
         },

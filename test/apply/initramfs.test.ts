@@ -4,39 +4,13 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createFakeRoot } from "../helpers/fake-root.ts";
+import { dracutRuns as runs, installDracut, installShell } from "../helpers/initramfs-tool.ts";
 import { RootFs } from "../../src/system/root-fs.ts";
 import { detectInitramfsTool } from "../../src/system/initramfs.ts";
 import { STATE, apply, applyJson, writeConfig } from "./helpers.ts";
-
-/** A shell and its libraries inside the root, so that `chroot ROOT /usr/bin/dracut` can run a script. */
-function installShell(root: string): void {
-  const copy = (file: string): void => {
-    const target = path.join(root, file);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.copyFileSync(fs.realpathSync(file), target);
-    fs.chmodSync(target, 0o755);
-  };
-  copy("/bin/sh");
-  const ldd = spawnSync("ldd", [fs.realpathSync("/bin/sh")], { encoding: "utf8" }).stdout;
-  for (const lib of ldd.matchAll(/(\/\S+\.so[.\d]*)/g)) copy(lib[1]!);
-}
-
-/** A fake dracut that logs its arguments inside the root and exits with `status`. */
-function installDracut(root: string, status: number): void {
-  const file = path.join(root, "usr/bin/dracut");
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.mkdirSync(path.join(root, "var/log"), { recursive: true });
-  fs.writeFileSync(file, `#!/bin/sh\necho "dracut $*" >> /var/log/dracut-runs\necho "dracut: cannot build an image here" >&2\nexit ${status}\n`, { mode: 0o755 });
-}
-
-function runs(root: string): string[] {
-  const log = path.join(root, "var/log/dracut-runs");
-  return fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
-}
 
 test("the distribution's tool is found under the root, Debian's interface first", () => {
   const root = createFakeRoot({ files: { "usr/bin/mkinitcpio": "#!/bin/sh\n", "usr/sbin/update-initramfs": "#!/bin/sh\n" } });

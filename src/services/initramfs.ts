@@ -1,0 +1,107 @@
+// The initramfs after a change of the effective blacklist, the same for `apply`
+// and for `allow`, `block` and `reset`: its copy of modprobe.d is stale until the
+// distribution's tool rebuilds it. With `initramfs: regenerate` we run that tool;
+// the state file says "pending" from before the tool runs until it succeeded, so
+// a rebuild that fails or is killed is retried by the next `apply`.
+
+import type { Context } from "../context.ts";
+import { RuntimeFailure, errnoCode } from "../errors.ts";
+import { detectInitramfsTool, initramfsCommand, regenerateInitramfs, type InitramfsTool } from "../system/initramfs.ts";
+import { readState, writeState, type ApplyState } from "../system/state-file.ts";
+
+export interface InitramfsReport {
+  /** The initramfs still carries an older blacklist than the system now enforces. */
+  stale: boolean;
+  tool: string | null;
+  /** The command that rebuilds it, as one would type it. */
+  command: string | null;
+  regenerated: boolean;
+  /** Why regeneration failed (the run then exits 1). */
+  error: string | null;
+}
+
+export interface InitramfsPlan {
+  /** The initramfs carries an older blacklist than the system enforces after this run. */
+  stale: boolean;
+  tool: InitramfsTool | null;
+  /** The command this run rebuilds it with; null in report mode, or when it must not run here (see notes). */
+  rebuild: string[] | null;
+  /** Why it is not rebuilt although the configuration says to. */
+  notes: string[];
+}
+
+/** What to do about the initramfs; `stale`: the blacklist changed, or an earlier rebuild is still owed. */
+export function planInitramfs(ctx: Context, stale: boolean): InitramfsPlan {
+  const tool = detectInitramfsTool(ctx.fs);
+  const notes: string[] = [];
+  let rebuild: string[] | null = null;
+  if (!stale || ctx.config.initramfs.mode !== "regenerate") {
+    // Report mode: the report says which command to run.
+  } else if (tool === null) {
+    notes.push(`no initramfs tool (update-initramfs, dracut, mkinitcpio) under ${ctx.fs.root}; if this system boots with an initramfs, rebuild it`);
+  } else if (!ctx.fs.isHostRoot && !ctx.config.initramfs.underRoot) {
+    notes.push(`not rebuilding the initramfs under --root ${ctx.fs.root} (initramfs.underRoot is off)`);
+  } else {
+    rebuild = initramfsCommand(ctx.fs, tool);
+  }
+  return { stale, tool, rebuild, notes };
+}
+
+/** The report of a plan that was not carried out (a dry run, nothing to do). */
+export function initramfsReport(ctx: Context, plan: InitramfsPlan, outcome: { regenerated: boolean; error: string | null } = { regenerated: false, error: null }): InitramfsReport {
+  return {
+    stale: plan.stale && !outcome.regenerated,
+    tool: plan.tool?.name ?? null,
+    command: plan.tool === null ? null : initramfsCommand(ctx.fs, plan.tool).join(" "),
+    regenerated: outcome.regenerated,
+    error: outcome.error,
+  };
+}
+
+/**
+ * Carries out the plan, under the lock and after the configuration was written.
+ * `state` is the state file as this run left it: when the plan rebuilds, it
+ * already says pending (unless there is no state file yet), and `write` clears
+ * that once the tool succeeded.
+ */
+export async function settleInitramfs(ctx: Context, plan: InitramfsPlan, state: ApplyState | null, write: (state: ApplyState) => Promise<void>): Promise<InitramfsReport> {
+  if (plan.rebuild === null) return initramfsReport(ctx, plan);
+  const outcome = await regenerateInitramfs(plan.rebuild);
+  if (!outcome.ok) {
+    const retry =
+      state?.initramfsPending === true
+        ? "the next `fsblacklist apply` tries the initramfs again"
+        : `nothing records the rebuild until \`fsblacklist apply\` has run once: run ${plan.rebuild.join(" ")} yourself once it can succeed`;
+    return initramfsReport(ctx, plan, { regenerated: false, error: `${outcome.message}\nthe blacklist itself was applied; ${retry}` });
+  }
+  if (state?.initramfsPending === true) await write({ ...state, initramfsPending: false });
+  return initramfsReport(ctx, plan, { regenerated: true, error: null });
+}
+
+/**
+ * After `allow`, `block` or `reset` changed what kmod enforces, under the lock
+ * and after the override files were written: `apply`'s handling, with the
+ * pending rebuild recorded in the state file apply keeps. With `rebuild` false
+ * the tool is not run here (the modprobe hook must stay quick): the rebuild is
+ * only recorded as owed, for the next `apply`.
+ */
+export async function initramfsAfterChange(ctx: Context, options: { rebuild: boolean }): Promise<InitramfsReport> {
+  const plan = planInitramfs(ctx, true);
+  const rebuild = plan.rebuild;
+  if (rebuild === null) return initramfsReport(ctx, plan);
+  const { stateFile } = ctx.config;
+  const write = async (state: ApplyState): Promise<void> => {
+    try {
+      await writeState(ctx.fs, stateFile, state);
+    } catch (error) {
+      const what = state.initramfsPending ? "record the initramfs rebuild it needs" : "record that the initramfs was rebuilt";
+      throw new RuntimeFailure(`the override was written, but ${stateFile} cannot ${what} (${errnoCode(error) ?? String(error)})`, `run ${rebuild.join(" ")} yourself`, { cause: error });
+    }
+  };
+  // A damaged state file is treated as absent, as apply does (and apply rewrites it).
+  const { state } = readState(ctx.fs, stateFile);
+  const pending = state === null ? null : { ...state, initramfsPending: true };
+  if (pending !== null && state?.initramfsPending !== true) await write(pending);
+  if (!options.rebuild) return initramfsReport(ctx, plan);
+  return settleInitramfs(ctx, plan, pending, write);
+}

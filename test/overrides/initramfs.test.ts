@@ -1,0 +1,117 @@
+// allow, block and reset change the effective blacklist just like apply, so the
+// initramfs is handled the same way: reported stale, or (initramfs: regenerate)
+// rebuilt with the distribution's tool inside `chroot ROOT`, the rebuild
+// recorded as pending in apply's state file until it succeeded.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { runCli, type CliResult } from "../helpers/cli.ts";
+import { createFakeRoot } from "../helpers/fake-root.ts";
+import { dracutRuns, installDracut, installShell } from "../helpers/initramfs-tool.ts";
+import { STATE, apply, applyJson, writeConfig } from "../apply/helpers.ts";
+import { createContext } from "../../src/context.ts";
+import { applyOverridePlan, planOverride } from "../../src/services/overrides.ts";
+import { overridePath } from "./helpers.ts";
+
+const REGENERATE = "initramfs: {mode: regenerate, underRoot: true}\n";
+
+function fsb(root: string, ...args: string[]): CliResult {
+  return runCli(["--root", root, ...args]);
+}
+
+function pending(root: string): boolean {
+  return (JSON.parse(fs.readFileSync(path.join(root, STATE), "utf8")) as { initramfsPending: boolean }).initramfsPending;
+}
+
+test("report mode: allow says the initramfs is stale and which command rebuilds it; nothing is recorded or run", (t) => {
+  const root = createFakeRoot();
+  t.after(() => root.cleanup());
+  assert.equal(apply(root.dir).status, 0);
+  installDracut(root.dir, 0);
+  const state = fs.readFileSync(path.join(root.dir, STATE), "utf8");
+
+  const allowed = fsb(root.dir, "allow", "jfs");
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.match(allowed.stdout, new RegExp(`^The initramfs still carries the previous blacklist; run: chroot ${root.dir} /usr/bin/dracut --regenerate-all --force$`, "m"));
+  const blocked = JSON.parse(fsb(root.dir, "--json", "block", "jfs").stdout) as Record<string, unknown>;
+  assert.equal(blocked["initramfsStale"], true);
+  assert.deepEqual(blocked["initramfs"], { stale: true, tool: "dracut", command: `chroot ${root.dir} /usr/bin/dracut --regenerate-all --force`, regenerated: false, error: null });
+  assert.equal(fs.readFileSync(path.join(root.dir, STATE), "utf8"), state, "the state file is untouched");
+  assert.deepEqual(dracutRuns(root.dir), []);
+});
+
+test("regenerate mode: a failed rebuild after allow fails the run and stays pending, the next apply does it, block rebuilds at once", (t) => {
+  const root = createFakeRoot();
+  t.after(() => root.cleanup());
+  assert.equal(apply(root.dir).status, 0);
+  installShell(root.dir);
+  installDracut(root.dir, 3);
+  writeConfig(root.dir, REGENERATE);
+
+  const failed = fsb(root.dir, "--json", "allow", "jfs");
+  assert.equal(failed.status, 1);
+  assert.match(
+    failed.stderr,
+    /^fsblacklist: chroot \S+ \/usr\/bin\/dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\nthe blacklist itself was applied; the next `fsblacklist apply` tries the initramfs again\n$/,
+  );
+  const doc = JSON.parse(failed.stdout) as { changed: boolean; initramfsStale: boolean; initramfs: { regenerated: boolean; error: string | null } };
+  assert.deepEqual([doc.changed, doc.initramfsStale, doc.initramfs.regenerated], [true, true, false]);
+  assert.ok(fs.existsSync(overridePath(root, "jfs")), "the override stays written");
+  assert.equal(pending(root.dir), true);
+  assert.deepEqual(dracutRuns(root.dir), ["dracut --regenerate-all --force"]);
+
+  // Nothing else to do for apply, but the rebuild is owed: it runs it.
+  installDracut(root.dir, 0);
+  const retried = applyJson(root.dir).json;
+  assert.deepEqual(retried.actions.map((a) => a.action), ["skip"], "apply leaves the allow override alone");
+  assert.deepEqual([retried.initramfsStale, retried.initramfs.regenerated], [false, true]);
+  assert.equal(pending(root.dir), false);
+  assert.equal(dracutRuns(root.dir).length, 2);
+
+  const blocked = fsb(root.dir, "block", "jfs");
+  assert.equal(blocked.status, 0, blocked.stderr);
+  assert.match(blocked.stdout, new RegExp(`^The initramfs was rebuilt \\(chroot ${root.dir} /usr/bin/dracut --regenerate-all --force\\)\\.$`, "m"));
+  assert.equal(pending(root.dir), false);
+  assert.equal(dracutRuns(root.dir).length, 3);
+
+  // From block back to the vendor default: jfs stays blacklisted, the initramfs is current.
+  const reset = fsb(root.dir, "--json", "reset", "jfs");
+  assert.equal(reset.status, 0, reset.stderr);
+  assert.equal((JSON.parse(reset.stdout) as Record<string, unknown>)["initramfsStale"], false);
+  assert.equal(dracutRuns(root.dir).length, 3);
+});
+
+test("regenerate mode without a state file (apply never ran): the rebuild runs, a failure says to run it by hand", (t) => {
+  const root = createFakeRoot();
+  t.after(() => root.cleanup());
+  installShell(root.dir);
+  installDracut(root.dir, 3);
+  writeConfig(root.dir, REGENERATE);
+  const failed = fsb(root.dir, "block", "minix");
+  assert.equal(failed.status, 1);
+  assert.match(failed.stderr, /the blacklist itself was applied; nothing records the rebuild until `fsblacklist apply` has run once: run chroot \S+ \/usr\/bin\/dracut --regenerate-all --force yourself/);
+  assert.equal(fs.existsSync(path.join(root.dir, STATE)), false, "no state file is made up");
+  assert.deepEqual(dracutRuns(root.dir), ["dracut --regenerate-all --force"]);
+});
+
+test("the modprobe hook's way (rebuildInitramfs: false): the rebuild is only recorded, for the next apply", async (t) => {
+  const root = createFakeRoot();
+  t.after(() => root.cleanup());
+  assert.equal(apply(root.dir).status, 0);
+  installShell(root.dir);
+  installDracut(root.dir, 0);
+  writeConfig(root.dir, REGENERATE);
+  const sink = { write: () => undefined, isTTY: false };
+  const ctx = await createContext({ root: root.dir }, { stdout: sink, stderr: sink, env: {}, uid: 0 });
+  const { changed, initramfs } = await applyOverridePlan(ctx, await planOverride(ctx, "allow", ["jfs"]), { rebuildInitramfs: false });
+  assert.equal(changed, true);
+  assert.deepEqual([initramfs?.stale, initramfs?.regenerated], [true, false]);
+  assert.equal(pending(root.dir), true);
+  assert.deepEqual(dracutRuns(root.dir), []);
+
+  assert.equal(applyJson(root.dir).json.initramfs.regenerated, true);
+  assert.equal(pending(root.dir), false);
+  assert.equal(dracutRuns(root.dir).length, 1);
+});
