@@ -28,6 +28,8 @@ export interface Context {
   colour: boolean;
   /** Effective user id (0 = root). */
   uid: number;
+  /** Host directory that relative paths on the command line are relative to. */
+  cwd: string;
 }
 
 export interface IO {
@@ -35,6 +37,8 @@ export interface IO {
   stderr: Output;
   env: NodeJS.ProcessEnv;
   uid: number;
+  /** Default: the process's working directory. */
+  cwd?: string;
 }
 
 export function processIO(): IO {
@@ -43,6 +47,7 @@ export function processIO(): IO {
     stderr: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true },
     env: process.env,
     uid: typeof process.geteuid === "function" ? process.geteuid() : 0,
+    cwd: process.cwd(),
   };
 }
 
@@ -67,5 +72,6 @@ export async function createContext(options: GlobalOptions, io: IO): Promise<Con
     env: io.env,
     colour: io.stdout.isTTY && !noColour && io.env["TERM"] !== "dumb",
     uid: io.uid,
+    cwd: io.cwd ?? process.cwd(),
   };
 }

@@ -8,7 +8,7 @@ import { printExplain } from "../report/explain-report.ts";
 
 export async function run(ctx: Context, args: string[], options: Record<string, unknown>): Promise<number> {
   const text = (key: string): string | null => (typeof options[key] === "string" ? (options[key] as string) : null);
-  const report = await explain(ctx, { target: args[0] ?? null, type: text("type"), message: text("message"), cwd: process.cwd() });
+  const report = await explain(ctx, { target: args[0] ?? null, type: text("type"), message: text("message"), cwd: ctx.cwd });
   printExplain(ctx, report);
   return 0;
 }
