@@ -1,8 +1,8 @@
 // Fake roots with the shipped policy installed in the vendor directory (as
-// `apply` installs it), snapshots of whole trees, and a tmux terminal driver.
+// `apply` installs it), snapshots of whole trees, and reading commands typed
+// at a terminal (test/helpers/tmux.ts).
 
-import { spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createFakeRoot, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
@@ -56,62 +56,6 @@ export function linesFor(config: Buffer, module: string): string[] {
     .toString("latin1")
     .split("\n")
     .filter((line) => line.split(" ")[1] === module);
-}
-
-/** A tmux server of its own (its own socket), so tests never meet each other's sessions. */
-export class Terminal {
-  private readonly socket = `fsb-test-${process.pid}-${randomBytes(4).toString("hex")}`;
-  private readonly session = "t";
-
-  constructor(env: Record<string, string> = {}) {
-    const vars = Object.entries({ NO_COLOR: "1", HISTFILE: "/dev/null", ...env }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-    this.tmux(["-f", "/dev/null", "new-session", "-d", "-s", this.session, "-x", "100", "-y", "30", ...vars, "bash --norc --noprofile"]);
-  }
-
-  private tmux(args: string[]): string {
-    const result = spawnSync("tmux", ["-L", this.socket, ...args], { encoding: "utf8" });
-    if (result.status !== 0) throw new Error(`tmux ${args.join(" ")} failed: ${result.stderr}`);
-    return result.stdout;
-  }
-
-  /**
-   * Empties the screen and its history at once (tmux resets the pane itself), so
-   * that what a test waits for next can only come from what it types next.
-   */
-  fresh(): void {
-    this.tmux(["send-keys", "-R", "-t", this.session]);
-    this.tmux(["clear-history", "-t", this.session]);
-  }
-
-  /** Types a line and Enter. */
-  type(text: string): void {
-    this.tmux(["send-keys", "-t", this.session, "-l", text]);
-    this.tmux(["send-keys", "-t", this.session, "Enter"]);
-  }
-
-  /** Sends tmux key names (C-d, ...). */
-  keys(...names: string[]): void {
-    this.tmux(["send-keys", "-t", this.session, ...names]);
-  }
-
-  screen(): string {
-    return this.tmux(["capture-pane", "-p", "-J", "-S", "-200", "-t", this.session]);
-  }
-
-  /** Waits until the screen matches, and returns it; fails with the screen after the timeout. */
-  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const screen = this.screen();
-      if (pattern.test(screen)) return screen;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} on the terminal:\n${screen}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
-  close(): void {
-    spawnSync("tmux", ["-L", this.socket, "kill-server"]);
-  }
 }
 
 /** Quotes a word for the shell in the terminal. */

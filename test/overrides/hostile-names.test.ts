@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { runCli, BIN } from "../helpers/cli.ts";
 import { main } from "../../src/main.ts";
 import type { IO } from "../../src/context.ts";
-import { Terminal, policyRoot, shellQuote, snapshotTree } from "./helpers.ts";
+import { policyRoot, shellQuote, snapshotTree } from "./helpers.ts";
+import { shellTerminal } from "../helpers/tmux.ts";
 
 const HOSTILE: readonly string[] = [
   "jfs;rm -rf /",
@@ -78,7 +79,7 @@ test("allow, block and reset reject every hostile name, a NUL byte and a hostile
 
 test("modprobe-hook with a hostile name, at a terminal as root: no prompt, exit 0, nothing written", async (t) => {
   const root = policyRoot();
-  const terminal = new Terminal({ DPKG_ROOT: root.dir });
+  const terminal = shellTerminal({ DPKG_ROOT: root.dir });
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-hostile-"));
   t.after(() => {
     terminal.close();

@@ -10,7 +10,8 @@ import { spawnSync } from "node:child_process";
 import { BIN, runCli } from "../helpers/cli.ts";
 import { runOracle } from "../helpers/kmod-oracle.ts";
 import { parseMarker } from "../../src/policy/marker.ts";
-import { Terminal, VENDOR_DIR, linesFor, outputOf, overridePath, policyRoot, shellQuote, snapshotTree } from "./helpers.ts";
+import { VENDOR_DIR, linesFor, outputOf, overridePath, policyRoot, shellQuote, snapshotTree } from "./helpers.ts";
+import { shellTerminal } from "../helpers/tmux.ts";
 
 const PROMPT = /Un-blacklist jfs permanently\? \[y\]es \/ \[n\]o \/ ne\[v\]er:/;
 
@@ -33,7 +34,7 @@ function count(screen: string, pattern: RegExp): number {
 
 test("yes: says which file blacklists jfs, writes an allow override, and kmod no longer blacklists jfs", async (t) => {
   const root = policyRoot();
-  const terminal = new Terminal();
+  const terminal = shellTerminal();
   t.after(() => {
     terminal.close();
     root.cleanup();
@@ -65,7 +66,7 @@ test("yes: says which file blacklists jfs, writes an allow override, and kmod no
 
 test("no, an unknown answer, and end of input: nothing is written", async (t) => {
   const root = policyRoot();
-  const terminal = new Terminal();
+  const terminal = shellTerminal();
   t.after(() => {
     terminal.close();
     root.cleanup();
@@ -96,7 +97,7 @@ test("no, an unknown answer, and end of input: nothing is written", async (t) =>
 
 test("never: writes a pinned block, and the next modprobe says so without asking again", async (t) => {
   const root = policyRoot();
-  const terminal = new Terminal();
+  const terminal = shellTerminal();
   t.after(() => {
     terminal.close();
     root.cleanup();
@@ -123,7 +124,7 @@ test("never: writes a pinned block, and the next modprobe says so without asking
 test("through the real modprobe: the install line runs the hook via sh -c with stderr gone and stdout captured", async (t) => {
   const root = policyRoot();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-hook-"));
-  const terminal = new Terminal({ DPKG_ROOT: root.dir });
+  const terminal = shellTerminal({ DPKG_ROOT: root.dir });
   t.after(() => {
     terminal.close();
     root.cleanup();
@@ -167,7 +168,7 @@ test("without a terminal: no prompt, no output, exit 0, nothing written (through
 test("inside an initramfs and as a non-root user: silent at a terminal, exit 0, nothing written", async (t) => {
   const initramfs = policyRoot({ files: { "etc/initrd-release": 'NAME="dracut"\n' } });
   const plain = policyRoot();
-  const terminal = new Terminal();
+  const terminal = shellTerminal();
   t.after(() => {
     terminal.close();
     initramfs.cleanup();

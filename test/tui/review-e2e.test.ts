@@ -12,7 +12,7 @@ import { BIN, runCli } from "../helpers/cli.ts";
 import { createFakeRoot, type FakeRoot } from "../helpers/fake-root.ts";
 import { oracleAvailable, runOracle } from "../helpers/kmod-oracle.ts";
 import { makeScratchDir } from "../helpers/tree-generator.ts";
-import { TmuxTerminal } from "./tmux.ts";
+import { TmuxTerminal } from "../helpers/tmux.ts";
 
 const RECORD_LOADS = fileURLToPath(new URL("./record-loads.mjs", import.meta.url));
 const JFS_OVERRIDE = "etc/modprobe.d/60-blacklist_fs-jfs.conf";
