@@ -8,7 +8,6 @@ import * as path from "node:path";
 import type { Context } from "../context.ts";
 import { RuntimeFailure, errnoCode } from "../errors.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
-import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import {
   changesFiles,
   enforcementChanged,
@@ -26,8 +25,10 @@ import {
 } from "../decide/apply-plan.ts";
 import { fragmentModuleOf, fragmentName, renderFragment } from "../policy/fragment.ts";
 import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../policy/policy.ts";
+import { atomicTempWriter } from "../system/atomic-temp.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 import { withLock } from "../system/lock.ts";
+import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index.ts";
 import { readState, sameState, writeState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
 import { readSystemUsage } from "../system/usage.ts";
@@ -197,7 +198,7 @@ function readVendorFiles(ctx: Context, previous: ApplyState | null): VendorFile[
 
 function readDir(ctx: Context, dir: string): FoundFile[] {
   return (ctx.fs.listDir(dir) ?? [])
-    .filter((e) => !TEMPORARY.test(e.name))
+    .filter((e) => atomicTempWriter(e.name) === null)
     .map((e) => {
       const file = path.posix.join(dir, e.name);
       return { path: file, content: readContent(ctx, file, e.kind) };
@@ -235,16 +236,13 @@ async function carryOut(ctx: Context, file: string, content: string | ApplyState
   progress.done++;
 }
 
-// RootFs.writeFileAtomic names its temporary files `.<name>.fsblacklist-<pid>-<ms>.tmp`.
-const TEMPORARY = /^\..+\.fsblacklist-(\d+)-\d+\.tmp$/;
-
 /** Temporary files of runs that were killed mid-write (we hold the lock: nobody else writes). */
 async function removeLeftTemporaries(ctx: Context): Promise<number> {
   let removed = 0;
   for (const dir of new Set([ctx.config.vendorDir, ctx.config.adminDir, path.posix.dirname(ctx.config.stateFile)])) {
     for (const entry of ctx.fs.listDir(dir) ?? []) {
-      const pid = TEMPORARY.exec(entry.name)?.[1];
-      if (pid === undefined || processAlive(Number(pid))) continue;
+      const pid = atomicTempWriter(entry.name);
+      if (pid === null || processAlive(pid)) continue;
       try {
         if (await ctx.fs.removeFile(path.posix.join(dir, entry.name))) removed++;
       } catch {
