@@ -14,8 +14,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { BIN } from "../helpers/cli.ts";
 import { runOracle } from "../helpers/kmod-oracle.ts";
-import { ADMIN, VENDOR, adminFiles, fsb, fsbAsync, fsbInProcess, installedRoot, scratchDir, snapshotTree, treeDiff, unsafeInstallLines, type Run } from "./helpers.ts";
+import { ADMIN, ENV, VENDOR, adminFiles, fsb, fsbAsync, fsbInProcess, installedRoot, scratchDir, snapshotTree, treeDiff, unsafeInstallLines, type Run } from "./helpers.ts";
 
 const SPEC = { loaded: ["jfs"], fstab: "/dev/vda1 / ext4 defaults 0 1\n/dev/sdb1 /mnt/old minix noauto 0 0\n" };
 
@@ -252,7 +253,7 @@ test("hostile modprobe.d files: every command copes, the administrator's files s
 
   // What we say kmod reads is what kmod reads, hostile files and all.
   const [oracle] = await runOracle([root.dir], { parallel: 1 });
-  const showconfig = spawnSync(process.execPath, [path.resolve("bin/fsblacklist.js"), "--root", root.dir, "showconfig"], { env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 1 << 26 });
+  const showconfig = spawnSync(process.execPath, [BIN, "--root", root.dir, "showconfig"], { env: ENV, maxBuffer: 1 << 26 });
   assert.ok(showconfig.stdout.equals(oracle!.config), "showconfig differs from modprobe -c after the commands ran");
   assert.ok(!fs.existsSync("/tmp/fsb-should-never-run"));
 });
