@@ -183,8 +183,26 @@ async function loadWithCosmiconfig(hostPath: string, shownPath: string, confineT
     const message = error instanceof Error ? error.message : String(error);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new UsageError(`${shownPath}: no such configuration file`);
-    throw new UsageError(`${shownPath}: ${message.split("\n")[0]}`);
+    throw new UsageError(`${shownPath}${describeParseError(error, message)}`);
   }
+}
+
+/**
+ * ": line:column: reason" for a syntax error. cosmiconfig prefixes the parser's
+ * message with "YAML Error in <host path>:", which says neither where nor what.
+ */
+function describeParseError(error: unknown, message: string): string {
+  const yamlError = error as { reason?: unknown; mark?: { line?: unknown; column?: unknown } };
+  if (typeof yamlError.reason === "string" && typeof yamlError.mark?.line === "number" && typeof yamlError.mark.column === "number") {
+    return `:${yamlError.mark.line + 1}:${yamlError.mark.column + 1}: ${yamlError.reason}`;
+  }
+  // Skip the "... Error in <path>:" line and code frames ("> 1 | ...", "    |   ^").
+  const reason = message
+    .split("\n")
+    .slice(/^(YAML|JSON) Error in /.test(message) ? 1 : 0)
+    .map((line) => line.trim())
+    .find((line) => line !== "" && !/^>?\s*\d*\s*\|/.test(line));
+  return `: ${reason?.replace(/ while parsing .*$/, "") ?? "cannot be parsed"}`;
 }
 
 /** A CommonJS module's exports: the bundle (esbuild) gives them only as the default export, Node also by name. */

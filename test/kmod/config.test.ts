@@ -101,7 +101,7 @@ describe("bad configuration: exit 2, naming the file and the setting", () => {
     ["wrong boolean", "initramfs:\n  underRoot: yes please\n", /'initramfs\.underRoot' must be true or false/],
     ["path climbing out", "adminDir: ../../etc/modprobe.d\n", /etc\/fsblacklist\/config\.yaml: 'adminDir' must be a path without '\.\.'/],
     ["not a mapping", "- a\n- b\n", /etc\/fsblacklist\/config\.yaml: expected a mapping of settings/],
-    ["YAML syntax", "kmodVersion: [30\n", /etc\/fsblacklist\/config\.yaml: /],
+    ["YAML syntax", "kmodVersion: [30\n", /etc\/fsblacklist\/config\.yaml:2:1: /],
   ];
   for (const [name, yaml, message] of cases) {
     test(name, () => {
@@ -252,5 +252,26 @@ describe("a configured vendorDir that kmod does not read is refused", () => {
     fs.mkdirSync(path.join(root, "etc/fsblacklist"), { recursive: true });
     fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "kmodVersion: 31\nvendorDir: usr/lib/modprobe.d\n");
     assert.equal((await loadConfig(new RootFs(root), undefined)).vendorDir, "usr/lib/modprobe.d");
+  });
+});
+
+describe("a configuration file that does not parse", () => {
+  test("YAML: exit 2 naming the root-relative file, line, column and the parser's reason", (t) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-yaml-"));
+    t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(root, "etc/fsblacklist"), { recursive: true });
+    fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "profile: [unclosed\nkeep: {\n");
+    const result = runCli(["status", "--root", root]);
+    assert.equal(result.status, 2);
+    assert.equal(result.stderr, "fsblacklist: etc/fsblacklist/config.yaml:2:1: missed comma between flow collection entries\n");
+  });
+
+  test("JSON: exit 2 with the parser's reason, not a code frame", (t) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-json-"));
+    t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(root, "c.json"), '{"profile": "cis",,}');
+    const result = runCli(["status", "--root", root, "--config", path.join(root, "c.json")]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /c\.json: Expected double-quoted property name in JSON at position 18\n$/);
   });
 });
