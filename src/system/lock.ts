@@ -1,8 +1,10 @@
 // One fsblacklist run at a time changes a root. The lock file holds the owner's
 // pid from the moment it exists (written to a private file first, then linked
 // into place, which fails if the lock exists); a lock whose owner is gone
-// (killed mid-run) is broken. A lock without a pid can only be left by another
-// tool or a damaged file system: it is broken once it is older than a minute.
+// (killed mid-run) is broken. The owner's start time is recorded beside its pid,
+// so a pid the kernel has since given to another process does not keep us
+// waiting. A lock without a pid can only be left by another tool or a damaged
+// file system: it is broken once it is older than a minute.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -29,17 +31,49 @@ function ownerAlive(pid: number): boolean {
 
 const UNREADABLE_LOCK_GRACE_MS = 60_000;
 
-/** The pid in a lock file; NaN when it holds none; null when there is no lock. */
-function readOwner(lockPath: string): number | null {
+/**
+ * When a process started (field 22 of the host's /proc/<pid>/stat, in clock
+ * ticks since boot), or null where that cannot be read. The command name in
+ * field 2 may hold spaces and parentheses, so fields are counted after the last ')'.
+ */
+function startTime(pid: number): string | null {
   try {
-    return Number.parseInt(fs.readFileSync(lockPath, "utf8"), 10);
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
   } catch {
     return null;
   }
 }
 
-function isStale(lockPath: string, owner: number): boolean {
-  if (!Number.isNaN(owner)) return !ownerAlive(owner);
+interface LockContent {
+  text: string;
+  /** NaN when the file holds no pid. */
+  pid: number;
+  started: string | null;
+}
+
+function readLock(lockPath: string): LockContent | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(lockPath, "utf8");
+  } catch {
+    return null;
+  }
+  const [pid, started] = text.trim().split(/\s+/);
+  return { text, pid: Number.parseInt(pid ?? "", 10), started: started || null };
+}
+
+/** The pid in a lock file; NaN when it holds none; null when there is no lock. */
+function readOwner(lockPath: string): number | null {
+  return readLock(lockPath)?.pid ?? null;
+}
+
+function isStale(lockPath: string, lock: LockContent): boolean {
+  if (!Number.isNaN(lock.pid)) {
+    if (!ownerAlive(lock.pid)) return true;
+    const current = startTime(lock.pid);
+    return lock.started !== null && current !== null && lock.started !== current;
+  }
   try {
     return Date.now() - fs.statSync(lockPath).mtimeMs > UNREADABLE_LOCK_GRACE_MS;
   } catch {
@@ -51,7 +85,7 @@ function isStale(lockPath: string, owner: number): boolean {
 function tryCreate(lockPath: string): boolean {
   const own = `${lockPath}.${process.pid}`;
   try {
-    fs.writeFileSync(own, `${process.pid}\n`, { mode: 0o644 });
+    fs.writeFileSync(own, `${process.pid} ${startTime(process.pid) ?? ""}\n`, { mode: 0o644 });
     fs.linkSync(own, lockPath);
     return true;
   } catch (error) {
@@ -80,9 +114,10 @@ export async function withLock<T>(rootFs: RootFs, work: () => Promise<T>, option
     } catch (error) {
       throw new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${errnoCode(error) ?? String(error)}`, "is the file system read-only or full?");
     }
-    const owner = readOwner(lockPath);
-    if (owner !== null && isStale(lockPath, owner)) {
-      breakStaleLock(lockPath, owner);
+    const lock = readLock(lockPath);
+    const owner = lock?.pid ?? null;
+    if (lock !== null && isStale(lockPath, lock)) {
+      breakStaleLock(lockPath, lock.text);
       continue;
     }
     if (Date.now() > deadline) throw new RuntimeFailure(`timed out waiting for lock ${LOCK_PATH} held by pid ${owner}`);
@@ -99,7 +134,7 @@ export async function withLock<T>(rootFs: RootFs, work: () => Promise<T>, option
   }
 }
 
-function breakStaleLock(lockPath: string, stalePid: number): void {
+function breakStaleLock(lockPath: string, staleText: string): void {
   // Rename is atomic, so only one breaker takes the file away. If what we took
   // turns out to be a fresh lock of a live run, we put it back.
   const aside = `${lockPath}.stale-${process.pid}`;
@@ -108,8 +143,7 @@ function breakStaleLock(lockPath: string, stalePid: number): void {
   } catch {
     return;
   }
-  const taken = readOwner(aside);
-  if (taken !== stalePid && !(Number.isNaN(taken) && Number.isNaN(stalePid))) {
+  if (readLock(aside)?.text !== staleText) {
     try {
       fs.linkSync(aside, lockPath);
     } catch {

@@ -20,7 +20,7 @@ test("the lock is taken, holds our pid while the work runs, and is gone afterwar
     const { readFileSync } = await import("node:fs");
     return readFileSync(join(root, LOCK_PATH), "utf8");
   });
-  assert.equal(result.trim(), String(process.pid));
+  assert.match(result, new RegExp(`^${process.pid} \\d+\n$`), "our pid and start time");
   assert.equal(existsSync(join(root, LOCK_PATH)), false);
   assert.deepEqual(readdirSync(join(root, "run")), [], "no private lock files left behind");
 });
@@ -66,4 +66,15 @@ test("a live owner makes us wait and say so once", async (t) => {
   await second;
   assert.deepEqual(order, ["first done", "second"]);
   assert.deepEqual(waits, [process.pid]);
+});
+
+test("a lock whose pid now belongs to another process (start time differs) is broken", async (t) => {
+  const root = freshRoot();
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  // Our own pid is alive, but it did not start at clock tick 1: the pid was reused.
+  writeFileSync(join(root, LOCK_PATH), `${process.pid} 1\n`);
+  let waited = false;
+  const ran = await withLock(new RootFs(root), async () => true, { onWait: () => (waited = true), timeoutMs: 2_000 });
+  assert.equal(ran, true);
+  assert.equal(waited, false);
 });
