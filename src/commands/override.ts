@@ -7,6 +7,7 @@ import { RuntimeFailure } from "../errors.ts";
 import { refusedChanges, type OverridePlan, type OverrideRequest } from "../decide/override-plan.ts";
 import { PlanOutdated, applyOverridePlan, checkOverrideNames, loadModuleNow, planOverride, type ApplyOutcome, type LoadResult } from "../services/overrides.ts";
 import { requireRootToChange } from "../services/privileges.ts";
+import { waitingMessage } from "../system/lock.ts";
 import { printOverrideDryRun, printOverrideResult } from "../report/override-report.ts";
 
 interface OverrideOptions {
@@ -58,7 +59,7 @@ const MAX_PLAN_ATTEMPTS = 25;
 async function planAndApply(ctx: Context, request: OverrideRequest, names: string[]): Promise<{ plan: OverridePlan } & ApplyOutcome> {
   let waited = false;
   const onWait = (pid: number): void => {
-    if (!waited) ctx.stderr.write(`fsblacklist: waiting for another fsblacklist run (pid ${pid}) to finish\n`);
+    if (!waited) ctx.stderr.write(waitingMessage(pid));
     waited = true;
   };
   for (let attempt = 1; ; attempt++) {

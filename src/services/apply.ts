@@ -25,9 +25,9 @@ import {
 } from "../decide/apply-plan.ts";
 import { fragmentModuleOf, fragmentName, renderFragment } from "../policy/fragment.ts";
 import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../policy/policy.ts";
-import { atomicTempWriter } from "../system/atomic-temp.ts";
+import { atomicTempWriter, removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { runningRelease } from "../system/kernel-release.ts";
-import { withLock } from "../system/lock.ts";
+import { waitingMessage, withLock } from "../system/lock.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index.ts";
 import { readState, sameState, writeState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
@@ -96,14 +96,14 @@ export async function applyPolicy(ctx: Context, options: { dryRun: boolean }): P
   if (options.dryRun || !hasWork(first)) return result(ctx, first, { dryRun: options.dryRun, changed: hasWork(first), initramfs: initramfsReport(ctx, first.initramfs) });
   requireRootToChange(ctx, "apply", [ctx.config.vendorDir, ctx.config.adminDir]);
   return withLock(ctx.fs, () => applyLocked(ctx, policy), {
-    onWait: (pid) => ctx.stderr.write(`fsblacklist: waiting for lock held by pid ${pid}\n`),
+    onWait: (pid) => ctx.stderr.write(waitingMessage(pid)),
   });
 }
 
 async function applyLocked(ctx: Context, policy: LoadedPolicy): Promise<ApplyResult> {
   const d = decide(ctx, policy);
   if (!hasWork(d)) return result(ctx, d, { dryRun: false, changed: false, initramfs: initramfsReport(ctx, d.initramfs) });
-  const cleaned = await removeLeftTemporaries(ctx);
+  const cleaned = await removeLeftTemporaries(ctx.fs, [ctx.config.vendorDir, ctx.config.adminDir, path.posix.dirname(ctx.config.stateFile)]);
   if (cleaned > 0) d.notes.push(`removed ${cleaned} temporary file(s) left by an interrupted run`);
 
   const writes = d.plan.actions.filter((a) => a.action !== "skip");
@@ -237,31 +237,6 @@ async function carryOut(ctx: Context, file: string, content: string | ApplyState
 }
 
 /** Temporary files of runs that were killed mid-write (we hold the lock: nobody else writes). */
-async function removeLeftTemporaries(ctx: Context): Promise<number> {
-  let removed = 0;
-  for (const dir of new Set([ctx.config.vendorDir, ctx.config.adminDir, path.posix.dirname(ctx.config.stateFile)])) {
-    for (const entry of ctx.fs.listDir(dir) ?? []) {
-      const pid = atomicTempWriter(entry.name);
-      if (pid === null || processAlive(pid)) continue;
-      try {
-        if (await ctx.fs.removeFile(path.posix.join(dir, entry.name))) removed++;
-      } catch {
-        // Litter that kmod ignores (a hidden name); not worth failing a package hook for.
-      }
-    }
-  }
-  return removed;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === "EPERM";
-  }
-}
-
 const ERRNO_TEXT: Record<string, string> = {
   EROFS: "read-only file system",
   ENOSPC: "no space left on device",

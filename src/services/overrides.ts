@@ -26,6 +26,7 @@ import { parseMarker } from "../policy/marker.ts";
 import { fragmentName, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 import { withLock } from "../system/lock.ts";
+import { removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
 import { readSystemUsage } from "../system/usage.ts";
@@ -135,6 +136,7 @@ export async function applyOverridePlan(ctx: Context, plan: OverridePlan, option
   return withLock(
     ctx.fs,
     async () => {
+      await removeLeftTemporaries(ctx.fs, [ctx.config.adminDir]);
       for (const change of pending) {
         const current = readCurrent(ctx, change.path);
         if (current.owner === "admin" || current.text !== change.before) {

@@ -10,8 +10,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { RuntimeFailure, errnoCode } from "../errors.ts";
 import type { RootFs } from "./root-fs.ts";
+import { processAlive, processStartTime } from "./processes.ts";
 
 export const LOCK_PATH = "run/fsblacklist.lock";
+
+/** What a run says, once, when another run holds the lock. */
+export function waitingMessage(ownerPid: number): string {
+  return `fsblacklist: waiting for lock ${LOCK_PATH} held by pid ${ownerPid}\n`;
+}
 
 export interface LockOptions {
   /** Called once when we have to wait for another run. */
@@ -19,31 +25,7 @@ export interface LockOptions {
   timeoutMs?: number;
 }
 
-function ownerAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === "EPERM";
-  }
-}
-
 const UNREADABLE_LOCK_GRACE_MS = 60_000;
-
-/**
- * When a process started (field 22 of the host's /proc/<pid>/stat, in clock
- * ticks since boot), or null where that cannot be read. The command name in
- * field 2 may hold spaces and parentheses, so fields are counted after the last ')'.
- */
-function startTime(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 interface LockContent {
   text: string;
@@ -70,8 +52,8 @@ function readOwner(lockPath: string): number | null {
 
 function isStale(lockPath: string, lock: LockContent): boolean {
   if (!Number.isNaN(lock.pid)) {
-    if (!ownerAlive(lock.pid)) return true;
-    const current = startTime(lock.pid);
+    if (!processAlive(lock.pid)) return true;
+    const current = processStartTime(lock.pid);
     return lock.started !== null && current !== null && lock.started !== current;
   }
   try {
@@ -85,7 +67,7 @@ function isStale(lockPath: string, lock: LockContent): boolean {
 function tryCreate(lockPath: string): boolean {
   const own = `${lockPath}.${process.pid}`;
   try {
-    fs.writeFileSync(own, `${process.pid} ${startTime(process.pid) ?? ""}\n`, { mode: 0o644 });
+    fs.writeFileSync(own, `${process.pid} ${processStartTime(process.pid) ?? ""}\n`, { mode: 0o644 });
     fs.linkSync(own, lockPath);
     return true;
   } catch (error) {

@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import { atomicTempName } from "./atomic-temp.ts";
 import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
 
 const MAX_SYMLINK_HOPS = 40;
@@ -218,7 +219,7 @@ export class RootFs {
     const norm = RootFs.normalise(relPath);
     const dirHost = this.mkdirp(path.posix.dirname(norm) || ".");
     const target = path.join(dirHost, path.posix.basename(norm));
-    const temp = path.join(dirHost, `.${path.posix.basename(norm)}.fsblacklist-${process.pid}-${Date.now()}.tmp`);
+    const temp = path.join(dirHost, atomicTempName(path.posix.basename(norm)));
     const handle = await fsp.open(temp, "wx", mode);
     crashPoint();
     try {

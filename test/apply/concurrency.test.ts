@@ -46,7 +46,7 @@ test("20 concurrent runs end in the same state as one run, and exactly one of th
     const runs = await Promise.all(Array.from({ length: 20 }, () => start(root.dir, ["--json"]).done));
     for (const run of runs) {
       assert.equal(run.status, 0, run.stderr);
-      assert.match(run.stderr, /^(fsblacklist: waiting for lock held by pid \d+\n)?$/, "at most one wait message per run, and nothing else");
+      assert.match(run.stderr, /^(fsblacklist: waiting for lock run\/fsblacklist\.lock held by pid \d+\n)?$/, "at most one wait message per run, and nothing else");
     }
     const changed = runs.filter((run) => (JSON.parse(run.stdout) as { changed: boolean }).changed);
     assert.equal(changed.length, 1);
@@ -71,7 +71,7 @@ test("a run waits for the lock holder, says so once, and goes on when the holder
     });
     const run = await started.done;
     assert.equal(run.status, 0);
-    assert.equal(run.stderr, `fsblacklist: waiting for lock held by pid ${holder.pid}\n`);
+    assert.equal(run.stderr, `fsblacklist: waiting for lock run/fsblacklist.lock held by pid ${holder.pid}\n`);
     assert.ok(fs.existsSync(path.join(root.dir, VENDOR, fragmentName("jfs"))));
   } finally {
     holder.kill();

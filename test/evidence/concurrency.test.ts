@@ -14,7 +14,7 @@ import { runOracle } from "../helpers/kmod-oracle.ts";
 import { copyTree, fsbAsync, fsbInProcess, installedRoot, scratchDir, settled, type Run } from "./helpers.ts";
 
 // apply and the override commands word it differently; both name the process waited for.
-const WAITING = /^fsblacklist: waiting for (lock held by pid \d+|another fsblacklist run \(pid \d+\) to finish)$/;
+const WAITING = /^fsblacklist: waiting for lock run\/fsblacklist\.lock held by pid \d+$/;
 
 /** 20 runs: applies, and allows and blocks of which some conflict (hfs) and some do not. */
 const RUNS: readonly (readonly string[])[] = [
