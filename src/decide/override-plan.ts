@@ -77,6 +77,8 @@ export interface OverrideFacts {
   before: EffectiveConfig;
   /** What blocking the module means for this system (in use, built in); only `block` reports them. */
   blockNotes: string[];
+  /** Evidence that this system uses the module ("jfs loaded (proc/modules)"); `reset` warns with it. */
+  inUse: string[];
 }
 
 /** The text the override file holds after the request (null: no file). */
@@ -118,7 +120,12 @@ export function decideOverride(facts: OverrideFacts, after: EffectiveConfig): Ov
   if (request === "reset") {
     if (current.owner === "none") return change("unchanged", null, `no override in ${file}; the default applies`, [], blockedBefore);
     const first = blockedAfter[0];
-    return change("remove", null, first === undefined ? `the default applies again: nothing blacklists ${module}` : `the default applies again: blacklisted by ${where(first)}`, [], blockedAfter);
+    // Dropping an allow or block of a module in use blocks it until `apply` keeps it again.
+    const notes =
+      first !== undefined && facts.inUse.length > 0
+        ? [`${module} is in use (${facts.inUse.join("; ")}) and blacklisted again: run fsblacklist apply to keep it loadable`]
+        : [];
+    return change("remove", null, first === undefined ? `the default applies again: nothing blacklists ${module}` : `the default applies again: blacklisted by ${where(first)}`, notes, blockedAfter);
   }
   const text = plannedText(facts);
   if (request === "block") {

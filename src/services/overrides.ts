@@ -29,7 +29,7 @@ import { withLock } from "../system/lock.ts";
 import { removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
-import { readSystemUsage } from "../system/usage.ts";
+import { readSystemUsage, type SystemUsage } from "../system/usage.ts";
 import { initramfsAfterChange, type InitramfsReport } from "./initramfs.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 import { requireRootToChange } from "./privileges.ts";
@@ -80,6 +80,7 @@ export async function planOverride(ctx: Context, request: OverrideRequest, names
       stamp,
       before,
       blockNotes: request === "block" ? blockNotes(ctx, facts, module) : [],
+      inUse: request === "reset" ? usageEvidence(ctx, facts, module).map((e) => `${e.text} (${e.where})`) : [],
     };
     changes.push(decideOverride(target, configWith(file, plannedText(target))));
   }
@@ -260,12 +261,17 @@ function unknownName(ctx: Context, facts: Facts, request: OverrideRequest, name:
   );
 }
 
+function usageEvidence(ctx: Context, facts: Facts, module: string): ReturnType<SystemUsage["evidenceFor"]> {
+  const index = facts.release === null ? null : facts.index(facts.release);
+  return readSystemUsage(ctx.fs, index).evidenceFor(module);
+}
+
 /** What blocking a module means for this system: what uses it, and whether a blacklist can matter at all. */
 function blockNotes(ctx: Context, facts: Facts, module: string): string[] {
   const index = facts.release === null ? null : facts.index(facts.release);
   const notes: string[] = [];
   if (index?.builtin.has(module)) notes.push(`${module} is built into kernel ${index.release}: a blacklist has no effect on it`);
-  const evidence = readSystemUsage(ctx.fs, index).evidenceFor(module);
+  const evidence = usageEvidence(ctx, facts, module);
   if (evidence.length > 0) {
     const loaded = evidence.some((e) => e.signal === "loaded");
     notes.push(

@@ -66,6 +66,7 @@ interface Row {
   /** The module is in the policy (its fragment is the vendor one). */
   inPolicy?: boolean;
   blockNotes?: string[];
+  inUse?: string[];
   expect: {
     action: OverrideAction;
     reason: RegExp;
@@ -220,6 +221,21 @@ const ROWS: Row[] = [
     expect: { action: "unchanged", reason: /^already blocked by etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf$/, notes: [/built into kernel/], affectsBlacklist: false, after: "before" },
   },
   {
+    title: "reset of our keep of a module in use: removed, blacklisted again, and the admin is told to run apply",
+    request: "reset",
+    module: "jfs",
+    files: { [vendorPath("jfs")]: vendorFragment("jfs"), [overridePath("jfs")]: ours("keep", "jfs") },
+    inPolicy: true,
+    inUse: ["jfs loaded (proc/modules)"],
+    expect: {
+      action: "remove",
+      reason: /^the default applies again: blacklisted by /,
+      notes: [/^jfs is in use \(jfs loaded \(proc\/modules\)\) and blacklisted again: run fsblacklist apply to keep it loadable$/],
+      affectsBlacklist: true,
+      after: null,
+    },
+  },
+  {
     title: "reset of our allow override: removed, the vendor blacklist applies again",
     request: "reset",
     module: "jfs",
@@ -272,6 +288,7 @@ for (const row of ROWS) {
       stamp: { reason: null, date: DATE, kernel: "6.1.0-50-amd64" },
       before: configOf(row.files, cmdline),
       blockNotes: row.blockNotes ?? [],
+      inUse: row.inUse ?? [],
     };
     const text = plannedText(facts);
     const afterFiles: Files = { ...row.files };
@@ -306,6 +323,7 @@ test("override plan: a reason given by the caller is recorded in the marker", ()
     stamp: { reason: "allowed at the prompt of `modprobe jfs`", date: DATE, kernel: null },
     before: configOf({}, null),
     blockNotes: [],
+    inUse: [],
   };
   assert.deepEqual(parseMarker(plannedText(facts)!), { kind: "allow", module: "jfs", reason: "allowed at the prompt of `modprobe jfs`", date: DATE, kernel: null });
 });
