@@ -202,7 +202,7 @@ function printTable(): void {
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(fileURLToPath(new URL("../dist/main.js", import.meta.url)))) {
+  if (!fs.existsSync(fileURLToPath(new URL("../dist/main.cjs", import.meta.url)))) {
     console.error("bench: dist/ is missing; run `npm run bench` (it builds first)");
     return;
   }

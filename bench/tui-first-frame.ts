@@ -94,7 +94,7 @@ export async function measureFirstFrame(rootDir: string, runs: number, warmup = 
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(fileURLToPath(new URL("../dist/main.js", import.meta.url)))) throw new Error("dist/ is missing: run npm run build first");
+  if (!existsSync(fileURLToPath(new URL("../dist/main.cjs", import.meta.url)))) throw new Error("dist/ is missing: run npm run build first");
   const runs = Number(process.argv[2] ?? 9);
   const root = createFakeRoot();
   try {

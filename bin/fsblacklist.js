@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-// The installed command: the bundled build, nothing else loaded here.
-import { main } from "../dist/main.js";
-
-process.exitCode = await main(process.argv.slice(2));
+// The installed command: the bundled build, nothing else loaded here. CommonJS
+// (bin/package.json), like dist/main.cjs: Node starts its ES module loader only
+// for the parts that need it (the review UI, execa).
+"use strict";
+require("../dist/main.cjs")
+  .main(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  });

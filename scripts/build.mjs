@@ -1,45 +1,126 @@
-// Bundles src/main.ts into dist/ with code splitting, so each command's module
-// (and Ink/React for `review`) is a separate chunk that loads only when used.
+// Bundles the command into dist/ as a few files, most of them CommonJS: on
+// Node 20 (no compile cache) every ES module costs a resolve, a load and a link,
+// and the code-split ES build made `status` load 18 of them (docs/performance.md).
 //
-// The new build is written beside dist/ and moved in file by file, main.js
+//   main.cjs         src/main.ts alone: picks one of the next two
+//   cli.cjs          the command table and every command; a command's modules
+//                    are initialised only when it runs (esbuild's lazy wrappers)
+//   hook.cjs         the `modprobe-hook MODULE` fast path that main.ts takes
+//                    inside every `modprobe MODULE` of a blacklisted module,
+//                    without the command table
+//   errors.cjs       src/errors.ts, one copy for all of them, so that main.ts's
+//                    `instanceof FsbError` holds for errors thrown anywhere
+//   review.mjs       the review UI: Ink and React (ES modules only)
+//   execa.mjs        execa (ES modules only), where a process is spawned
+//   cosmiconfig.cjs  cosmiconfig and its YAML parser, when a configuration file exists
+//   ink-devtools.mjs what Ink imports only with DEV=true
+//
+// A process loads cli.cjs or hook.cjs, never both (main.ts takes one path), so
+// the code they share is never two live copies; only errors.cjs crosses files.
+//
+// The new build is written beside dist/ and moved in file by file, main.cjs
 // last, so a CLI that is running (or a test) never sees a half-built dist/.
 import { build } from "esbuild";
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 
 const staging = `dist/.staging-${process.pid}`;
 rmSync(staging, { recursive: true, force: true });
-await build({
-  entryPoints: { main: "src/main.ts" },
-  outdir: staging,
+
+/** The path with links resolved (node_modules may be one); as it is when it does not exist (an extensionless require). */
+const real = (path) => {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+};
+
+/**
+ * Modules that are a file of their own in dist/, by resolved source path or
+ * package specifier; `from` limits the redirection to imports by that file.
+ */
+const SEPARATE = [
+  { module: real("src/cli.ts"), file: "./cli.cjs", from: real("src/main.ts") },
+  { module: real("src/commands/modprobe-hook.ts"), file: "./hook.cjs", from: real("src/main.ts") },
+  { module: real("src/errors.ts"), file: "./errors.cjs" },
+  { module: real("src/tui/run-review.tsx"), file: "./review.mjs" },
+  { module: real("node_modules/ink/build/devtools.js"), file: "./ink-devtools.mjs" },
+  { module: "execa", file: "./execa.mjs" },
+  { module: "cosmiconfig/dist/Explorer.js", file: "./cosmiconfig.cjs" },
+  { module: "cosmiconfig/dist/loaders.js", file: "./cosmiconfig.cjs" },
+];
+
+/**
+ * Points imports of SEPARATE modules (other than the file being built) at their
+ * file in dist/. A CommonJS file is required through a one-line module, so that
+ * `import()` of it becomes esbuild's lazy `require()` instead of a trip through
+ * Node's ES module loader.
+ */
+const separateFiles = (self) => ({
+  name: "separate-files",
+  setup(b) {
+    b.onResolve({ filter: /^(\.|execa$|cosmiconfig\/)/ }, (args) => {
+      if (args.namespace === "separate") return { path: args.path, external: true };
+      const key = args.path.startsWith(".") ? real(resolve(args.resolveDir, args.path)) : args.path;
+      const found = SEPARATE.find((s) => s.module === key && s.file !== self && (s.from === undefined || s.from === real(args.importer)));
+      if (found === undefined) return undefined;
+      return found.file.endsWith(".cjs") ? { path: found.file, namespace: "separate" } : { path: found.file, external: true };
+    });
+    b.onLoad({ filter: /.*/, namespace: "separate" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
+  },
+});
+
+const common = {
   bundle: true,
-  splitting: true,
-  format: "esm",
   platform: "node",
   target: "node20",
   jsx: "automatic",
-  chunkNames: "chunks/[name]-[hash]",
   // Ink imports React's devtools only when DEV=true; they are not a dependency.
   // cosmiconfig requires TypeScript only to load .ts configuration, which we
-  // refuse; bundled, its 10 MB chunk was imported (and parsed, ~130 ms) by every
-  // run that has a config.yaml.
+  // refuse; bundled, its 10 MB were parsed by every run with a config.yaml.
   external: ["react-devtools-core", "typescript"],
-  banner: {
-    // Bundled CommonJS dependencies (cosmiconfig, js-yaml) call require().
-    js: "import { createRequire as __fsbCreateRequire } from 'node:module'; const require = __fsbCreateRequire(import.meta.url);",
-  },
   define: { "process.env.NODE_ENV": '"production"' },
   legalComments: "none",
   logLevel: "warning",
-});
+};
+// policy.ts finds blacklist.d/ from its own file's URL.
+const cjs = {
+  ...common,
+  format: "cjs",
+  define: { ...common.define, "import.meta.url": "__fsbModuleUrl" },
+  banner: { js: "var __fsbModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
+// Bundled CommonJS dependencies (React, cross-spawn) call require().
+const esm = {
+  ...common,
+  format: "esm",
+  banner: { js: "import { createRequire as __fsbCreateRequire } from 'node:module'; const require = __fsbCreateRequire(import.meta.url);" },
+};
 
-mkdirSync("dist/chunks", { recursive: true });
-const fresh = new Set(readdirSync(join(staging, "chunks")));
-for (const chunk of fresh) renameSync(join(staging, "chunks", chunk), join("dist/chunks", chunk));
-renameSync(join(staging, "main.js"), "dist/main.js");
+/** A bundle whose entry is a line of code (a package's parts that we load together). */
+const entry = (contents) => ({ contents, resolveDir: ".", sourcefile: "entry.js" });
+
+const bundles = [
+  { ...cjs, entryPoints: ["src/main.ts"], outfile: "main.cjs" },
+  { ...cjs, entryPoints: ["src/cli.ts"], outfile: "cli.cjs" },
+  { ...cjs, entryPoints: ["src/commands/modprobe-hook.ts"], outfile: "hook.cjs" },
+  { ...cjs, entryPoints: ["src/errors.ts"], outfile: "errors.cjs" },
+  { ...esm, entryPoints: ["src/tui/run-review.tsx"], outfile: "review.mjs" },
+  { ...esm, entryPoints: ["node_modules/ink/build/devtools.js"], outfile: "ink-devtools.mjs" },
+  { ...esm, stdin: entry('export { execa } from "execa";'), outfile: "execa.mjs" },
+  { ...cjs, stdin: entry('module.exports = { ...require("cosmiconfig/dist/Explorer.js"), ...require("cosmiconfig/dist/loaders.js") };'), outfile: "cosmiconfig.cjs" },
+];
+await Promise.all(bundles.map(({ outfile, ...options }) => build({ ...options, outfile: join(staging, outfile), plugins: [separateFiles(`./${outfile}`)] })));
+
+const fresh = readdirSync(staging);
+for (const file of fresh.filter((f) => f !== "main.cjs")) renameSync(join(staging, file), join("dist", file));
+renameSync(join(staging, "main.cjs"), "dist/main.cjs");
 rmSync(staging, { recursive: true, force: true });
-// Chunks of earlier builds: hashed names, harmless, but do not let them pile up.
-for (const chunk of readdirSync("dist/chunks")) {
-  const path = join("dist/chunks", chunk);
-  if (!fresh.has(chunk) && Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { force: true });
+// Files of earlier builds (the code-split layout had dist/main.js and dist/chunks/)
+// and staging directories of failed ones; a run that started before this build
+// may still read them for a moment.
+for (const name of readdirSync("dist")) {
+  const path = join("dist", name);
+  if (!fresh.includes(name) && Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { recursive: true, force: true });
 }
