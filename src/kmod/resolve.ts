@@ -23,8 +23,8 @@
 import type { ConfigEntry, Source } from "./parse-config.ts";
 import { underscores } from "./parse-config.ts";
 import { fnmatch } from "./fnmatch.ts";
-import type { IndexedAlias, ModuleIndex } from "../system/module-index.ts";
-import { filesystemTypesOf } from "../system/module-index.ts";
+import type { ModuleIndex } from "../system/module-index.ts";
+import { aliasesStartingWith, filesystemTypesOf } from "../system/module-index.ts";
 
 type EntryOf<K extends ConfigEntry["kind"]> = ConfigEntry & { kind: K };
 type EntriesByKind = { [K in ConfigEntry["kind"]]: EntryOf<K>[] };
@@ -157,12 +157,9 @@ function lookup(name: string, facts: ResolveFacts): { kind: LookupKind | null; s
     }
   }
   if (index !== null) {
-    const order = [...index.modules.keys()];
-    const rank = (module: string): number => {
-      const at = order.indexOf(module);
-      return at < 0 ? order.length : at;
-    };
-    const matches = aliasCandidates(index.aliases, name)
+    const order = moduleOrder(index);
+    const rank = (module: string): number => order.get(module) ?? order.size;
+    const matches = (name === "" ? index.aliases : aliasesStartingWith(index, name[0]!))
       .filter((a) => fnmatch(a.pattern, name))
       .sort((a, b) => rank(a.module) - rank(b.module));
     if (matches.length > 0) {
@@ -179,36 +176,18 @@ function lookup(name: string, facts: ResolveFacts): { kind: LookupKind | null; s
   return { kind: null, source: null, candidates: [] };
 }
 
-// A real kernel's modules.alias has ~25,000 patterns (status asks for every
-// filesystem type). A pattern can only match a name that starts with its first
-// character, unless that character is a wildcard, a bracket or a backslash.
-const candidatesByFirstChar = new WeakMap<readonly IndexedAlias[], { literal: Map<string, number[]>; wild: number[]; merged: Map<string, IndexedAlias[]> }>();
+// Position of each module in modules.dep, which orders the modules an alias
+// leads to; asked for every filesystem type status and apply resolve.
+const orderByIndex = new WeakMap<ModuleIndex, Map<string, number>>();
 
-/** The aliases that can match `name`, in their original order. */
-function aliasCandidates(aliases: readonly IndexedAlias[], name: string): readonly IndexedAlias[] {
-  const first = name[0];
-  if (first === undefined) return aliases;
-  let buckets = candidatesByFirstChar.get(aliases);
-  if (buckets === undefined) {
-    buckets = { literal: new Map(), wild: [], merged: new Map() };
-    aliases.forEach((alias, at) => {
-      const c = alias.pattern[0];
-      if (c === undefined || c === "*" || c === "?" || c === "[" || c === "\\") buckets!.wild.push(at);
-      else {
-        const bucket = buckets!.literal.get(c);
-        if (bucket === undefined) buckets!.literal.set(c, [at]);
-        else bucket.push(at);
-      }
-    });
-    candidatesByFirstChar.set(aliases, buckets);
+function moduleOrder(index: ModuleIndex): Map<string, number> {
+  let order = orderByIndex.get(index);
+  if (order === undefined) {
+    order = new Map();
+    for (const module of index.modules.keys()) order.set(module, order.size);
+    orderByIndex.set(index, order);
   }
-  let candidates = buckets.merged.get(first);
-  if (candidates === undefined) {
-    const positions = [...(buckets.literal.get(first) ?? []), ...buckets.wild].sort((a, b) => a - b);
-    candidates = positions.map((at) => aliases[at]!);
-    buckets.merged.set(first, candidates);
-  }
-  return candidates;
+  return order;
 }
 
 function isBuiltin(module: string, facts: ResolveFacts): boolean {
@@ -408,7 +387,7 @@ export function resolveFilesystemName(
   if (index !== null) {
     if (index.modules.has(name)) return withTypes(name, "module");
     if (index.builtin.has(name)) return withTypes(name, "builtin");
-    const alias = index.aliases.find((a) => a.pattern === `fs_${name}`);
+    const alias = aliasesStartingWith(index, "f").find((a) => a.pattern === `fs_${name}`);
     if (alias) return withTypes(alias.module, "alias");
     const builtinAlias = index.builtinAliases.find((a) => a.pattern === `fs_${name}`);
     if (builtinAlias) return withTypes(builtinAlias.module, "builtin-alias");

@@ -31,7 +31,12 @@ export interface ModuleIndex {
   release: string;
   /** Root-relative directory: lib/modules/<release>. */
   dir: string;
-  aliases: IndexedAlias[];
+  /**
+   * modules.alias in file order. A real kernel has ~26,000 of them and parsing
+   * them all cost status ~40 ms: readModuleIndex parses them on first use, and
+   * lookups of one name go through aliasesStartingWith(), which does not.
+   */
+  readonly aliases: IndexedAlias[];
   modules: Map<string, IndexedModule>;
   /** Modules compiled into the kernel (modules.builtin). */
   builtin: Set<string>;
@@ -68,13 +73,7 @@ export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null
     if (!modules.has(name)) modules.set(name, { name, path: modulePath, deps });
   }
 
-  const aliases: IndexedAlias[] = [];
-  for (const line of (fs.readText(`${dir}/modules.alias`) ?? "").split("\n")) {
-    const [keyword, raw, module] = line.split(/[ \t]+/);
-    if (keyword !== "alias" || raw === undefined || module === undefined) continue;
-    const pattern = underscores(raw);
-    if (pattern !== null) aliases.push({ pattern, raw, module });
-  }
+  const aliases = { text: fs.readText(`${dir}/modules.alias`) ?? "", parsed: null as IndexedAlias[] | null };
 
   const builtin = new Set<string>();
   for (const line of (fs.readText(`${dir}/modules.builtin`) ?? "").split("\n")) {
@@ -89,7 +88,70 @@ export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null
     if (pattern !== null) builtinAliases.push({ pattern, raw: match[2]!, module: match[1]! });
   }
 
-  return { release, dir, aliases, modules, builtin, builtinAliases };
+  const index: ModuleIndex = {
+    release,
+    dir,
+    get aliases() {
+      aliases.parsed ??= parseAliases(aliases.text);
+      return aliases.parsed;
+    },
+    modules,
+    builtin,
+    builtinAliases,
+  };
+  lazyAliases.set(index, aliases);
+  return index;
+}
+
+function parseAliases(text: string): IndexedAlias[] {
+  const aliases: IndexedAlias[] = [];
+  for (const line of text.split("\n")) {
+    const [keyword, raw, module] = line.split(/[ \t]+/);
+    if (keyword !== "alias" || raw === undefined || module === undefined) continue;
+    const pattern = underscores(raw);
+    if (pattern !== null) aliases.push({ pattern, raw, module });
+  }
+  return aliases;
+}
+
+/** modules.alias of each index from readModuleIndex, and its aliases once parsed. */
+const lazyAliases = new WeakMap<ModuleIndex, { text: string; parsed: IndexedAlias[] | null }>();
+const candidatesCache = new WeakMap<ModuleIndex, Map<string, readonly IndexedAlias[]>>();
+/** A pattern starting with one of these (or an empty one) can match a name whatever its first character. */
+const isWild = (c: string | undefined): boolean => c === undefined || c === "*" || c === "?" || c === "[" || c === "\\";
+
+/**
+ * The aliases of modules.alias that can match a name starting with `first`, in
+ * file order: those whose pattern starts with `first` or with a wildcard, a
+ * bracket or a backslash (fnmatch compares the first character otherwise).
+ * Before the aliases are parsed, only the lines that can qualify are: a line is
+ * `alias PATTERN MODULE` with fields split on blanks, as parseAliases reads it,
+ * and a pattern's first character is the field's, but for a '-' that becomes '_'.
+ */
+export function aliasesStartingWith(index: ModuleIndex, first: string): readonly IndexedAlias[] {
+  let byFirst = candidatesCache.get(index);
+  if (byFirst === undefined) candidatesCache.set(index, (byFirst = new Map()));
+  let found = byFirst.get(first);
+  if (found !== undefined) return found;
+  const lazy = lazyAliases.get(index);
+  const qualifies = (alias: IndexedAlias): boolean => alias.pattern[0] === first || isWild(alias.pattern[0]);
+  if (lazy === undefined || lazy.parsed !== null) found = index.aliases.filter(qualifies);
+  else {
+    // A line that starts with "alias", blanks, a field starting with one of these, blanks and a field.
+    const firsts = [first, "*", "?", "[", "\\", ...(first === "_" ? ["-"] : [])];
+    const set = firsts.map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
+    const lines = new RegExp(`(?<![^\\n])alias[ \\t]+([${set}][^ \\t\\n]*)[ \\t]+([^ \\t\\n]*)`, "g");
+    const scanned: IndexedAlias[] = [];
+    for (const [, raw, module] of lazy.text.matchAll(lines)) {
+      const pattern = underscores(raw!);
+      if (pattern === null) continue;
+      const alias = { pattern, raw: raw!, module: module! };
+      if (qualifies(alias)) scanned.push(alias);
+    }
+    found = scanned;
+  }
+  byFirst.set(first, found);
+  return found;
 }
 
 /** Kernel releases installed under the root (directories with a modules.dep), oldest first. */
@@ -121,7 +183,7 @@ export function filesystemTypesOf(index: ModuleIndex, module: string): string[] 
   let byModule = typesByIndex.get(index);
   if (byModule === undefined) {
     byModule = new Map();
-    for (const alias of [...index.aliases, ...index.builtinAliases]) {
+    for (const alias of [...aliasesStartingWith(index, "f"), ...index.builtinAliases]) {
       if (!alias.raw.startsWith("fs-") || /[*?[\\]/.test(alias.raw)) continue;
       const types = byModule.get(alias.module) ?? [];
       const type = alias.raw.slice(3);
