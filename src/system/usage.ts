@@ -5,7 +5,7 @@
 import type { KeepSignal } from "./config.ts";
 import { readFstab, type FstabEntry } from "./fstab.ts";
 import { readKernelState, type KernelState } from "./kernel-state.ts";
-import { filesystemTypesOf, type ModuleIndex } from "./module-index.ts";
+import { filesystemTypesOf, type IndexedModule, type ModuleIndex } from "./module-index.ts";
 import { readMountUnits, type MountUnit } from "./mount-units.ts";
 import type { RootFs } from "./root-fs.ts";
 
@@ -53,25 +53,38 @@ export function readSystemUsage(fs: RootFs, index: ModuleIndex | null): SystemUs
     return [...types];
   };
 
+  // Modules that need each module, in index order: status asks for ~30 modules,
+  // and a real kernel has ~4,000 to look through for each.
+  let dependantsByModule: Map<string, IndexedModule[]> | null = null;
+  const dependantsOf = (module: string): readonly IndexedModule[] => {
+    if (index === null) return [];
+    if (dependantsByModule === null) {
+      dependantsByModule = new Map();
+      for (const dependant of index.modules.values()) {
+        for (const dep of new Set(dependant.deps)) {
+          const list = dependantsByModule.get(dep);
+          if (list === undefined) dependantsByModule.set(dep, [dependant]);
+          else list.push(dependant);
+        }
+      }
+    }
+    return dependantsByModule.get(module) ?? [];
+  };
+
   const evidenceFor = (module: string, types: readonly string[] = []): UsageEvidence[] => {
     const evidence: UsageEvidence[] = [];
     const subjects: { type: string; via: string | null }[] = typesOf(module, types).map((type) => ({ type, via: null }));
-    if (index !== null) {
-      for (const dependant of index.modules.values()) {
-        if (!dependant.deps.includes(module)) continue;
-        for (const type of typesOf(dependant.name, [])) subjects.push({ type, via: dependant.name });
-      }
+    for (const dependant of dependantsOf(module)) {
+      for (const type of typesOf(dependant.name, [])) subjects.push({ type, via: dependant.name });
     }
     const needs = (via: string | null): string => (via === null ? "" : ` (${via} needs ${module})`);
 
     const loadedAt = kernel.loaded.get(module);
     if (loadedAt !== undefined) evidence.push({ signal: "loaded", subject: module, text: `${module} loaded`, where: loadedAt });
-    if (index !== null) {
-      for (const dependant of index.modules.values()) {
-        const at = kernel.loaded.get(dependant.name);
-        if (at !== undefined && dependant.deps.includes(module)) {
-          evidence.push({ signal: "loaded", subject: dependant.name, text: `${dependant.name} loaded${needs(dependant.name)}`, where: at });
-        }
+    for (const dependant of dependantsOf(module)) {
+      const at = kernel.loaded.get(dependant.name);
+      if (at !== undefined) {
+        evidence.push({ signal: "loaded", subject: dependant.name, text: `${dependant.name} loaded${needs(dependant.name)}`, where: at });
       }
     }
     for (const { type, via } of subjects) {
