@@ -14,6 +14,7 @@ import { parseMarker } from "../policy/marker.ts";
 import { entriesForProfile, findEntry, fragmentName, loadPolicy, shippedPolicyDir, type PolicyEntry } from "../policy/policy.ts";
 import { aliasesStartingWith, filesystemTypesOf, listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
+import { readKernelState } from "../system/kernel-state.ts";
 import { readSystemUsage, type SystemUsage } from "../system/usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 
@@ -37,12 +38,11 @@ export function computeStatus(ctx: Context, names: readonly string[] = []): Stat
   const policy = loadPolicy(settings.policyDir ?? shippedPolicyDir());
   const profileEntries = entriesForProfile(policy, settings.profile);
 
-  const usageProbe = readSystemUsage(fs, null);
-  const kernel = usageProbe.kernel;
+  const kernel = readKernelState(fs);
   const release = kernel.release;
   const indexRelease = release !== null && fs.exists(`lib/modules/${release}/modules.dep`) ? release : kernel.running ? null : (listInstalledReleases(fs).at(-1) ?? null);
   const index = indexRelease === null ? null : readModuleIndex(fs, indexRelease);
-  const usage = index === null ? usageProbe : readSystemUsage(fs, index);
+  const usage = readSystemUsage(fs, index, kernel);
   const config = readEffectiveConfig(fs, { behaviour: behaviourFor(ctx), release: indexRelease, cmdline: kernel.running });
   // The state is what the configuration decides; whether the module is loaded right now is a separate column.
   const facts: ResolveFacts = { entries: config.entries, index, loaded: new Set(), kernelBlacklist: kernel.kernelBlacklist };

@@ -34,12 +34,12 @@ export interface SystemUsage {
 }
 
 /**
- * Reads the running kernel's state, etc/fstab and mount units under the root.
- * `index` is the running kernel's module index (null when there is none): it
- * maps types to modules and modules to their dependants.
+ * Reads the running kernel's state (unless the caller has read it already),
+ * etc/fstab and mount units under the root. `index` is the running kernel's
+ * module index (null when there is none): it maps types to modules and modules
+ * to their dependants.
  */
-export function readSystemUsage(fs: RootFs, index: ModuleIndex | null): SystemUsage {
-  const kernel = readKernelState(fs);
+export function readSystemUsage(fs: RootFs, index: ModuleIndex | null, kernel: KernelState = readKernelState(fs)): SystemUsage {
   const fstab = readFstab(fs);
   const mountUnits = readMountUnits(fs);
   const untyped = [
@@ -61,10 +61,10 @@ export function readSystemUsage(fs: RootFs, index: ModuleIndex | null): SystemUs
     if (dependantsByModule === null) {
       dependantsByModule = new Map();
       for (const dependant of index.modules.values()) {
-        for (const dep of new Set(dependant.deps)) {
+        for (const dep of dependant.deps) {
           const list = dependantsByModule.get(dep);
           if (list === undefined) dependantsByModule.set(dep, [dependant]);
-          else list.push(dependant);
+          else if (list.at(-1) !== dependant) list.push(dependant);
         }
       }
     }
