@@ -14,6 +14,7 @@
 //   execa.mjs        execa (ES modules only), where a process is spawned
 //   cosmiconfig.cjs  cosmiconfig and its YAML parser, when a configuration file exists
 //   ink-devtools.mjs what Ink imports only with DEV=true
+//   validated-policy.json  blacklist.d/ as validated by this build (see below)
 //
 // A process loads cli.cjs or hook.cjs, never both (main.ts takes one path), so
 // the code they share is never two live copies; only errors.cjs crosses files.
@@ -21,7 +22,8 @@
 // The new build is written beside dist/ and moved in file by file, main.cjs
 // last, so a CLI that is running (or a test) never sees a half-built dist/.
 import { build } from "esbuild";
-import { readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 
 const staging = `dist/.staging-${process.pid}`;
@@ -112,6 +114,17 @@ const bundles = [
   { ...cjs, stdin: entry('module.exports = { ...require("cosmiconfig/dist/Explorer.js"), ...require("cosmiconfig/dist/loaders.js") };'), outfile: "cosmiconfig.cjs" },
 ];
 await Promise.all(bundles.map(({ outfile, ...options }) => build({ ...options, outfile: join(staging, outfile), plugins: [separateFiles(`./${outfile}`)] })));
+
+// The shipped policy as validated now (src/policy/policy.ts, ValidatedPolicy):
+// a run whose blacklist.d/ is byte for byte this one skips parsing it again.
+await build({ ...cjs, stdin: entry('module.exports = require("./src/policy/policy.ts");'), outfile: join(staging, "policy-check.cjs") });
+const { describeValidPolicy, VALIDATED_POLICY_FILE } = createRequire(import.meta.url)(resolve(staging, "policy-check.cjs"));
+try {
+  writeFileSync(join(staging, VALIDATED_POLICY_FILE), JSON.stringify(describeValidPolicy("blacklist.d")));
+} catch (error) {
+  console.warn(`build: blacklist.d/ is not valid, so every run will validate it (and fail): ${error.message}`);
+}
+rmSync(join(staging, "policy-check.cjs"));
 
 const fresh = readdirSync(staging);
 for (const file of fresh.filter((f) => f !== "main.cjs")) renameSync(join(staging, file), join("dist", file));
