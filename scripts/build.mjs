@@ -86,12 +86,14 @@ const common = {
   legalComments: "none",
   logLevel: "warning",
 };
-// policy.ts finds blacklist.d/ from its own file's URL.
+// policy.ts finds blacklist.d/ from its own file's URL. The banner comes before
+// esbuild's "use strict", so it says it first: our modules were written as ES
+// modules, which are strict, and must stay so.
 const cjs = {
   ...common,
   format: "cjs",
   define: { ...common.define, "import.meta.url": "__fsbModuleUrl" },
-  banner: { js: "var __fsbModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: "\"use strict\";\nvar __fsbModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 // Bundled CommonJS dependencies (React, cross-spawn) call require().
 const esm = {
