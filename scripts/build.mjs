@@ -22,7 +22,9 @@
 // The new build is written beside dist/ and moved in file by file, main.cjs
 // last, so a CLI that is running (or a test) never sees a half-built dist/.
 import { build } from "esbuild";
-import { readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 
@@ -53,6 +55,10 @@ const SEPARATE = [
   { module: "cosmiconfig/dist/loaders.js", file: "./cosmiconfig.cjs" },
 ];
 
+/** The bundles main.cjs loads with a V8 code cache, through scripts/dist-loader.cjs. */
+const CACHED = ["cli.cjs", "hook.cjs"];
+const LOADER = real("scripts/dist-loader.cjs");
+
 /**
  * Points imports of SEPARATE modules (other than the file being built) at their
  * file in dist/. A CommonJS file is required through a one-line module, so that
@@ -69,7 +75,13 @@ const separateFiles = (self) => ({
       if (found === undefined) return undefined;
       return found.file.endsWith(".cjs") ? { path: found.file, namespace: "separate" } : { path: found.file, external: true };
     });
-    b.onLoad({ filter: /.*/, namespace: "separate" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
+    b.onLoad({ filter: /.*/, namespace: "separate" }, (args) => ({
+      contents: CACHED.includes(args.path.slice(2))
+        ? `module.exports = require(${JSON.stringify(LOADER)}).loadBundle(__dirname, ${JSON.stringify(args.path.slice(2))});`
+        : `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: "js",
+      resolveDir: ".",
+    }));
   },
 });
 
@@ -127,6 +139,36 @@ try {
   console.warn(`build: blacklist.d/ is not valid, so every run will validate it (and fail): ${error.message}`);
 }
 rmSync(join(staging, "policy-check.cjs"));
+
+// Code caches for CACHED (scripts/dist-loader.cjs). Their import() of ES modules
+// goes through the loader's __fsbImport, and the last line names the source by
+// its hash. Each file is compiled with every function (--no-lazy) in a process
+// of its own, so the cache spares a run all compiling, whatever the command;
+// V8 takes the cache only under the default flags, restored before writing it.
+const { wrap, ID_PREFIX } = createRequire(import.meta.url)(LOADER);
+for (const file of CACHED) {
+  const path = join(staging, file);
+  const imports = /\bimport\(("\.\/[\w-]+\.mjs")\)/g;
+  const source = readFileSync(path, "utf8").replace(imports, "__fsbImport($1)");
+  if (/\bimport\("/.test(source)) throw new Error(`build: ${file} imports an ES module the code cache loader does not know`);
+  writeFileSync(path, `${source}${ID_PREFIX}${createHash("sha256").update(source).digest("hex")}\n`);
+}
+const compile = `
+  const { readFileSync, writeFileSync } = require("node:fs");
+  const { setFlagsFromString } = require("node:v8");
+  const { Script } = require("node:vm");
+  const { wrap, idOf } = require(${JSON.stringify(LOADER)});
+  const path = process.argv[1];
+  const source = readFileSync(path, "utf8");
+  setFlagsFromString("--no-lazy");
+  const script = new Script(wrap(source), { filename: path });
+  setFlagsFromString("--lazy");
+  writeFileSync(path + ".cache", Buffer.concat([Buffer.from(idOf(source) + "\\n", "latin1"), script.createCachedData()]));
+`;
+for (const file of CACHED) {
+  const made = spawnSync(process.execPath, ["-e", compile, join(staging, file)], { encoding: "utf8" });
+  if (made.status !== 0) throw new Error(`build: the code cache of ${file} failed: ${made.stderr}`);
+}
 
 const fresh = readdirSync(staging);
 for (const file of fresh.filter((f) => f !== "main.cjs")) renameSync(join(staging, file), join("dist", file));

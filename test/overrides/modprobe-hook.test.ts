@@ -213,11 +213,13 @@ test("the fast path loads neither the command table (commander) nor execa nor In
     `import { appendFileSync } from "node:fs";\nexport async function resolve(specifier, context, next) {\n  const result = await next(specifier, context);\n  appendFileSync(${JSON.stringify(log)}, result.url + "\\n");\n  return result;\n}\n`,
   );
   const register = path.join(scratch, "register.mjs");
-  // dist/ is mostly CommonJS: record what the CommonJS loader loads too.
+  // dist/ is mostly CommonJS: record what the CommonJS loader loads too, and the
+  // bundles main.cjs compiles itself (with their code cache) through vm.Script.
   fs.writeFileSync(
     register,
-    `import { appendFileSync } from "node:fs";\nimport Module, { register } from "node:module";\nregister(${JSON.stringify("file://" + hooks)});\n` +
-      `const load = Module._load;\nModule._load = function (request, parent, isMain) {\n  appendFileSync(${JSON.stringify(log)}, "file://" + Module._resolveFilename(request, parent, isMain) + "\\n");\n  return load.apply(this, arguments);\n};\n`,
+    `import { appendFileSync } from "node:fs";\nimport Module, { register } from "node:module";\nimport vm from "node:vm";\nregister(${JSON.stringify("file://" + hooks)});\n` +
+      `const load = Module._load;\nModule._load = function (request, parent, isMain) {\n  appendFileSync(${JSON.stringify(log)}, "file://" + Module._resolveFilename(request, parent, isMain) + "\\n");\n  return load.apply(this, arguments);\n};\n` +
+      `const Script = vm.Script;\nvm.Script = class extends Script {\n  constructor(code, options) {\n    appendFileSync(${JSON.stringify(log)}, "file://" + options?.filename + "\\n");\n    super(code, options);\n  }\n};\n`,
   );
   const run = spawnSync(process.execPath, ["--import", register, BIN, "modprobe-hook", "jfs"], {
     encoding: "utf8",
