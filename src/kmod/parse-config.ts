@@ -58,6 +58,7 @@ export function underscoresInPlace(field: string): { text: string; ok: boolean }
 
 /** kmod's `underscores()`: the normalised field, or null when it is invalid (unmatched bracket). */
 export function underscores(field: string): string | null {
+  if (!/[-[\]]/.test(field)) return field;
   const result = underscoresInPlace(field);
   return result.ok ? result.text : null;
 }
@@ -104,15 +105,18 @@ export function* logicalLines(text: string, behaviour: KmodBehaviour): Generator
   }
 }
 
-const SEPARATORS = " \t";
+function isBlank(s: string, at: number): boolean {
+  const c = s.charCodeAt(at);
+  return c === 0x20 || c === 0x09;
+}
 
-/** glibc strtok_r over a string: returns [token, rest] or null, like strtok_r with these delimiters. */
-function strtok(s: string, delimiters: string): [string, string] | null {
+/** glibc strtok_r over a string with the delimiters " \t": returns [token, rest] or null. */
+function strtok(s: string): [string, string] | null {
   let start = 0;
-  while (start < s.length && delimiters.includes(s[start]!)) start++;
+  while (start < s.length && isBlank(s, start)) start++;
   if (start >= s.length) return null;
   let end = start;
-  while (end < s.length && !delimiters.includes(s[end]!)) end++;
+  while (end < s.length && !isBlank(s, end)) end++;
   if (end >= s.length) return [s.slice(start), ""];
   return [s.slice(start, end), s.slice(end + 1)];
 }
@@ -190,6 +194,17 @@ export function parseWeakdep(value: string): { deps: string[]; rendered: string 
   return { deps, rendered: deps.join(" ") };
 }
 
+function badLine(diagnostics: Diagnostic[], file: string, line: number, cmd: string): void {
+  diagnostics.push({ file, line, message: `ignoring bad line starting with '${cmd}'` });
+}
+
+/** The module field (underscored) and the rest of a line after the command. */
+function moduleAndRest(afterCmd: string): { module: string | null; rest: string | null } {
+  const tok = strtok(afterCmd);
+  if (!tok) return { module: null, rest: null };
+  return { module: underscores(tok[0]), rest: remainder(tok[1]) };
+}
+
 /** Parses one file's text (a latin1 "binary string"). `file` is the root-relative path for messages. */
 export function parseConfigText(text: string, file: string, behaviour: KmodBehaviour): ParsedFile {
   const entries: ConfigEntry[] = [];
@@ -199,23 +214,16 @@ export function parseConfigText(text: string, file: string, behaviour: KmodBehav
     const nul = logical.text.indexOf("\0");
     const lineText = nul >= 0 ? logical.text.slice(0, nul) : logical.text;
     if (lineText === "" || lineText[0] === "#") continue;
-    const first = strtok(lineText, SEPARATORS);
+    const first = strtok(lineText);
     if (!first) continue;
     const [cmd, afterCmd] = first;
     const source: Source = { file, line: logical.line };
-    const bad = (): void => {
-      diagnostics.push({ file, line: logical.line, message: `ignoring bad line starting with '${cmd}'` });
-    };
-    const moduleAndRest = (): { module: string | null; rest: string | null } => {
-      const tok = strtok(afterCmd, SEPARATORS);
-      if (!tok) return { module: null, rest: null };
-      return { module: underscores(tok[0]), rest: remainder(tok[1]) };
-    };
+    const bad = (): void => badLine(diagnostics, file, logical.line, cmd);
 
     switch (cmd) {
       case "alias": {
-        const aliasTok = strtok(afterCmd, SEPARATORS);
-        const modTok = aliasTok ? strtok(aliasTok[1], SEPARATORS) : null;
+        const aliasTok = strtok(afterCmd);
+        const modTok = aliasTok ? strtok(aliasTok[1]) : null;
         const pattern = aliasTok ? underscores(aliasTok[0]) : null;
         const module = modTok ? underscores(modTok[0]) : null;
         if (pattern === null || module === null) bad();
@@ -223,27 +231,27 @@ export function parseConfigText(text: string, file: string, behaviour: KmodBehav
         break;
       }
       case "blacklist": {
-        const tok = strtok(afterCmd, SEPARATORS);
+        const tok = strtok(afterCmd);
         const module = tok ? underscores(tok[0]) : null;
         if (module === null) bad();
         else entries.push({ kind: "blacklist", module, source });
         break;
       }
       case "options": {
-        const { module, rest } = moduleAndRest();
+        const { module, rest } = moduleAndRest(afterCmd);
         if (module === null || rest === null) bad();
         else entries.push({ kind: "options", module, options: rest.replaceAll("\t", " "), source });
         break;
       }
       case "install":
       case "remove": {
-        const { module, rest } = moduleAndRest();
+        const { module, rest } = moduleAndRest(afterCmd);
         if (module === null || rest === null) bad();
         else entries.push({ kind: cmd, module, command: rest, source });
         break;
       }
       case "softdep": {
-        const { module, rest } = moduleAndRest();
+        const { module, rest } = moduleAndRest(afterCmd);
         if (module === null || rest === null) bad();
         else entries.push({ kind: "softdep", module, ...parseSoftdep(rest), source });
         break;
@@ -253,7 +261,7 @@ export function parseConfigText(text: string, file: string, behaviour: KmodBehav
           bad();
           break;
         }
-        const { module, rest } = moduleAndRest();
+        const { module, rest } = moduleAndRest(afterCmd);
         if (module === null || rest === null) bad();
         else entries.push({ kind: "weakdep", module, ...parseWeakdep(rest), source });
         break;
