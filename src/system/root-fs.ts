@@ -145,10 +145,13 @@ export class RootFs {
     } finally {
       handle.closeSync();
     }
+    // Per entry, path.join and re-encoding the name were most of listing 5,000 files:
+    // a name is not UTF-8 only when decoding it gave U+FFFD, and names have no '/'.
+    const under = dir.hostPath === "/" ? "" : dir.hostPath;
     for (const dirent of dirents) {
       const name = dirent.name.toString("utf8");
-      const hostPath = path.join(dir.hostPath, name);
-      if (!Buffer.from(name, "utf8").equals(dirent.name)) entries.push({ name, kind: "other", hostPath, undecodableName: true });
+      const hostPath = `${under}/${name}`;
+      if (name.includes("\ufffd") && !Buffer.from(name, "utf8").equals(dirent.name)) entries.push({ name, kind: "other", hostPath, undecodableName: true });
       else if (dirent.isFile()) entries.push({ name, kind: "file", hostPath });
       else if (dirent.isDirectory()) entries.push({ name, kind: "directory", hostPath });
       else if (dirent.isSymbolicLink()) {
