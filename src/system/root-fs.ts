@@ -80,10 +80,19 @@ export class RootFs {
    * taken lexically, which could lead out of the root.
    */
   resolve(relPath: string): { hostPath: string; kind: EntryKind } {
-    const pending = RootFs.normalise(relPath).split("/").filter(Boolean);
+    const normal = RootFs.normalise(relPath);
+    const prefix = this.root === "/" ? "" : this.root;
+    // A parent seen to be a real directory was reached through real directories
+    // only, so the walk below would end there: look at the last component alone
+    // (reading 5,000 files spent a third of its time walking their parents).
+    const slash = normal.lastIndexOf("/");
+    if (slash > 0 && this.directories.has(`${prefix}/${normal.slice(0, slash)}`)) {
+      const kind = this.inspect(`${prefix}/${normal}`);
+      if (kind !== "link") return { hostPath: `${prefix}/${normal}`, kind };
+    }
+    const pending = normal.split("/").filter(Boolean);
     // Host path after each resolved component (a stack, for `..`); names have no "/" in them.
     const resolved: string[] = [];
-    const prefix = this.root === "/" ? "" : this.root;
     let hops = 0;
     // What the last component is, when lstat already said so (it was no link).
     let last: EntryKind | null = null;
@@ -96,23 +105,10 @@ export class RootFs {
         continue;
       }
       const candidate = `${resolved.at(-1) ?? prefix}/${part}`;
-      if (this.directories.has(candidate)) {
-        resolved.push(candidate);
-        last = "directory";
-        continue;
-      }
-      let stat: fs.Stats;
-      try {
-        stat = fs.lstatSync(candidate);
-      } catch (error) {
-        if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") {
-          return { hostPath: candidate, kind: "dangling" };
-        }
-        throw error;
-      }
-      if (!stat.isSymbolicLink()) {
-        if (stat.isDirectory()) this.directories.add(candidate);
-        last = stat.isDirectory() ? "directory" : stat.isFile() ? "file" : "other";
+      const kind = this.inspect(candidate);
+      if (kind === "dangling") return { hostPath: candidate, kind };
+      if (kind !== "link") {
+        last = kind;
         resolved.push(candidate);
         continue;
       }
@@ -126,6 +122,27 @@ export class RootFs {
     }
     const hostPath = resolved.at(-1) ?? this.root;
     return { hostPath, kind: last ?? kindOf(hostPath) };
+  }
+
+  /**
+   * What a host path under a real directory is, from the directories seen so far
+   * or its lstat: "link" for a symbolic link, "dangling" when it is missing.
+   */
+  private inspect(candidate: string): EntryKind | "link" {
+    if (this.directories.has(candidate)) return "directory";
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(candidate);
+    } catch (error) {
+      if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") return "dangling";
+      throw error;
+    }
+    if (stat.isSymbolicLink()) return "link";
+    if (stat.isDirectory()) {
+      this.directories.add(candidate);
+      return "directory";
+    }
+    return stat.isFile() ? "file" : "other";
   }
 
   /**
