@@ -82,13 +82,10 @@ export class RootFs {
   resolve(relPath: string): { hostPath: string; kind: EntryKind } {
     const normal = RootFs.normalise(relPath);
     const prefix = this.root === "/" ? "" : this.root;
-    // A parent seen to be a real directory was reached through real directories
-    // only, so the walk below would end there: look at the last component alone
-    // (reading 5,000 files spent a third of its time walking their parents).
-    const slash = normal.lastIndexOf("/");
-    if (slash > 0 && this.directories.has(`${prefix}/${normal.slice(0, slash)}`)) {
-      const kind = this.inspect(`${prefix}/${normal}`);
-      if (kind !== "link") return { hostPath: `${prefix}/${normal}`, kind };
+    const direct = this.underRealDirectory(normal);
+    if (direct !== null) {
+      const kind = this.inspect(direct);
+      if (kind !== "link") return { hostPath: direct, kind };
     }
     const pending = normal.split("/").filter(Boolean);
     // Host path after each resolved component (a stack, for `..`); names have no "/" in them.
@@ -122,6 +119,20 @@ export class RootFs {
     }
     const hostPath = resolved.at(-1) ?? this.root;
     return { hostPath, kind: last ?? kindOf(hostPath) };
+  }
+
+  /**
+   * The host path of a normalised path whose parent is a directory already seen
+   * to be real, else null. Such a parent was reached through real directories
+   * only, so resolve()'s walk would end on it and only the last component is
+   * left to look at (reading 5,000 files spent a third of its time walking
+   * parents again).
+   */
+  private underRealDirectory(normal: string): string | null {
+    const slash = normal.lastIndexOf("/");
+    if (slash <= 0) return null;
+    const prefix = this.root === "/" ? "" : this.root;
+    return this.directories.has(`${prefix}/${normal.slice(0, slash)}`) ? `${prefix}/${normal}` : null;
   }
 
   /**
@@ -187,6 +198,27 @@ export class RootFs {
 
   /** Reads a file as bytes; null when it does not exist (or is a dangling link). */
   readBytes(relPath: string): Buffer | null {
+    // Under a real directory, opening without following a link does what the
+    // lstat of resolve() and then reading did, with one system call less; a
+    // link (ELOOP) takes the full walk below.
+    const direct = this.underRealDirectory(RootFs.normalise(relPath));
+    if (direct !== null) {
+      let fd: number | null = null;
+      try {
+        fd = fs.openSync(direct, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      } catch (error) {
+        const code = errnoCode(error);
+        if (code === "ENOENT" || code === "ENOTDIR") return null;
+        if (code !== "ELOOP") throw error;
+      }
+      if (fd !== null) {
+        try {
+          return fs.readFileSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+    }
     const target = this.resolve(relPath);
     if (target.kind === "dangling") return null;
     if (target.kind === "devnull") return Buffer.alloc(0);
