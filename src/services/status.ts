@@ -87,7 +87,7 @@ function defaultModules(entries: readonly PolicyEntry[], index: ModuleIndex | nu
     for (const module of index.modules.keys()) {
       if (modules.has(module)) continue;
       const types = filesystemTypesOf(index, module);
-      if (types.length > 0 && types.every((type) => requestBlock(resolveFilesystemType(type, facts)) !== null)) modules.add(module);
+      if (types.length > 0 && types.every((type) => typeBlock(type, facts) !== null)) modules.add(module);
     }
   } else {
     // Without an index we cannot tell a filesystem module from another; fragments named like ours are.
@@ -96,6 +96,18 @@ function defaultModules(entries: readonly PolicyEntry[], index: ModuleIndex | nu
     }
   }
   return [...modules];
+}
+
+// defaultModules resolves every filesystem type of the index and statusOf those
+// of the modules it shows again: once per type is enough.
+const blocksByFacts = new WeakMap<ResolveFacts, Map<string, Block | null>>();
+
+/** What keeps the kernel's request for a filesystem type from loading a module, or null. */
+function typeBlock(type: string, facts: ResolveFacts): Block | null {
+  let byType = blocksByFacts.get(facts);
+  if (byType === undefined) blocksByFacts.set(facts, (byType = new Map()));
+  if (!byType.has(type)) byType.set(type, requestBlock(resolveFilesystemType(type, facts)));
+  return byType.get(type)!;
 }
 
 function readOverride(ctx: Context, module: string): OverrideFile | null {
@@ -121,7 +133,7 @@ function statusOf(ctx: Context, module: string, entry: PolicyEntry | null, index
 
   let block: Block | null;
   if (index !== null && indexTypes.length > 0) {
-    const blocks = indexTypes.map((type) => requestBlock(resolveFilesystemType(type, facts)));
+    const blocks = indexTypes.map((type) => typeBlock(type, facts));
     block = blocks.every((b) => b !== null) ? blocks[0]! : null;
   } else {
     const source = blacklistEntryFor(module, facts.entries);
