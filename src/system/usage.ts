@@ -53,14 +53,21 @@ export function readSystemUsage(fs: RootFs, index: ModuleIndex | null, kernel: K
     return [...types];
   };
 
-  // Modules that need each module, in index order: status asks for ~30 modules,
-  // and a real kernel has ~4,000 to look through for each.
+  // A dependant adds evidence only when it is loaded or one of its types is in
+  // use (below); the others need not be found, nor their dependencies read.
+  const usedTypes = new Set<string>([...kernel.registered, ...kernel.mounts.map((m) => m.fstype), ...fstab.flatMap((e) => e.types)]);
+  for (const unit of mountUnits) if (unit.type !== null) usedTypes.add(unit.type);
+  const telling = (module: string): boolean => kernel.loaded.has(module) || typesOf(module, []).some((type) => usedTypes.has(type));
+
+  // Those modules that need each module, in index order: status asks for ~30
+  // modules, and a real kernel has ~4,000 to look through for each.
   let dependantsByModule: Map<string, IndexedModule[]> | null = null;
   const dependantsOf = (module: string): readonly IndexedModule[] => {
     if (index === null) return [];
     if (dependantsByModule === null) {
       dependantsByModule = new Map();
       for (const dependant of index.modules.values()) {
+        if (!telling(dependant.name)) continue;
         for (const dep of dependant.deps) {
           const list = dependantsByModule.get(dep);
           if (list === undefined) dependantsByModule.set(dep, [dependant]);
