@@ -81,7 +81,7 @@ export function readEffectiveConfig(fs: RootFs, options: ReadConfigOptions): Eff
       const planned = overlay.get(file);
       if (planned !== undefined) return planned === null ? null : Buffer.from(planned, "utf8").toString("latin1");
       try {
-        return fs.readBytes(file)?.toString("latin1") ?? null;
+        return fs.readBinaryString(file);
       } catch (error) {
         // kmod skips a file it cannot open without a word; we skip it too, but say so.
         unreadable.push({ file, message: `cannot read: ${errnoCode(error) ?? String(error)}` });

@@ -40,6 +40,8 @@ export class RootFs {
    * 25,000 lstat calls. Nothing here removes or replaces a directory.
    */
   private readonly directories = new Set<string>();
+  /** Reused by readBinaryString(): a Buffer for each of 5,000 small files was ~6% of showconfig on them. */
+  private scratch: Buffer | null = null;
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -196,27 +198,34 @@ export class RootFs {
     return entries;
   }
 
+  /**
+   * Opens a file under a directory already seen to be real without following a
+   * link, which tells what resolve()'s lstat would and leaves nothing to swap
+   * in between: a descriptor, "missing", or null for a link or a path outside
+   * such a directory (the full walk then decides).
+   */
+  private openUnderRealDirectory(relPath: string): number | "missing" | null {
+    const direct = this.underRealDirectory(RootFs.normalise(relPath));
+    if (direct === null) return null;
+    try {
+      return fs.openSync(direct, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === "ENOENT" || code === "ENOTDIR") return "missing";
+      if (code === "ELOOP") return null;
+      throw error;
+    }
+  }
+
   /** Reads a file as bytes; null when it does not exist (or is a dangling link). */
   readBytes(relPath: string): Buffer | null {
-    // Under a real directory, opening without following a link does what the
-    // lstat of resolve() and then reading did, with one system call less; a
-    // link (ELOOP) takes the full walk below.
-    const direct = this.underRealDirectory(RootFs.normalise(relPath));
-    if (direct !== null) {
-      let fd: number | null = null;
+    const fd = this.openUnderRealDirectory(relPath);
+    if (fd === "missing") return null;
+    if (fd !== null) {
       try {
-        fd = fs.openSync(direct, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-      } catch (error) {
-        const code = errnoCode(error);
-        if (code === "ENOENT" || code === "ENOTDIR") return null;
-        if (code !== "ELOOP") throw error;
-      }
-      if (fd !== null) {
-        try {
-          return fs.readFileSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
+        return fs.readFileSync(fd);
+      } finally {
+        fs.closeSync(fd);
       }
     }
     const target = this.resolve(relPath);
@@ -227,6 +236,32 @@ export class RootFs {
     } catch (error) {
       if (errnoCode(error) === "ENOENT") return null;
       throw error;
+    }
+  }
+
+  /**
+   * Reads a file as a binary string (latin1: one character per byte, as the
+   * kmod model keeps configuration text); null when it does not exist.
+   */
+  readBinaryString(relPath: string): string | null {
+    const fd = this.openUnderRealDirectory(relPath);
+    if (fd === "missing") return null;
+    if (fd === null) return this.readBytes(relPath)?.toString("latin1") ?? null;
+    try {
+      let buffer = (this.scratch ??= Buffer.allocUnsafe(1 << 16));
+      let length = 0;
+      for (;;) {
+        if (length === buffer.length) {
+          const bigger = Buffer.allocUnsafe(buffer.length * 2);
+          buffer.copy(bigger);
+          this.scratch = buffer = bigger;
+        }
+        const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
+        if (read === 0) return buffer.toString("latin1", 0, length);
+        length += read;
+      }
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
