@@ -3,6 +3,7 @@
 // loaded or not). A measurement, not a test: it always exits 0.
 //
 //   status --json, apply --dry-run   vs  node -e 0 (the floor of any Node tool)
+//   --version, modprobe-hook         vs  node -e 0 (shown: our start-up floor, the hook's cost)
 //   showconfig on a large tree       vs  kmod's modprobe -c on the same tree
 //   review, first frame              in a pseudo-terminal (bench/tui-first-frame.ts), absolute
 //
@@ -119,6 +120,10 @@ function benchStartup(): void {
     node("node -e 0", ["-e", "0"]),
     cli("status --json", fixture.dir, ["status", "--json"]),
     cli("apply --dry-run", fixture.dir, ["apply", "--dry-run"]),
+    // The floor under every command: start-up, the command table, one line out.
+    node("--version", [BIN, "--version"]),
+    // What every `modprobe MODULE` of a blacklisted module pays: no terminal, so the hook returns at once.
+    { ...node("modprobe-hook jfs", [BIN, "modprobe-hook", "jfs"]), env: { ...ENV, DPKG_ROOT: fixture.dir } },
   ];
   const fullDir = findFullModules();
   const full = fullDir === null ? null : installedRoot(fullKernelRoot(fullDir));
@@ -126,9 +131,11 @@ function benchStartup(): void {
     contenders.push(cli("status --json (full kernel)", full.dir, ["status", "--json"]), cli("apply --dry-run (full kernel)", full.dir, ["apply", "--dry-run"]));
   }
   try {
-    const [bare, status, dryRun, fullStatus, fullDryRun] = interleave(contenders, RUNS, WARMUP, timeOnce);
+    const [bare, status, dryRun, version, hook, fullStatus, fullDryRun] = interleave(contenders, RUNS, WARMUP, timeOnce);
     ratioRow("status --json / node -e 0 (fixture kernel, trimmed)", status!, bare!, 1.5);
     ratioRow("apply --dry-run / node -e 0 (fixture kernel, trimmed)", dryRun!, bare!, null);
+    ratioRow("--version / node -e 0 (start-up floor)", version!, bare!, null);
+    ratioRow("modprobe-hook jfs / node -e 0 (not a terminal)", hook!, bare!, null);
     if (fullStatus && fullDryRun) {
       const release = path.basename(fullDir!);
       ratioRow(`status --json / node -e 0 (full kernel ${release})`, fullStatus, bare!, 1.5);
