@@ -53,6 +53,9 @@ export class RootFs {
 
   /** Normalises a root-relative path: no leading slash, no `..` above the root. */
   static normalise(relPath: string): string {
+    // Most paths are normal already (no empty, "." or ".." component): reading
+    // 5,000 files normalised each twice, splitting and joining.
+    if (!/(?:^|\/)(?:\.\.?)?(?:\/|$)/.test(relPath)) return relPath;
     const parts: string[] = [];
     for (const part of relPath.split("/")) {
       if (part === "" || part === ".") continue;
