@@ -181,7 +181,7 @@ describe(`differential against kmod's modprobe -c (${seeds.length} generated tre
   });
 
   test(`the bundled CLI prints the same bytes (every ${CLI_EVERY}th tree)`, async () => {
-    const sample = cases.filter((c, i) => single || i % CLI_EVERY === 0);
+    const sample = cases.filter((_, i) => single || i % CLI_EVERY === 0);
     assert.ok(sample.length > 0);
     const runs = await inBatches(sample, 2, (c) => runCliAsync(c.root));
     const failures: string[] = [];

@@ -2,7 +2,6 @@
 // `apply` installs it), snapshots of whole trees, and reading commands typed
 // at a terminal (test/helpers/tmux.ts).
 
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createFakeRoot, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
@@ -27,28 +26,7 @@ export function overridePath(root: FakeRoot, module: string): string {
   return path.join(root.dir, ADMIN_DIR, fragmentName(module));
 }
 
-/**
- * Every entry under a directory with its type, mode, size, mtime and content
- * hash (or link target): two equal snapshots mean the tree was not touched.
- */
-export function snapshotTree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string): void => {
-    const full = path.join(dir, rel);
-    const stat = fs.lstatSync(full);
-    const mode = (stat.mode & 0o7777).toString(8);
-    if (stat.isSymbolicLink()) out.set(rel, `link ${fs.readlinkSync(full)}`);
-    else if (stat.isDirectory()) {
-      out.set(rel, `dir ${mode}`);
-      for (const name of fs.readdirSync(full).sort()) walk(path.join(rel, name));
-    } else {
-      const hash = createHash("sha256").update(fs.readFileSync(full)).digest("hex");
-      out.set(rel, `file ${mode} ${stat.size} ${stat.mtimeMs} ${hash}`);
-    }
-  };
-  walk(".");
-  return out;
-}
+export { snapshotTree } from "../helpers/tree-snapshot.ts";
 
 /** Lines of a `modprobe -c` configuration section that mention a module. */
 export function linesFor(config: Buffer, module: string): string[] {
