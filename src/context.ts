@@ -5,6 +5,7 @@ import { RootFs, chooseRoot } from "./system/root-fs.ts";
 import { loadConfig, type Config } from "./system/config.ts";
 import { UsageError } from "./errors.ts";
 import { statSync } from "node:fs";
+import * as path from "node:path";
 
 export interface GlobalOptions {
   root?: string;
@@ -52,16 +53,18 @@ export function processIO(): IO {
 }
 
 export async function createContext(options: GlobalOptions, io: IO): Promise<Context> {
-  const rootDir = chooseRoot(options.root, io.env);
+  const cwd = io.cwd ?? process.cwd();
+  const chosenRoot = chooseRoot(options.root, io.env);
+  const rootDir = path.resolve(cwd, chosenRoot);
   let isDir = false;
   try {
     isDir = statSync(rootDir).isDirectory();
   } catch {
     isDir = false;
   }
-  if (!isDir) throw new UsageError(`--root ${rootDir}: no such directory`);
+  if (!isDir) throw new UsageError(`--root ${chosenRoot}: no such directory`);
   const fs = new RootFs(rootDir);
-  const config = await loadConfig(fs, options.config);
+  const config = await loadConfig(fs, options.config === undefined ? undefined : { path: options.config, cwd });
   const noColour = io.env["NO_COLOR"] !== undefined && io.env["NO_COLOR"] !== "";
   return {
     fs,
@@ -72,6 +75,6 @@ export async function createContext(options: GlobalOptions, io: IO): Promise<Con
     env: io.env,
     colour: io.stdout.isTTY && !noColour && io.env["TERM"] !== "dumb",
     uid: io.uid,
-    cwd: io.cwd ?? process.cwd(),
+    cwd,
   };
 }

@@ -59,15 +59,16 @@ export function defaultConfig(): Config {
 }
 
 /**
- * Loads the configuration. `explicitPath` (from --config) is a host path; without
- * it, etc/fsblacklist/config.yaml under the root is used when it exists.
+ * Loads the configuration. `explicit` (from --config) is a host path, relative to
+ * the caller's `cwd`; without it, etc/fsblacklist/config.yaml under the root is
+ * used when it exists.
  */
-export async function loadConfig(fs: RootFs, explicitPath: string | undefined): Promise<Config> {
+export async function loadConfig(fs: RootFs, explicit: { path: string; cwd: string } | undefined): Promise<Config> {
   let hostPath: string;
   let shownPath: string;
-  if (explicitPath !== undefined) {
-    hostPath = path.resolve(explicitPath);
-    shownPath = explicitPath;
+  if (explicit !== undefined) {
+    hostPath = path.resolve(explicit.cwd, explicit.path);
+    shownPath = explicit.path;
   } else {
     const resolved = fs.resolve(DEFAULT_CONFIG_PATH);
     if (resolved.kind === "dangling") return withRootDefaults(fs, defaultConfig(), {});
@@ -80,7 +81,7 @@ export async function loadConfig(fs: RootFs, explicitPath: string | undefined): 
     throw new UsageError(`${shownPath}: configuration must be a .yaml, .yml or .json file`);
   }
   // The configuration under the root may only import files under the root.
-  const raw = await loadWithCosmiconfig(hostPath, shownPath, explicitPath === undefined ? fs.root : null);
+  const raw = await loadWithCosmiconfig(hostPath, shownPath, explicit === undefined ? fs.root : null);
   return withRootDefaults(fs, validateConfig(raw, shownPath), raw, shownPath);
 }
 
