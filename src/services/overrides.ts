@@ -22,6 +22,7 @@ import {
   type OverridePlan,
   type OverrideRequest,
 } from "../decide/override-plan.ts";
+import { refuseUnknownName } from "../decide/unknown-name.ts";
 import { parseMarker } from "../policy/marker.ts";
 import { fragmentName, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
 import { runningRelease } from "../system/kernel-release.ts";
@@ -246,19 +247,20 @@ function resolveModule(facts: Facts, name: string): string | null {
 }
 
 /**
- * A name that neither an installed kernel nor the policy knows is most likely a
- * typo, unless the configuration mentions it already or there is no module index
- * to ask (an image without a kernel yet).
+ * The module a name nothing knows stands for, after reading what
+ * decide/unknown-name.ts needs to tell a typo from a module name.
  */
 function unknownName(ctx: Context, facts: Facts, request: OverrideRequest, name: string, config: EffectiveConfig): string {
   const module = normaliseModuleName(name);
-  if (request === "reset" || facts.releases.length === 0) return module;
-  const file = path.posix.join(ctx.config.adminDir, fragmentName(module));
-  if (blacklistEntries(config, module).length > 0 || readCurrent(ctx, file).owner !== "none") return module;
-  throw new UsageError(
-    `unknown filesystem or module '${name}': no installed kernel (${facts.releases.join(", ")}) has a module or filesystem of that name, and the policy does not list it`,
-    "check the spelling; fsblacklist status lists the policy's filesystems",
-  );
+  const refusal = refuseUnknownName({
+    request,
+    name,
+    releases: facts.releases,
+    blacklisted: blacklistEntries(config, module).length > 0,
+    overridden: readCurrent(ctx, path.posix.join(ctx.config.adminDir, fragmentName(module))).owner !== "none",
+  });
+  if (refusal !== null) throw new UsageError(refusal.message, refusal.hint);
+  return module;
 }
 
 function usageEvidence(ctx: Context, facts: Facts, module: string): ReturnType<SystemUsage["evidenceFor"]> {
