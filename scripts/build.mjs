@@ -85,6 +85,28 @@ const separateFiles = (self) => ({
   },
 });
 
+/**
+ * commander requires node:child_process when it loads, for executable
+ * subcommands, which we do not have; with the net and dgram modules it brings
+ * that was ~2.4 ms of every run. It is required on commander's first spawn
+ * instead. The build fails if commander's source no longer reads as expected.
+ */
+const lazyChildProcess = {
+  name: "lazy-child-process",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8");
+      const eager = "const childProcess = require('node:child_process');";
+      const uses = source.match(/\bchildProcess\.\w+/g) ?? [];
+      if (source.split(eager).length !== 2 || uses.some((use) => use !== "childProcess.spawn")) {
+        throw new Error(`build: ${args.path} no longer requires node:child_process as lazyChildProcess expects`);
+      }
+      const lazy = "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };";
+      return { contents: source.replace(eager, lazy), loader: "js" };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   platform: "node",
@@ -127,7 +149,7 @@ const bundles = [
   { ...esm, stdin: entry('export { execa } from "execa";'), outfile: "execa.mjs" },
   { ...cjs, stdin: entry('module.exports = { ...require("cosmiconfig/dist/Explorer.js"), ...require("cosmiconfig/dist/loaders.js") };'), outfile: "cosmiconfig.cjs" },
 ];
-await Promise.all(bundles.map(({ outfile, ...options }) => build({ ...options, outfile: join(staging, outfile), plugins: [separateFiles(`./${outfile}`)] })));
+await Promise.all(bundles.map(({ outfile, ...options }) => build({ ...options, outfile: join(staging, outfile), plugins: [separateFiles(`./${outfile}`), lazyChildProcess] })));
 
 // The shipped policy as validated now (src/policy/policy.ts, ValidatedPolicy):
 // a run whose blacklist.d/ is byte for byte this one skips parsing it again.

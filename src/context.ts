@@ -6,6 +6,7 @@ import { loadConfig, type Config } from "./system/config.ts";
 import { UsageError } from "./errors.ts";
 import { statSync } from "node:fs";
 import * as path from "node:path";
+import { fdOutput } from "./system/stdio.ts";
 
 export interface GlobalOptions {
   root?: string;
@@ -44,8 +45,8 @@ export interface IO {
 
 export function processIO(): IO {
   return {
-    stdout: { write: (text) => void process.stdout.write(text), isTTY: process.stdout.isTTY === true },
-    stderr: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true },
+    stdout: fdOutput(1),
+    stderr: fdOutput(2),
     env: process.env,
     uid: typeof process.geteuid === "function" ? process.geteuid() : 0,
     cwd: process.cwd(),
@@ -66,6 +67,7 @@ export async function createContext(options: GlobalOptions, io: IO): Promise<Con
   const fs = new RootFs(rootDir);
   const config = await loadConfig(fs, options.config === undefined ? undefined : { path: options.config, cwd });
   const noColour = io.env["NO_COLOR"] !== undefined && io.env["NO_COLOR"] !== "";
+  let colour: boolean | undefined;
   return {
     fs,
     config,
@@ -73,7 +75,11 @@ export async function createContext(options: GlobalOptions, io: IO): Promise<Con
     stdout: io.stdout,
     stderr: io.stderr,
     env: io.env,
-    colour: io.stdout.isTTY && !noColour && io.env["TERM"] !== "dumb",
+    // Asked only by output for people: `--json` never looks whether stdout is a terminal.
+    get colour() {
+      colour ??= !noColour && io.env["TERM"] !== "dumb" && io.stdout.isTTY;
+      return colour;
+    },
     uid: io.uid,
     cwd,
   };

@@ -11,10 +11,10 @@
 // /dev/null by the install line and stdout may be captured by the caller.
 
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
-import { isatty } from "node:tty";
 import type { Context, IO } from "../context.ts";
 import { moduleNameProblem, normaliseModuleName } from "../kmod/module-name.ts";
 import { RootFs, chooseRoot } from "../system/root-fs.ts";
+import { isTerminal } from "../system/stdio.ts";
 
 const INITRD_RELEASE = "etc/initrd-release";
 const LOCK_TIMEOUT_MS = 5_000;
@@ -36,7 +36,7 @@ export async function runFromModprobe(args: readonly string[], io: IO): Promise<
 async function hook(name: string | undefined, uid: number, rootDir: string, makeContext: () => Promise<Context>): Promise<number> {
   // An invalid name is never used, not even in a message: it could only come from a hand-written line.
   if (name === undefined || moduleNameProblem(name) !== null) return 0;
-  if (uid !== 0 || !isatty(0)) return 0;
+  if (uid !== 0 || !isTerminal(0)) return 0;
   let tty: Terminal | null = null;
   try {
     if (new RootFs(rootDir).exists(INITRD_RELEASE)) return 0;

@@ -6,8 +6,9 @@
 // root can never lead outside it. A link whose target is literally `/dev/null` is
 // reported as such, because kmod treats it as a mask.
 
+// Writes use fs.promises, which Node loads on first use: node:fs/promises (and the
+// readline and watcher modules it brings) cost ~1 ms of every read-only run.
 import * as fs from "node:fs";
-import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { atomicTempName } from "./atomic-temp.ts";
 import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
@@ -310,7 +311,7 @@ export class RootFs {
     const dirHost = this.mkdirp(path.posix.dirname(norm) || ".");
     const target = path.join(dirHost, path.posix.basename(norm));
     const temp = path.join(dirHost, atomicTempName(path.posix.basename(norm)));
-    const handle = await fsp.open(temp, "wx", mode);
+    const handle = await fs.promises.open(temp, "wx", mode);
     crashPoint();
     try {
       await handle.writeFile(data);
@@ -318,14 +319,14 @@ export class RootFs {
       crashPoint();
     } catch (error) {
       await handle.close();
-      await fsp.rm(temp, { force: true });
+      await fs.promises.rm(temp, { force: true });
       throw error;
     }
     await handle.close();
     try {
-      await fsp.rename(temp, target);
+      await fs.promises.rename(temp, target);
     } catch (error) {
-      await fsp.rm(temp, { force: true });
+      await fs.promises.rm(temp, { force: true });
       throw error;
     }
     crashPoint();
@@ -339,7 +340,7 @@ export class RootFs {
     if (dir.kind !== "directory") return false;
     const target = path.join(dir.hostPath, path.posix.basename(norm));
     try {
-      await fsp.unlink(target);
+      await fs.promises.unlink(target);
     } catch (error) {
       if (errnoCode(error) === "ENOENT") return false;
       throw error;
@@ -370,7 +371,7 @@ function kindOf(hostPath: string): EntryKind {
 }
 
 async function syncDirectory(dirHost: string): Promise<void> {
-  const handle = await fsp.open(dirHost, "r");
+  const handle = await fs.promises.open(dirHost, "r");
   try {
     await handle.sync();
   } finally {
