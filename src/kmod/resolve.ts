@@ -157,11 +157,10 @@ function lookup(name: string, facts: ResolveFacts): { kind: LookupKind | null; s
     }
   }
   if (index !== null) {
-    const order = moduleOrder(index);
-    const rank = (module: string): number => order.get(module) ?? order.size;
-    const matches = (name === "" ? index.aliases : aliasesStartingWith(index, name[0]!))
-      .filter((a) => fnmatch(a.pattern, name))
-      .sort((a, b) => rank(a.module) - rank(b.module));
+    // Several modules for one alias come in modules.dep order (kmod's priority in modules.alias.bin).
+    const rank = (module: string): number => index.modules.rank(module) ?? Number.MAX_SAFE_INTEGER;
+    const matches = (name === "" ? index.aliases : aliasesStartingWith(index, name[0]!)).filter((a) => fnmatch(a.pattern, name));
+    if (matches.length > 1) matches.sort((a, b) => rank(a.module) - rank(b.module));
     if (matches.length > 0) {
       return { kind: "modules.alias", source: null, candidates: matches.map((a) => ({ name: a.module, alias: name, builtin: false, install: null })) };
     }
@@ -174,20 +173,6 @@ function lookup(name: string, facts: ResolveFacts): { kind: LookupKind | null; s
     }
   }
   return { kind: null, source: null, candidates: [] };
-}
-
-// Position of each module in modules.dep, which orders the modules an alias
-// leads to; asked for every filesystem type status and apply resolve.
-const orderByIndex = new WeakMap<ModuleIndex, Map<string, number>>();
-
-function moduleOrder(index: ModuleIndex): Map<string, number> {
-  let order = orderByIndex.get(index);
-  if (order === undefined) {
-    order = new Map();
-    for (const module of index.modules.keys()) order.set(module, order.size);
-    orderByIndex.set(index, order);
-  }
-  return order;
 }
 
 function isBuiltin(module: string, facts: ResolveFacts): boolean {

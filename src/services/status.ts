@@ -12,7 +12,7 @@ import { decideVerdict, type OverrideFile } from "../decide/verdict.ts";
 import type { FilesystemStatus, StatusReport } from "../model.ts";
 import { parseMarker } from "../policy/marker.ts";
 import { entriesForProfile, findEntry, fragmentName, loadPolicy, shippedPolicyDir, type PolicyEntry } from "../policy/policy.ts";
-import { aliasesStartingWith, filesystemTypesOf, listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
+import { aliasesStartingWith, filesystemModules, filesystemTypesOf, listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { readKernelState } from "../system/kernel-state.ts";
 import { readSystemUsage, type SystemUsage } from "../system/usage.ts";
@@ -84,10 +84,9 @@ function namedModules(names: readonly string[], index: ModuleIndex | null, entri
 function defaultModules(entries: readonly PolicyEntry[], index: ModuleIndex | null, facts: ResolveFacts, config: EffectiveConfig): string[] {
   const modules = new Set(entries.map((e) => normaliseModuleName(e.module)));
   if (index !== null) {
-    for (const module of index.modules.keys()) {
-      if (modules.has(module)) continue;
-      const types = filesystemTypesOf(index, module);
-      if (types.length > 0 && types.every((type) => typeBlock(type, facts) !== null)) modules.add(module);
+    for (const [module, types] of filesystemModules(index)) {
+      if (modules.has(module) || !index.modules.has(module)) continue;
+      if (types.every((type) => typeBlock(type, facts) !== null)) modules.add(module);
     }
   } else {
     // Without an index we cannot tell a filesystem module from another; fragments named like ours are.

@@ -27,6 +27,21 @@ export interface IndexedModule {
   deps: string[];
 }
 
+/**
+ * The modules of modules.dep by name. A real kernel lists ~4,000 of them and
+ * status asks about a few dozen: a name maps to where its line starts, and a
+ * line is read when its module is first asked for (building an object per
+ * module was ~10 ms of `status` and most of its garbage).
+ */
+export interface ModuleTable {
+  has(name: string): boolean;
+  get(name: string): IndexedModule | undefined;
+  /** Module names in modules.dep order (the first line of a name wins, as in kmod's index). */
+  keys(): IterableIterator<string>;
+  /** A module's position in modules.dep, which orders the modules that one alias leads to; undefined when it is not there. */
+  rank(name: string): number | undefined;
+}
+
 export interface ModuleIndex {
   release: string;
   /** Root-relative directory: lib/modules/<release>. */
@@ -37,7 +52,7 @@ export interface ModuleIndex {
    * lookups of one name go through aliasesStartingWith(), which does not.
    */
   readonly aliases: IndexedAlias[];
-  modules: Map<string, IndexedModule>;
+  modules: ModuleTable;
   /** Modules compiled into the kernel (modules.builtin). */
   builtin: Set<string>;
   /** `alias=` entries of built-in modules (modules.builtin.modinfo), e.g. fs-ext3 -> ext4. */
@@ -48,16 +63,13 @@ export const MODULES_ROOT = "lib/modules";
 
 /** kmod's modname_normalize: the basename up to the first dot, dashes as underscores. */
 export function moduleNameFromPath(modulePath: string): string {
-  const base = path.posix.basename(modulePath);
+  const base = modulePath.endsWith("/") ? path.posix.basename(modulePath) : modulePath.slice(modulePath.lastIndexOf("/") + 1);
   const dot = base.indexOf(".");
-  return (dot < 0 ? base : base.slice(0, dot)).replaceAll("-", "_");
+  const name = dot < 0 ? base : base.slice(0, dot);
+  return name.includes("-") ? name.replaceAll("-", "_") : name;
 }
 
-/**
- * A module of modules.dep whose dependencies are read from its line when first
- * asked for: a real kernel lists ~4,000 modules and ~10,000 dependencies, and
- * status needs those of a few (reading them all was ~6 ms of it).
- */
+/** A module of modules.dep, read from its line: `path: dependency paths`. */
 class DepLine implements IndexedModule {
   #deps: string[] | null = null;
   readonly #text: string;
@@ -76,20 +88,70 @@ class DepLine implements IndexedModule {
   }
 }
 
+const isBlank = (code: number): boolean => code <= 32 || code >= 127;
+
+/** modules.dep as a ModuleTable: one pass that finds each line's module name, nothing more. */
+class DepTable implements ModuleTable {
+  readonly #text: string;
+  /** Name -> offset of its line. */
+  readonly #starts = new Map<string, number>();
+  readonly #read = new Map<string, IndexedModule>();
+
+  constructor(text: string) {
+    this.#text = text;
+    for (let start = 0; start < text.length; ) {
+      let end = text.indexOf("\n", start);
+      if (end < 0) end = text.length;
+      const colon = text.indexOf(":", start);
+      if (colon >= 0 && colon < end) {
+        // The name straight from the text; a path with blanks around it or a trailing '/' (never written by depmod) the long way.
+        let name: string;
+        if (isBlank(text.charCodeAt(start)) || isBlank(text.charCodeAt(colon - 1)) || text.charCodeAt(colon - 1) === 47) name = moduleNameFromPath(text.slice(start, colon).trim());
+        else {
+          const base = Math.max(text.lastIndexOf("/", colon - 1) + 1, start);
+          const dot = text.indexOf(".", base);
+          const raw = text.slice(base, dot < 0 || dot > colon ? colon : dot);
+          name = raw.includes("-") ? raw.replaceAll("-", "_") : raw;
+        }
+        if (!this.#starts.has(name)) this.#starts.set(name, start);
+      }
+      start = end + 1;
+    }
+  }
+
+  has(name: string): boolean {
+    return this.#starts.has(name);
+  }
+
+  get(name: string): IndexedModule | undefined {
+    let module = this.#read.get(name);
+    if (module !== undefined) return module;
+    const start = this.#starts.get(name);
+    if (start === undefined) return undefined;
+    let end = this.#text.indexOf("\n", start);
+    if (end < 0) end = this.#text.length;
+    const colon = this.#text.indexOf(":", start);
+    module = new DepLine(name, this.#text.slice(start, colon).trim(), this.#text.slice(colon + 1, end));
+    this.#read.set(name, module);
+    return module;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#starts.keys();
+  }
+
+  rank(name: string): number | undefined {
+    return this.#starts.get(name);
+  }
+}
+
 /** Reads lib/modules/<release>/ under the root; null when that release has no modules.dep. */
 export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null {
   const dir = `${MODULES_ROOT}/${release}`;
   const dep = fs.readText(`${dir}/modules.dep`);
   if (dep === null) return null;
 
-  const modules = new Map<string, IndexedModule>();
-  for (const line of dep.split("\n")) {
-    const colon = line.indexOf(":");
-    if (colon < 0) continue;
-    const modulePath = line.slice(0, colon).trim();
-    const name = moduleNameFromPath(modulePath);
-    if (!modules.has(name)) modules.set(name, new DepLine(name, modulePath, line.slice(colon + 1)));
-  }
+  const modules = new DepTable(dep);
 
   const aliases = { text: fs.readText(`${dir}/modules.alias`) ?? "", parsed: null as IndexedAlias[] | null };
 
@@ -196,8 +258,11 @@ export function compareReleases(a: string, b: string): number {
 // scan every alias each time (seconds for `status`), so one pass serves them all.
 const typesByIndex = new WeakMap<ModuleIndex, Map<string, string[]>>();
 
-/** Filesystem types a module provides: its `fs-<type>` aliases (plain ones, not wildcards). */
-export function filesystemTypesOf(index: ModuleIndex, module: string): string[] {
+/**
+ * Every module with a filesystem type, and its types: its `fs-<type>` aliases
+ * (plain ones, not wildcards) in modules.alias and modules.builtin.modinfo.
+ */
+export function filesystemModules(index: ModuleIndex): ReadonlyMap<string, readonly string[]> {
   let byModule = typesByIndex.get(index);
   if (byModule === undefined) {
     byModule = new Map();
@@ -210,5 +275,10 @@ export function filesystemTypesOf(index: ModuleIndex, module: string): string[] 
     }
     typesByIndex.set(index, byModule);
   }
-  return [...(byModule.get(module) ?? [])];
+  return byModule;
+}
+
+/** Filesystem types a module provides: its `fs-<type>` aliases (plain ones, not wildcards). */
+export function filesystemTypesOf(index: ModuleIndex, module: string): string[] {
+  return [...(filesystemModules(index).get(module) ?? [])];
 }

@@ -5,7 +5,7 @@
 import type { KeepSignal } from "./config.ts";
 import { readFstab, type FstabEntry } from "./fstab.ts";
 import { readKernelState, type KernelState } from "./kernel-state.ts";
-import { filesystemTypesOf, type IndexedModule, type ModuleIndex } from "./module-index.ts";
+import { filesystemModules, filesystemTypesOf, type IndexedModule, type ModuleIndex } from "./module-index.ts";
 import { readMountUnits, type MountUnit } from "./mount-units.ts";
 import type { RootFs } from "./root-fs.ts";
 
@@ -57,17 +57,21 @@ export function readSystemUsage(fs: RootFs, index: ModuleIndex | null, kernel: K
   // use (below); the others need not be found, nor their dependencies read.
   const usedTypes = new Set<string>([...kernel.registered, ...kernel.mounts.map((m) => m.fstype), ...fstab.flatMap((e) => e.types)]);
   for (const unit of mountUnits) if (unit.type !== null) usedTypes.add(unit.type);
-  const telling = (module: string): boolean => kernel.loaded.has(module) || typesOf(module, []).some((type) => usedTypes.has(type));
 
-  // Those modules that need each module, in index order: status asks for ~30
-  // modules, and a real kernel has ~4,000 to look through for each.
+  // Those modules that need each module, in index order. Only the telling ones
+  // are looked at: loaded, named like a type in use, or providing one; a real
+  // kernel has ~4,000 modules and status asks about ~30.
   let dependantsByModule: Map<string, IndexedModule[]> | null = null;
   const dependantsOf = (module: string): readonly IndexedModule[] => {
     if (index === null) return [];
     if (dependantsByModule === null) {
       dependantsByModule = new Map();
-      for (const dependant of index.modules.values()) {
-        if (!telling(dependant.name)) continue;
+      const telling = new Set<string>([...kernel.loaded.keys(), ...usedTypes]);
+      for (const [provider, types] of filesystemModules(index)) if (types.some((type) => usedTypes.has(type))) telling.add(provider);
+      const inIndex = [...telling].filter((name) => index.modules.has(name));
+      inIndex.sort((a, b) => index.modules.rank(a)! - index.modules.rank(b)!);
+      for (const name of inIndex) {
+        const dependant = index.modules.get(name)!;
         for (const dep of dependant.deps) {
           const list = dependantsByModule.get(dep);
           if (list === undefined) dependantsByModule.set(dep, [dependant]);

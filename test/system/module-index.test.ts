@@ -1,22 +1,23 @@
 // readModuleIndex parses modules.alias only when every alias is asked for;
 // aliasesStartingWith() reads just the lines that can match a name starting with
-// one character. These tests hold the shortcut to the full parse, line for line.
+// one character; modules.dep is read as names and line offsets, a module's line
+// when it is asked for. These tests hold the shortcuts to a full parse, line for line.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { RootFs } from "../../src/system/root-fs.ts";
-import { aliasesStartingWith, readModuleIndex, type IndexedAlias, type ModuleIndex } from "../../src/system/module-index.ts";
+import { aliasesStartingWith, moduleNameFromPath, readModuleIndex, type IndexedAlias, type ModuleIndex } from "../../src/system/module-index.ts";
 import { FIXTURE_KERNELS_DIR, FIXTURE_RELEASES } from "../helpers/fake-root.ts";
 import { makeScratchDir } from "../helpers/tree-generator.ts";
 
 const RELEASE = "1.0.0-test";
 
-function indexOf(root: string, aliasText: string): () => ModuleIndex {
+function indexOf(root: string, aliasText: string, depText = "kernel/fs/jfs/jfs.ko:\n"): () => ModuleIndex {
   const dir = path.join(root, "lib/modules", RELEASE);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, "modules.dep"), "kernel/fs/jfs/jfs.ko:\n");
+  writeFileSync(path.join(dir, "modules.dep"), depText);
   writeFileSync(path.join(dir, "modules.alias"), aliasText);
   return () => readModuleIndex(new RootFs(root), RELEASE)!;
 }
@@ -80,5 +81,90 @@ test("aliasesStartingWith matches the full parse of every fixture kernel for eve
     const firsts = new Set(fresh().aliases.map((a) => a.pattern[0]!));
     assert.ok(firsts.has("f") && firsts.size > 3, release);
     assertSame(fresh, [...firsts, "_", "z"]);
+  }
+});
+
+/** kmod's modname_normalize as first written here: the basename up to the first dot, dashes as underscores. */
+function referenceName(modulePath: string): string {
+  const base = path.posix.basename(modulePath);
+  const dot = base.indexOf(".");
+  return (dot < 0 ? base : base.slice(0, dot)).replaceAll("-", "_");
+}
+
+test("moduleNameFromPath agrees with the reference on odd paths", () => {
+  for (const p of ["", "/", "//", "a", "a/", "a//", "/a/b.c/", "x/.ko", "x/-y-.ko.xz", "a.b/c", "a.b/c-d.e", "\u00a0x.ko", "x/y z.ko"]) {
+    assert.equal(moduleNameFromPath(p), referenceName(p), JSON.stringify(p));
+  }
+});
+
+/** modules.dep parsed whole, line by line: what the module table must answer. */
+function fullDepParse(text: string): { name: string; path: string; deps: string[]; rank: number }[] {
+  const modules = new Map<string, { name: string; path: string; deps: string[]; rank: number }>();
+  let offset = 0;
+  for (const line of text.split("\n")) {
+    const colon = line.indexOf(":");
+    if (colon >= 0) {
+      const modulePath = line.slice(0, colon).trim();
+      const name = referenceName(modulePath);
+      const deps = line.slice(colon + 1).split(/[ \t]+/).filter(Boolean).map(referenceName);
+      if (!modules.has(name)) modules.set(name, { name, path: modulePath, deps, rank: offset });
+    }
+    offset += line.length + 1;
+  }
+  return [...modules.values()];
+}
+
+function assertSameModules(index: ModuleIndex, text: string, context: string): void {
+  const expected = fullDepParse(text);
+  assert.deepEqual([...index.modules.keys()], expected.map((m) => m.name), `${context}: names in order`);
+  for (const m of expected) {
+    assert.ok(index.modules.has(m.name), `${context}: has ${m.name}`);
+    const got = index.modules.get(m.name);
+    assert.deepEqual({ name: got?.name, path: got?.path, deps: got?.deps, rank: index.modules.rank(m.name) }, m, `${context}: ${m.name}`);
+  }
+  for (const missing of ["", "nosuchmodule", "jfs.ko", "kernel/fs/jfs/jfs.ko"]) {
+    if (expected.some((m) => m.name === missing)) continue;
+    assert.equal(index.modules.has(missing), false, `${context}: has(${JSON.stringify(missing)})`);
+    assert.equal(index.modules.get(missing), undefined);
+    assert.equal(index.modules.rank(missing), undefined);
+  }
+}
+
+test("the module table reads odd modules.dep lines as a full parse does: blanks, CR, dashes, dots, slashes, duplicates", (t) => {
+  const root = makeScratchDir("fsb-module-index-");
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const text = [
+    "kernel/fs/jfs/jfs.ko.xz:",
+    "kernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko",
+    "kernel/fs/fat/fat.ko:",
+    "kernel/fs/ocfs2/ocfs2-dlmfs.ko: kernel/fs/ocfs2/ocfs2_stackglue.ko\tkernel/fs/ocfs2/ocfs2-nodemanager.ko.zst",
+    "  kernel/fs/lead/leading.ko  : kernel/fs/fat/fat.ko",
+    "kernel/fs/trail/trailing.ko\t:",
+    "kernel/fs/cr/cr.ko: kernel/fs/fat/fat.ko\r",
+    "kernel/fs/jfs/jfs.ko: kernel/fs/fat/fat.ko",
+    "noslash.ko:",
+    "  leadingnoslash.ko:",
+    "kernel/fs/nodot/nodot: x/y.ko",
+    "kernel/fs/dir.d/inside:",
+    "kernel/fs/slash/ending/:",
+    "kernel/a.b-c/d-e.f-g.ko:",
+    "kernel/\u00a0nbsp.ko\u00a0:",
+    "no colon here",
+    ":",
+    "",
+    "kernel/fs/last/last.ko: kernel/fs/jfs/jfs.ko",
+  ].join("\n");
+  const index = indexOf(root, "", text)();
+  assertSameModules(index, text, "odd lines");
+});
+
+test("the module table matches a full parse of every fixture kernel's modules.dep", (t) => {
+  const root = makeScratchDir("fsb-module-index-");
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  for (const release of FIXTURE_RELEASES) {
+    const text = readFileSync(path.join(FIXTURE_KERNELS_DIR, release, "modules.dep"), "utf8");
+    const index = indexOf(root, "", text)();
+    assert.ok([...index.modules.keys()].length > 50, release);
+    assertSameModules(index, text, release);
   }
 });
