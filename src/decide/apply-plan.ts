@@ -252,8 +252,8 @@ function evidenceByModule(input: PlanInput): Map<string, UseEvidence[]> {
 }
 
 function newEntries(input: PlanInput): NewEntry[] {
-  const last = input.previous?.policyVersion;
-  if (last === undefined || valid(last) === null) return [];
+  const last = input.previous?.policyVersion ?? null;
+  if (last === null || valid(last) === null) return [];
   return input.fragments
     .filter((f) => valid(f.since) !== null && gt(f.since, last))
     .map((f) => ({ module: f.module, since: f.since, reason: f.reason }))

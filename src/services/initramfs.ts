@@ -7,7 +7,7 @@
 import type { Context } from "../context.ts";
 import { RuntimeFailure, errnoCode } from "../errors.ts";
 import { detectInitramfsTool, initramfsCommand, regenerateInitramfs, type InitramfsTool } from "../system/initramfs.ts";
-import { readState, writeState, type ApplyState } from "../system/state-file.ts";
+import { readState, unappliedState, writeState, type ApplyState } from "../system/state-file.ts";
 
 export interface InitramfsReport {
   /** The initramfs still carries an older blacklist than the system now enforces. */
@@ -99,9 +99,11 @@ export async function initramfsAfterChange(ctx: Context, options: { rebuild: boo
     }
   };
   // A damaged state file is treated as absent, as apply does (and apply rewrites it).
+  // Before apply has run there is none: one that records only the owed rebuild,
+  // which apply takes over, so that a failed rebuild is retried all the same.
   const { state } = readState(ctx.fs, stateFile);
-  const pending = state === null ? null : { ...state, initramfsPending: true };
-  if (pending !== null && state?.initramfsPending !== true) await write(pending);
+  const pending = { ...(state ?? unappliedState()), initramfsPending: true };
+  if (state?.initramfsPending !== true) await write(pending);
   if (!options.rebuild) return initramfsReport(ctx, plan);
   return settleInitramfs(ctx, plan, pending, write);
 }

@@ -1,5 +1,7 @@
 // The small record `apply` keeps between runs (config.stateFile): which policy
-// version it applied, which fragments it installed, and what it kept and why.
+// version it applied, which fragments it installed, what it kept and why, and
+// whether an initramfs rebuild is owed. `allow`, `block` and `reset` may create
+// it before apply has run, only to record an owed rebuild (unappliedState()).
 // A damaged state file must never stop a package hook: it is reported and
 // treated as absent, and the next write replaces it whole.
 
@@ -17,13 +19,20 @@ export interface KeptRecord {
 }
 
 export interface ApplyState {
-  policyVersion: string;
-  appliedAt: string;
+  /** The policy version apply applied last; null until apply has run. */
+  policyVersion: string | null;
+  /** When apply wrote the state last; null until apply has run. */
+  appliedAt: string | null;
   kept: KeptRecord[];
   /** Root-relative paths of the fragments apply installed. */
   installed: string[];
   /** The effective blacklist changed and the initramfs was not rebuilt yet (regenerate mode retries). */
   initramfsPending: boolean;
+}
+
+/** The state before apply has run: nothing applied, installed or kept. */
+export function unappliedState(): ApplyState {
+  return { policyVersion: null, appliedAt: null, kept: [], installed: [], initramfsPending: false };
 }
 
 export type StateRead = { state: ApplyState | null; warning: string | null };
@@ -53,8 +62,9 @@ export function parseState(text: string): ApplyState {
   }
   if (!isRecord(raw)) throw new Error("not a JSON object");
   const { policyVersion, appliedAt, kept, installed, initramfsPending } = raw;
-  if (typeof policyVersion !== "string" || valid(policyVersion) === null) throw new Error("'policyVersion' is not a semantic version");
-  if (typeof appliedAt !== "string" || Number.isNaN(Date.parse(appliedAt))) throw new Error("'appliedAt' is not a date");
+  if (policyVersion !== null && (typeof policyVersion !== "string" || valid(policyVersion) === null)) throw new Error("'policyVersion' is not a semantic version");
+  if (appliedAt !== null && (typeof appliedAt !== "string" || Number.isNaN(Date.parse(appliedAt)))) throw new Error("'appliedAt' is not a date");
+  if ((policyVersion === null) !== (appliedAt === null)) throw new Error("'policyVersion' and 'appliedAt' are null only together (before apply has run)");
   if (!Array.isArray(installed) || !installed.every((p) => typeof p === "string" && p !== "" && !p.startsWith("/") && !p.split("/").includes(".."))) {
     throw new Error("'installed' is not a list of root-relative paths");
   }

@@ -10,9 +10,10 @@ import * as path from "node:path";
 import { runCli, type CliResult } from "../helpers/cli.ts";
 import { createFakeRoot } from "../helpers/fake-root.ts";
 import { dracutRuns, installDracut, installShell } from "../helpers/initramfs-tool.ts";
-import { STATE, apply, applyJson, writeConfig } from "../apply/helpers.ts";
+import { SHIPPED, STATE, VENDOR, apply, applyJson, writeConfig, type ApplyJson } from "../apply/helpers.ts";
 import { createContext } from "../../src/context.ts";
 import { applyOverridePlan, planOverride } from "../../src/services/overrides.ts";
+import { parseState, unappliedState } from "../../src/system/state-file.ts";
 import { overridePath } from "./helpers.ts";
 
 const REGENERATE = "initramfs: {mode: regenerate, underRoot: true}\n";
@@ -83,7 +84,7 @@ test("regenerate mode: a failed rebuild after allow fails the run and stays pend
   assert.equal(dracutRuns(root.dir).length, 3);
 });
 
-test("regenerate mode without a state file (apply never ran): the rebuild runs, a failure says to run it by hand", (t) => {
+test("regenerate mode without a state file (apply never ran): a failed rebuild is recorded as pending, and the first apply installs the policy and retries it", (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
   installShell(root.dir);
@@ -91,9 +92,65 @@ test("regenerate mode without a state file (apply never ran): the rebuild runs, 
   writeConfig(root.dir, REGENERATE);
   const failed = fsb(root.dir, "block", "minix");
   assert.equal(failed.status, 1);
-  assert.match(failed.stderr, /the blacklist itself was applied; nothing records the rebuild until `fsblacklist apply` has run once: run chroot \S+ \/usr\/bin\/dracut --regenerate-all --force yourself/);
-  assert.equal(fs.existsSync(path.join(root.dir, STATE)), false, "no state file is made up");
+  assert.match(failed.stderr, /dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\nthe blacklist itself was applied; the next `fsblacklist apply` tries the initramfs again\n$/);
+  assert.ok(fs.existsSync(overridePath(root, "minix")), "the override stays written");
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")), {
+    policyVersion: null,
+    appliedAt: null,
+    kept: [],
+    installed: [],
+    initramfsPending: true,
+  });
   assert.deepEqual(dracutRuns(root.dir), ["dracut --regenerate-all --force"]);
+
+  // Still failing: apply installs the policy, records what it did, and the rebuild stays owed.
+  const stillFailing = apply(root.dir, ["--json"]);
+  assert.equal(stillFailing.status, 1, stillFailing.stderr);
+  assert.match(stillFailing.stderr, /the next `fsblacklist apply` tries the initramfs again/);
+  const first = JSON.parse(stillFailing.stdout) as ApplyJson;
+  assert.equal(first.previousPolicyVersion, null, "no policy was applied before");
+  assert.deepEqual(first.newEntries, []);
+  assert.ok(first.actions.some((a) => a.action === "install" && a.module === "jfs"));
+  const recorded = JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")) as { policyVersion: string; installed: string[]; initramfsPending: boolean };
+  assert.equal(recorded.policyVersion, SHIPPED.version);
+  assert.ok(recorded.installed.includes(`${VENDOR}/60-blacklist_fs-jfs.conf`));
+  assert.equal(recorded.initramfsPending, true);
+  assert.equal(dracutRuns(root.dir).length, 2);
+
+  installDracut(root.dir, 0);
+  const retried = applyJson(root.dir).json;
+  assert.deepEqual(retried.actions.map((a) => a.action).filter((a) => a !== "skip"), [], "the policy is in place already");
+  assert.deepEqual([retried.initramfsStale, retried.initramfs.regenerated], [false, true]);
+  assert.equal(pending(root.dir), false);
+  assert.equal(dracutRuns(root.dir).length, 3);
+  assert.equal(applyJson(root.dir).json.changed, false, "a second apply has nothing to do");
+  assert.equal(dracutRuns(root.dir).length, 3);
+});
+
+test("without a state file, a rebuild that succeeds leaves a state file saying nothing is owed, which apply takes over", (t) => {
+  const root = createFakeRoot();
+  t.after(() => root.cleanup());
+  installShell(root.dir);
+  installDracut(root.dir, 0);
+  writeConfig(root.dir, REGENERATE);
+  const blocked = fsb(root.dir, "block", "minix");
+  assert.equal(blocked.status, 0, blocked.stderr);
+  assert.equal(pending(root.dir), false);
+  assert.deepEqual(dracutRuns(root.dir), ["dracut --regenerate-all --force"]);
+  const first = applyJson(root.dir).json;
+  assert.equal(first.previousPolicyVersion, null);
+  assert.equal(first.initramfs.regenerated, true, "installing the policy changed the blacklist");
+  assert.equal(pending(root.dir), false);
+});
+
+test("report mode without a state file: allow makes none", (t) => {
+  const root = createFakeRoot();
+  t.after(() => root.cleanup());
+  installDracut(root.dir, 0);
+  const allowed = fsb(root.dir, "allow", "jfs");
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.equal(fs.existsSync(path.join(root.dir, STATE)), false);
+  assert.deepEqual(dracutRuns(root.dir), []);
 });
 
 test("the modprobe hook's way (rebuildInitramfs: false): the rebuild is only recorded, for the next apply", async (t) => {
@@ -114,4 +171,30 @@ test("the modprobe hook's way (rebuildInitramfs: false): the rebuild is only rec
   assert.equal(applyJson(root.dir).json.initramfs.regenerated, true);
   assert.equal(pending(root.dir), false);
   assert.equal(dracutRuns(root.dir).length, 1);
+});
+
+test("the modprobe hook's way without a state file: the owed rebuild is recorded all the same", async (t) => {
+  const root = createFakeRoot();
+  t.after(() => root.cleanup());
+  installShell(root.dir);
+  installDracut(root.dir, 0);
+  writeConfig(root.dir, REGENERATE);
+  const sink = { write: () => undefined, isTTY: false };
+  const ctx = await createContext({ root: root.dir }, { stdout: sink, stderr: sink, env: {}, uid: 0 });
+  // Nothing blacklists minix before apply has run: blocking it changes what kmod enforces.
+  const { initramfs } = await applyOverridePlan(ctx, await planOverride(ctx, "block", ["minix"]), { rebuildInitramfs: false });
+  assert.deepEqual([initramfs?.stale, initramfs?.regenerated], [true, false]);
+  assert.deepEqual(parseState(fs.readFileSync(path.join(root.dir, STATE), "utf8")), { ...unappliedState(), initramfsPending: true });
+  assert.deepEqual(dracutRuns(root.dir), []);
+  assert.equal(applyJson(root.dir).json.initramfs.regenerated, true);
+  assert.equal(pending(root.dir), false);
+});
+
+test("a state file from before apply has run: policy version and time are null together", () => {
+  const text = (fields: Record<string, unknown>): string => JSON.stringify({ ...unappliedState(), ...fields });
+  assert.deepEqual(parseState(text({ initramfsPending: true })), { ...unappliedState(), initramfsPending: true });
+  assert.throws(() => parseState(text({ policyVersion: "1.0.0" })), /'policyVersion' and 'appliedAt' are null only together/);
+  assert.throws(() => parseState(text({ appliedAt: "2026-01-02T03:04:05.000Z" })), /'policyVersion' and 'appliedAt' are null only together/);
+  assert.throws(() => parseState(text({ policyVersion: "one", appliedAt: "2026-01-02T03:04:05.000Z" })), /'policyVersion' is not a semantic version/);
+  assert.deepEqual(parseState(text({ policyVersion: "1.0.0", appliedAt: "2026-01-02T03:04:05.000Z" })).policyVersion, "1.0.0");
 });
