@@ -57,6 +57,9 @@ export async function runCli(argv: readonly string[], io: IO): Promise<number> {
   define("apply", "install the shipped policy, keeping filesystems in use loadable (package hooks)", () => import("./commands/apply.ts"), (c) =>
     c.option("--dry-run", "print the plan and change nothing").option("--yes", "accepted for scripts; apply never prompts"),
   );
+  define("uninstall", "remove what apply installed (package removal hooks)", () => import("./commands/uninstall.ts"), (c) =>
+    c.option("--dry-run", "print the plan and change nothing").option("--purge", "also remove allow/block overrides and the state file"),
+  );
   define("allow", "un-blacklist filesystems persistently", () => import("./commands/override.ts").then((m) => ({ run: m.runAllow })), (c) =>
     c
       .argument("<fs...>", "filesystem types or module names")

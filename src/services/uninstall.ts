@@ -1,0 +1,258 @@
+// `uninstall`: remove what `apply` installed, for the package's removal hooks.
+// As in apply, the facts are read and the whole plan is made before the first
+// write (under the lock); each removal is atomic and the order keeps every
+// kept filesystem loadable at every moment, so a failure or a kill leaves a
+// state the next run finishes.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Context } from "../context.ts";
+import { RuntimeFailure, errnoCode } from "../errors.ts";
+import type { EffectiveConfig } from "../kmod/effective-config.ts";
+import { enforcementChanged, type FoundFile, type VendorFile } from "../decide/apply-plan.ts";
+import { planUninstall, removals, uninstalledState, type UninstallAction, type UninstallPlan } from "../decide/uninstall-plan.ts";
+import { fragmentModuleOf, moduleFromFragmentName } from "../policy/fragment.ts";
+import { atomicTempWriter, removeLeftTemporaries } from "../system/atomic-temp.ts";
+import { waitingMessage, withLock } from "../system/lock.ts";
+import { readEffectiveConfig } from "../system/modprobe-config.ts";
+import { RootFs, type DirEntry } from "../system/root-fs.ts";
+import { readState, sameState, writeState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
+import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport } from "./initramfs.ts";
+import { behaviourFor } from "./modprobe-config.ts";
+import { requireRootToChange } from "./privileges.ts";
+
+/** Where apply puts fragments for kmod 32 and later, and before. */
+const VENDOR_DIRS = ["usr/lib/modprobe.d", "lib/modprobe.d"];
+
+export interface StateChange {
+  path: string;
+  /** update: a plain uninstall records that nothing is installed; remove: --purge. */
+  action: "update" | "remove" | "none";
+  /** The state file's directory, removed with it when nothing else is in it (--purge). */
+  directory: string | null;
+}
+
+export interface UninstallResult {
+  dryRun: boolean;
+  purge: boolean;
+  /** Files were (or, in a dry run, would be) removed or written. */
+  changed: boolean;
+  /** What kmod enforces changed (or would change). */
+  blacklistChanged: boolean;
+  actions: UninstallAction[];
+  kept: KeptRecord[];
+  state: StateChange;
+  notes: string[];
+  initramfs: InitramfsReport;
+}
+
+interface Decision {
+  plan: UninstallPlan;
+  /** Every root-relative path that names each removed file (lib is usr/lib on a merged /usr). */
+  aliases: Map<string, string[]>;
+  blacklistChanged: boolean;
+  previous: ApplyState | null;
+  /** The state after a plain uninstall, the initramfs still to rebuild or not; null without a state file. */
+  next: ApplyState | null;
+  state: StateChange;
+  initramfs: InitramfsPlan;
+  notes: string[];
+  stateWarning: string | null;
+}
+
+function hasWork(d: Decision): boolean {
+  return removals(d.plan).length > 0 || d.state.action !== "none" || d.state.directory !== null || d.initramfs.rebuild !== null;
+}
+
+export async function uninstall(ctx: Context, options: { dryRun: boolean; purge: boolean }): Promise<UninstallResult> {
+  // Deciding without the lock is safe for the same reason as in apply: a plan
+  // with nothing to do means no other run is half-way.
+  const first = decide(ctx, options.purge);
+  if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${first.stateWarning}\n`);
+  if (options.dryRun || !hasWork(first)) {
+    return result(first, { dryRun: options.dryRun, purge: options.purge, changed: hasWork(first), initramfs: initramfsReport(ctx, first.initramfs) });
+  }
+  requireRootToChange(ctx, "uninstall", [ctx.config.vendorDir, ctx.config.adminDir]);
+  // Under the lock the facts are read afresh: another run may have removed the
+  // state directory meanwhile, which the first view still knows as a directory.
+  return withLock(ctx.fs, () => uninstallLocked({ ...ctx, fs: new RootFs(ctx.fs.root) }, options.purge), {
+    onWait: (pid) => ctx.stderr.write(waitingMessage(pid)),
+  });
+}
+
+async function uninstallLocked(ctx: Context, purge: boolean): Promise<UninstallResult> {
+  const d = decide(ctx, purge);
+  const done = (changed: boolean, initramfs: InitramfsReport): UninstallResult => result(d, { dryRun: false, purge, changed, initramfs });
+  if (!hasWork(d)) return done(false, initramfsReport(ctx, d.initramfs));
+  const stateDir = path.posix.dirname(ctx.config.stateFile);
+  const cleaned = await removeLeftTemporaries(ctx.fs, [...scannedDirs(ctx), ctx.config.adminDir, stateDir]);
+  if (cleaned > 0) d.notes.push(`removed ${cleaned} temporary file(s) left by an interrupted run`);
+
+  const removed = removals(d.plan);
+  const progress = { done: 0, total: removed.length + (d.state.action === "none" ? 0 : 1) };
+  for (const action of removed) await carryOut(ctx, action.path, null, progress);
+
+  // The state says "initramfs pending" before the tool runs, so a failure or a kill is retried (by
+  // the next uninstall, or apply after a reinstall); with --purge it goes once the rebuild is done.
+  let stateWritten = false;
+  if (d.next !== null && !sameState(d.previous, d.next) && (d.state.action === "update" || d.initramfs.rebuild !== null)) {
+    await carryOut(ctx, ctx.config.stateFile, d.next, progress);
+    stateWritten = true;
+  }
+  const initramfs = await settleInitramfs(ctx, d.initramfs, d.next, (state) => carryOut(ctx, ctx.config.stateFile, state, progress));
+  if (initramfs.error === null && d.state.action === "remove") await carryOut(ctx, ctx.config.stateFile, null, progress);
+  if (initramfs.error === null && d.state.directory !== null) removeEmptyDirectory(ctx, d.state.directory, d.notes);
+  return done(removed.length > 0 || stateWritten || d.state.action === "remove" || d.state.directory !== null || initramfs.regenerated, initramfs);
+}
+
+function decide(ctx: Context, purge: boolean): Decision {
+  const { fs: rootFs, config } = ctx;
+  const notes: string[] = [];
+  const { state: previous, warning } = readState(rootFs, config.stateFile);
+  if (warning !== null) notes.push(warning);
+
+  const { files: vendorFiles, aliases } = readFragmentCandidates(ctx, previous);
+  const plan = planUninstall({ vendorFiles, adminFiles: readDir(ctx, config.adminDir), installed: previous?.installed ?? [], purge });
+  const removedPaths = new Map<string, string | null>();
+  for (const action of removals(plan)) for (const alias of aliases.get(action.path) ?? [action.path]) removedPaths.set(alias, null);
+  const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, removedPaths));
+  const initramfs = planInitramfs(ctx, blacklistChanged || previous?.initramfsPending === true);
+  const next = uninstalledState(previous, plan, initramfs.rebuild !== null);
+  const state = stateChange(ctx, purge, previous, next);
+  return { plan, aliases, blacklistChanged, previous, next, state, initramfs, notes: [...notes, ...initramfs.notes], stateWarning: warning };
+}
+
+function stateChange(ctx: Context, purge: boolean, previous: ApplyState | null, next: ApplyState | null): StateChange {
+  const file = ctx.config.stateFile;
+  if (!purge) return { path: file, action: next !== null && !sameState(previous, next) ? "update" : "none", directory: null };
+  // A damaged state file goes too: nothing reads it once fsblacklist is gone.
+  const exists = ctx.fs.exists(file);
+  const dir = path.posix.dirname(file);
+  // Only a directory of our own (the default var/lib/fsblacklist), never var/lib itself.
+  const ownDir = path.posix.basename(dir) === "fsblacklist";
+  const entries = listRemovable(ctx, dir);
+  const others = (entries ?? []).filter((e) => e.name !== path.posix.basename(file) && atomicTempWriter(e.name) === null);
+  const removeDir = ownDir && entries !== null && others.length === 0;
+  return { path: file, action: exists ? "remove" : "none", directory: removeDir ? dir : null };
+}
+
+/** A directory's entries; null when it is not there, also when another run removed it since this one looked. */
+function listRemovable(ctx: Context, dir: string): DirEntry[] | null {
+  try {
+    return ctx.fs.listDir(dir);
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return null;
+    throw error;
+  }
+}
+
+function result(d: Decision, outcome: { dryRun: boolean; purge: boolean; changed: boolean; initramfs: InitramfsReport }): UninstallResult {
+  return {
+    dryRun: outcome.dryRun,
+    purge: outcome.purge,
+    changed: outcome.changed,
+    blacklistChanged: d.blacklistChanged,
+    actions: d.plan.actions,
+    kept: d.plan.kept,
+    state: d.state,
+    notes: d.notes,
+    initramfs: outcome.initramfs,
+  };
+}
+
+/** The vendor directories to look in: the configured one, both of apply's defaults, each real directory once. */
+function scannedDirs(ctx: Context): string[] {
+  return [...new Set([ctx.config.vendorDir, ...VENDOR_DIRS])];
+}
+
+/**
+ * Every file of the vendor directories, and every path the state says apply
+ * installed. A directory reached under two names (lib -> usr/lib on a merged
+ * /usr) is read once, under the first name; `aliases` maps each file to all its
+ * names, which all disappear from kmod's view when it is removed.
+ */
+function readFragmentCandidates(ctx: Context, previous: ApplyState | null): { files: VendorFile[]; aliases: Map<string, string[]> } {
+  const byHostDir = new Map<string, string[]>();
+  for (const dir of scannedDirs(ctx)) {
+    const resolved = ctx.fs.resolve(dir);
+    if (resolved.kind !== "directory") continue;
+    byHostDir.set(resolved.hostPath, [...(byHostDir.get(resolved.hostPath) ?? []), dir]);
+  }
+  const installed = new Set(previous?.installed ?? []);
+  // Other packages' files there are not even read: only a fragment's name or the state can make a file ours.
+  const candidate = (file: string): boolean => moduleFromFragmentName(path.posix.basename(file)) !== null || installed.has(file);
+  const files: FoundFile[] = [];
+  const aliases = new Map<string, string[]>();
+  for (const [dir, ...others] of byHostDir.values()) {
+    for (const file of readDir(ctx, dir!, candidate)) {
+      files.push(file);
+      const name = path.posix.basename(file.path);
+      aliases.set(file.path, [file.path, ...others.map((other) => path.posix.join(other, name))]);
+    }
+  }
+  for (const file of installed) {
+    const dirHost = ctx.fs.resolve(path.posix.dirname(file)).hostPath;
+    if (byHostDir.has(dirHost) || aliases.has(file) || !ctx.fs.exists(file)) continue;
+    files.push({ path: file, content: readContent(ctx, file, ctx.fs.resolve(file).kind) });
+    aliases.set(file, [file]);
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files: files.map((f) => ({ ...f, headerModule: f.content === null ? null : fragmentModuleOf(f.content) })), aliases };
+}
+
+function readDir(ctx: Context, dir: string, wanted: (file: string) => boolean = () => true): FoundFile[] {
+  return (ctx.fs.listDir(dir) ?? [])
+    .filter((e) => atomicTempWriter(e.name) === null && e.undecodableName !== true)
+    .map((e) => ({ file: path.posix.join(dir, e.name), kind: e.kind }))
+    .filter(({ file }) => wanted(file))
+    .map(({ file, kind }) => ({ path: file, content: readContent(ctx, file, kind) }));
+}
+
+function readContent(ctx: Context, file: string, kind: string): string | null {
+  if (kind === "devnull") return "";
+  if (kind !== "file") return null;
+  try {
+    return ctx.fs.readText(file);
+  } catch (error) {
+    throw new RuntimeFailure(`cannot read ${file}: ${errnoCode(error) ?? String(error)}`);
+  }
+}
+
+/** What kmod will read once `files` are removed (the module directory and the command line do not change). */
+function configAfter(ctx: Context, files: ReadonlyMap<string, string | null>): EffectiveConfig {
+  return readEffectiveConfig(ctx.fs, { behaviour: behaviourFor(ctx), release: null, cmdline: false, overlay: files });
+}
+
+async function carryOut(ctx: Context, file: string, content: ApplyState | null, progress: { done: number; total: number }): Promise<void> {
+  try {
+    if (content === null) await ctx.fs.removeFile(file);
+    else await writeState(ctx.fs, file, content);
+  } catch (error) {
+    if (error instanceof RuntimeFailure) throw error;
+    throw new RuntimeFailure(
+      `cannot ${content === null ? "remove" : "write"} ${file}: ${errnoCode(error) ?? String(error)}; ${progress.done} of ${progress.total} changes were made, every file is whole`,
+      "fix the file system (read-only? full?) and run `fsblacklist uninstall` again: it finishes the job",
+      { cause: error },
+    );
+  }
+  progress.done++;
+}
+
+/**
+ * rmdir of the state file's directory, resolved inside the root like every
+ * path (a link there is not followed: it is not our directory). Something
+ * written there meanwhile keeps it, with a note.
+ */
+function removeEmptyDirectory(ctx: Context, dir: string, notes: string[]): void {
+  const parent = ctx.fs.resolve(path.posix.dirname(dir));
+  if (parent.kind !== "directory") return;
+  const target = path.join(parent.hostPath, path.posix.basename(dir));
+  try {
+    if (!fs.lstatSync(target).isDirectory()) return;
+    fs.rmdirSync(target);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === "ENOENT") return;
+    notes.push(`${dir} stays: ${code === "ENOTEMPTY" || code === "EEXIST" ? "something else was written there" : (code ?? String(error))}`);
+  }
+}
