@@ -13,9 +13,11 @@ import {
   cursorIndex,
   equivalentCommands,
   pendingChanges,
+  progressOf,
   selectedFilesystem,
   visibleFilesystems,
   windowTop,
+  type ReviewProgress,
   type ReviewReport,
   type ReviewState,
 } from "./review-state.ts";
@@ -29,6 +31,8 @@ export interface AppProps {
   /** Running as root: otherwise browsing works and applying explains why not. */
   canApply: boolean;
   colour: boolean;
+  /** Told what is pending or being written whenever that changes: what stopping the review now would cut short. */
+  onProgress?: (progress: ReviewProgress) => void;
 }
 
 const MIN_COLUMNS = 40;
@@ -159,7 +163,7 @@ function Region({ state, layout, colour }: { state: ReviewState; layout: Layout;
   }
 }
 
-export function App({ report, services, canApply, colour }: AppProps) {
+export function App({ report, services, canApply, colour, onProgress }: AppProps) {
   const { columns, rows } = useTerminalSize();
   const layout = layoutFor(columns, rows);
   const pageRows = Math.max(1, layout.regionHeight - 1);
@@ -172,6 +176,10 @@ export function App({ report, services, canApply, colour }: AppProps) {
   useEffect(() => {
     if (state.done) exit();
   }, [state.done, exit]);
+  // A layout effect, in step with what is on screen: a signal can come between a commit and its effects.
+  useLayoutEffect(() => {
+    onProgress?.(progressOf(state));
+  }, [state.pending, state.mode.kind, onProgress]);
 
   useInput((input, key) => dispatch({ type: "key", input, key }));
 

@@ -8,6 +8,7 @@ import { pendingChanges as fileChanges, refusedChanges, type OverrideChange, typ
 import { planInitramfs } from "../services/initramfs.ts";
 import { applyOverridePlan, planOverride } from "../services/overrides.ts";
 import type { PendingChange, ReviewPlan, ReviewReport } from "./review-state.ts";
+import { describeError } from "./describe-error.ts";
 import type { ReviewServices } from "./use-review.ts";
 
 const REQUESTS: readonly OverrideRequest[] = ["allow", "block", "reset"];
@@ -29,8 +30,19 @@ function checkOneChangePerFile(changes: readonly OverrideChange[]): void {
   }
 }
 
-export function overrideServices(ctx: Context, reload: () => Promise<ReviewReport>, onApplied: (summary: readonly string[]) => void): ReviewServices {
+export interface OverrideServices extends ReviewServices {
+  /**
+   * Settles when the write begun last has ended: null when it succeeded (or
+   * none was begun), else why it failed. The review can end while one is under
+   * way (a signal, Ctrl-C): it finishes, whole, and the command reports it.
+   */
+  lastWrite(): Promise<string | null>;
+}
+
+export function overrideServices(ctx: Context, reload: () => Promise<ReviewReport>, onApplied: (summary: readonly string[]) => void): OverrideServices {
+  let lastWrite: Promise<string | null> = Promise.resolve(null);
   return {
+    lastWrite: () => lastWrite,
     async plan(pending: readonly PendingChange[]): Promise<ReviewPlan> {
       const plans: OverridePlan[] = [];
       for (const request of REQUESTS) {
@@ -57,13 +69,20 @@ export function overrideServices(ctx: Context, reload: () => Promise<ReviewRepor
         files: writes.map((c) => ({ path: c.path, before: c.before, after: c.after })),
         notes,
         refused: refusedChanges(combined).flatMap((c) => [`${c.name}: ${c.reason}`, ...c.notes.map((n) => `${c.name}: ${n}`)]),
-        async apply() {
-          const { initramfs } = await applyOverridePlan(ctx, combined);
-          const summary = writes.map(summaryLine);
-          if (initramfs?.regenerated) summary.push(`rebuilt the initramfs (${initramfs.command})`);
-          if (initramfs?.error) summary.push(`the initramfs was not rebuilt: ${initramfs.error.replaceAll("\n", " ")}`);
-          onApplied(summary);
-          return { report: await reload(), summary };
+        apply() {
+          const written = (async () => {
+            const { initramfs } = await applyOverridePlan(ctx, combined);
+            const summary = writes.map(summaryLine);
+            if (initramfs?.regenerated) summary.push(`rebuilt the initramfs (${initramfs.command})`);
+            if (initramfs?.error) summary.push(`the initramfs was not rebuilt: ${initramfs.error.replaceAll("\n", " ")}`);
+            onApplied(summary);
+            return summary;
+          })();
+          lastWrite = written.then(
+            () => null,
+            (error: unknown) => describeError(error),
+          );
+          return written.then(async (summary) => ({ report: await reload(), summary }));
         },
       };
     },

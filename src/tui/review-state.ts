@@ -156,6 +156,16 @@ export function pendingChanges(state: ReviewState): PendingChange[] {
     .map((fs) => ({ name: fs.name, action: state.pending[fs.name]! }));
 }
 
+/** What ending the review now would leave undone: changes marked but not written, or a confirmed write under way. */
+export interface ReviewProgress {
+  pending: readonly PendingChange[];
+  writing: boolean;
+}
+
+export function progressOf(state: ReviewState): ReviewProgress {
+  return { pending: pendingChanges(state), writing: state.mode.kind === "applying" };
+}
+
 /** Whether modprobe refuses the filesystem's alias request now; null when a blacklist cannot matter here. */
 function isBlocking(fs: ReviewFilesystem): boolean | null {
   switch (fs.state) {

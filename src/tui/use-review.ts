@@ -2,7 +2,7 @@
 // plan for the pending changes, and applying it once confirmed.
 
 import { useEffect, useReducer, type Dispatch } from "react";
-import { FsbError } from "../errors.ts";
+import { describeError } from "./describe-error.ts";
 import {
   initialState,
   pendingChanges,
@@ -18,11 +18,6 @@ import {
 export interface ReviewServices {
   /** The exact file changes for these pending changes, through the overrides service. */
   plan(changes: readonly PendingChange[]): Promise<ReviewPlan>;
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof FsbError) return error.hint ? `${error.message} (${error.hint})` : error.message;
-  return error instanceof Error ? error.message : String(error);
 }
 
 export function useReview(
