@@ -2,24 +2,25 @@
 // prints its configuration section.
 
 import type { Context } from "../context.ts";
-import { renderModprobeC } from "../kmod/effective-config.ts";
-import { loadModprobeConfig } from "../services/modprobe-config.ts";
+import { loadModprobeConfig, renderModprobeConfig } from "../services/modprobe-config.ts";
 import { binaryToText, printDiagnostics, writeJson } from "../report/output.ts";
 
 export async function run(ctx: Context): Promise<number> {
-  const { config } = loadModprobeConfig(ctx);
-  if (ctx.json) {
-    writeJson(ctx, {
-      kmodVersion: config.behaviour.version,
-      files: config.files.map((f) => ({ path: f.path, masks: f.masks, kind: f.kind })),
-      // Config bytes are latin1 binary strings; file names are already text.
-      entries: config.entries.map(({ source, ...entry }) => ({ ...binaryToText(entry), source: `${source.file}:${source.line}` })),
-      diagnostics: config.diagnostics.map((d) => ({ ...d, message: binaryToText(d.message) })),
-    });
-  } else {
+  if (!ctx.json) {
+    const { text, diagnostics } = renderModprobeConfig(ctx);
     // Byte for byte: the model keeps file bytes as latin1 code units.
-    ctx.stdout.write(Buffer.from(renderModprobeC(config), "latin1"));
+    ctx.stdout.write(Buffer.from(text, "latin1"));
+    printDiagnostics(ctx, diagnostics);
+    return 0;
   }
+  const { config } = loadModprobeConfig(ctx);
+  writeJson(ctx, {
+    kmodVersion: config.behaviour.version,
+    files: config.files.map((f) => ({ path: f.path, masks: f.masks, kind: f.kind })),
+    // Config bytes are latin1 binary strings; file names are already text.
+    entries: config.entries.map(({ source, ...entry }) => ({ ...binaryToText(entry), source: `${source.file}:${source.line}` })),
+    diagnostics: config.diagnostics.map((d) => ({ ...d, message: binaryToText(d.message) })),
+  });
   printDiagnostics(ctx, config.diagnostics);
   return 0;
 }

@@ -5,7 +5,8 @@ import type { Context } from "../context.ts";
 import { kmodBehaviour, NEWEST_KNOWN_KMOD, type KmodBehaviour } from "../kmod/kmod-version.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import { detectKmodVersion } from "../system/kmod-detect.ts";
-import { readEffectiveConfig } from "../system/modprobe-config.ts";
+import { readEffectiveConfig, readModprobeC } from "../system/modprobe-config.ts";
+import type { Diagnostic } from "../kmod/parse-config.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 
 export function behaviourFor(ctx: Context): KmodBehaviour {
@@ -16,4 +17,9 @@ export function loadModprobeConfig(ctx: Context): { config: EffectiveConfig; rel
   const release = runningRelease(ctx.fs);
   const config = readEffectiveConfig(ctx.fs, { behaviour: behaviourFor(ctx), release, cmdline: true });
   return { config, release };
+}
+
+/** What `modprobe -c` prints as its configuration section (a latin1 string), and the diagnostics on the way. */
+export function renderModprobeConfig(ctx: Context): { text: string; diagnostics: Diagnostic[] } {
+  return readModprobeC(ctx.fs, { behaviour: behaviourFor(ctx), release: runningRelease(ctx.fs), cmdline: true });
 }

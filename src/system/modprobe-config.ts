@@ -2,7 +2,7 @@
 // as it is now, or as it will be once planned writes are carried out.
 
 import { modprobeDirs, type ListedDir, type ListedEntry } from "../kmod/config-files.ts";
-import { buildEffectiveConfig, type EffectiveConfig } from "../kmod/effective-config.ts";
+import { buildEffectiveConfig, renderConfigFiles, type ConfigInputs, type EffectiveConfig } from "../kmod/effective-config.ts";
 import type { KmodBehaviour } from "../kmod/kmod-version.ts";
 import type { Diagnostic } from "../kmod/parse-config.ts";
 import { errnoCode } from "../errors.ts";
@@ -57,25 +57,40 @@ export function listConfigDirs(fs: RootFs, behaviour: KmodBehaviour, diagnostics
 }
 
 export function readEffectiveConfig(fs: RootFs, options: ReadConfigOptions): EffectiveConfig {
-  const unlistable: Diagnostic[] = [];
+  const { inputs, problems } = configInputs(fs, options);
+  const config = buildEffectiveConfig(inputs);
+  config.diagnostics.push(...problems.listing, ...problems.reading);
+  return config;
+}
+
+/** `modprobe -c`'s configuration section (a latin1 string) of the system under the root, without keeping its entries. */
+export function readModprobeC(fs: RootFs, options: ReadConfigOptions): { text: string; diagnostics: Diagnostic[] } {
+  const { inputs, problems } = configInputs(fs, options);
+  const { text, diagnostics } = renderConfigFiles(inputs);
+  return { text, diagnostics: [...diagnostics, ...problems.listing, ...problems.reading] };
+}
+
+/** What the kmod model reads, through the root; what could not be listed or read is collected as it happens. */
+function configInputs(fs: RootFs, options: ReadConfigOptions): { inputs: ConfigInputs; problems: { listing: Diagnostic[]; reading: Diagnostic[] } } {
+  const listing: Diagnostic[] = [];
   const overlay = options.overlay ?? new Map<string, string | null>();
-  const dirs = withOverlay(listConfigDirs(fs, options.behaviour, unlistable), overlay);
+  const dirs = withOverlay(listConfigDirs(fs, options.behaviour, listing), overlay);
   const moduleDirFiles: { name: "modules.softdep" | "modules.weakdep"; path: string }[] = [];
   if (options.release !== null) {
     for (const name of ["modules.softdep", "modules.weakdep"] as const) {
       moduleDirFiles.push({ name, path: `lib/modules/${options.release}/${name}` });
     }
   }
-  const unreadable: Diagnostic[] = [];
+  const reading: Diagnostic[] = [];
   let cmdline: string | null = null;
   if (options.cmdline) {
     try {
       cmdline = fs.readBytes("proc/cmdline")?.toString("latin1") ?? null;
     } catch (error) {
-      unreadable.push({ file: "proc/cmdline", message: `cannot read: ${errnoCode(error) ?? String(error)}` });
+      reading.push({ file: "proc/cmdline", message: `cannot read: ${errnoCode(error) ?? String(error)}` });
     }
   }
-  const config = buildEffectiveConfig({
+  const inputs: ConfigInputs = {
     dirs,
     readFile: (file) => {
       const planned = overlay.get(file);
@@ -84,16 +99,15 @@ export function readEffectiveConfig(fs: RootFs, options: ReadConfigOptions): Eff
         return fs.readBinaryString(file);
       } catch (error) {
         // kmod skips a file it cannot open without a word; we skip it too, but say so.
-        unreadable.push({ file, message: `cannot read: ${errnoCode(error) ?? String(error)}` });
+        reading.push({ file, message: `cannot read: ${errnoCode(error) ?? String(error)}` });
         return null;
       }
     },
     moduleDirFiles,
     cmdline,
     behaviour: options.behaviour,
-  });
-  config.diagnostics.push(...unlistable, ...unreadable);
-  return config;
+  };
+  return { inputs, problems: { listing, reading } };
 }
 
 /** The directory listings with the overlay's files added (as regular files) or taken away. */

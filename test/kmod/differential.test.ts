@@ -16,7 +16,8 @@ import { generateTree, makeScratchDir } from "../helpers/tree-generator.ts";
 import { parseKmodStderr, runOracle, type KmodReport, type OracleResult } from "../helpers/kmod-oracle.ts";
 import { BIN } from "../helpers/cli.ts";
 import { RootFs } from "../../src/system/root-fs.ts";
-import { readEffectiveConfig } from "../../src/system/modprobe-config.ts";
+import { readEffectiveConfig, readModprobeC } from "../../src/system/modprobe-config.ts";
+import type { Diagnostic } from "../../src/kmod/parse-config.ts";
 import { detectKmodVersion } from "../../src/system/kmod-detect.ts";
 import { runningRelease } from "../../src/system/kernel-release.ts";
 import { kmodBehaviour } from "../../src/kmod/kmod-version.ts";
@@ -43,6 +44,8 @@ interface Case {
   oracle: OracleResult;
   model: EffectiveConfig;
   ours: Buffer;
+  /** showconfig's way: each file rendered as it is parsed (readModprobeC), with its diagnostics. */
+  streamed: { text: Buffer; diagnostics: Diagnostic[] };
 }
 
 const { seeds, single } = chosenSeeds();
@@ -136,8 +139,10 @@ describe(`differential against kmod's modprobe -c (${seeds.length} generated tre
       const fs = new RootFs(root);
       const version = detectKmodVersion(fs);
       assert.equal(version, 30, `seed ${seed}: the tree declares kmod 30 in var/lib/dpkg/status`);
-      const model = readEffectiveConfig(fs, { behaviour: kmodBehaviour(version), release: runningRelease(fs), cmdline: true });
-      return { seed, root, oracle: oracle[i]!, model, ours: Buffer.from(renderModprobeC(model), "latin1") };
+      const options = { behaviour: kmodBehaviour(version), release: runningRelease(fs), cmdline: true };
+      const model = readEffectiveConfig(fs, options);
+      const streamed = readModprobeC(fs, options);
+      return { seed, root, oracle: oracle[i]!, model, ours: Buffer.from(renderModprobeC(model), "latin1"), streamed: { text: Buffer.from(streamed.text, "latin1"), diagnostics: streamed.diagnostics } };
     });
   });
 
@@ -164,6 +169,19 @@ describe(`differential against kmod's modprobe -c (${seeds.length} generated tre
       failures.push(`${reproduce(c)}\n${firstDifference(c.ours, c.oracle.config)}`);
     }
     failWith("showconfig differs from modprobe -c", failures);
+  });
+
+  test("showconfig's streaming rendering gives the same bytes and the same diagnostics as the model", () => {
+    const failures: string[] = [];
+    for (const c of cases) {
+      const sameText = c.streamed.text.equals(c.ours);
+      const sameDiagnostics = JSON.stringify(c.streamed.diagnostics) === JSON.stringify(c.model.diagnostics);
+      if (sameText && sameDiagnostics) continue;
+      failedSeeds.add(c.seed);
+      failures.push(`${reproduce(c)}
+${sameText ? "  diagnostics differ" : firstDifference(c.streamed.text, c.ours)}`);
+    }
+    failWith("readModprobeC differs from renderModprobeC(readEffectiveConfig)", failures);
   });
 
   test("every problem kmod reports is reported by us at the same file and line, and no other", () => {
