@@ -48,6 +48,8 @@ export interface BinIndex {
    * a name was given twice.
    */
   lookup(key: string): string[];
+  /** lookup() with each value's priority (modules.dep.bin: the line's position in modules.dep). */
+  lookupWithPriority(key: string): WildMatch[];
   /**
    * kmod's index_mm_searchwild: the values of every key that equals `name` or
    * is a pattern matching it, in the order modprobe tries the modules. The
@@ -116,6 +118,10 @@ class TrieIndex implements BinIndex {
   }
 
   lookup(name: string): string[] {
+    return this.lookupWithPriority(name).map((match) => match.value);
+  }
+
+  lookupWithPriority(name: string): WildMatch[] {
     const key = cString(name);
     let node = this.#node(this.#rootWord, -1);
     let i = 0;
@@ -124,8 +130,8 @@ class TrieIndex implements BinIndex {
         if (this.#bytes[at] !== key.charCodeAt(i)) return [];
       }
       if (i === key.length) {
-        const values: string[] = [];
-        this.#readValues(node, (value) => values.push(value));
+        const values: WildMatch[] = [];
+        this.#readValues(node, (value, priority) => values.push({ value, priority }));
         return values;
       }
       node = this.#child(node, key.charCodeAt(i++), null);

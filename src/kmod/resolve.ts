@@ -157,12 +157,9 @@ function lookup(name: string, facts: ResolveFacts): { kind: LookupKind | null; s
     }
   }
   if (index !== null) {
-    // Several modules for one alias come in modules.dep order (kmod's priority in modules.alias.bin).
-    const rank = (module: string): number => index.modules.rank(module) ?? Number.MAX_SAFE_INTEGER;
-    const matches = (name === "" ? index.aliases : aliasesStartingWith(index, name[0]!)).filter((a) => fnmatch(a.pattern, name));
-    if (matches.length > 1) matches.sort((a, b) => rank(a.module) - rank(b.module));
+    const matches = index.aliasTargets(name);
     if (matches.length > 0) {
-      return { kind: "modules.alias", source: null, candidates: matches.map((a) => ({ name: a.module, alias: name, builtin: false, install: null })) };
+      return { kind: "modules.alias", source: null, candidates: matches.map((module) => ({ name: module, alias: name, builtin: false, install: null })) };
     }
     if (index.builtin.has(name)) {
       return { kind: "builtin", source: null, candidates: [{ name, alias: null, builtin: true, install: null }] };

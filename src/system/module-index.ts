@@ -1,7 +1,10 @@
 // The module index of one kernel release: what depmod wrote under
 // lib/modules/<release>/ (modules.alias, modules.dep, modules.builtin,
-// modules.builtin.modinfo). kmod reads the .bin twins of these files; their
-// content is the same, and the text is what we can read without a trie parser.
+// modules.builtin.modinfo). kmod reads the .bin twins of the first two, tries
+// in which finding a name reads a few nodes (kmod/index-bin.ts); so do we, for
+// modules by name and for alias requests. The text files serve what a trie
+// does not keep (the order of a module's own aliases, for its filesystem
+// types) and stand in for a .bin that is missing or damaged.
 // modules.softdep is read as part of the modprobe configuration
 // (system/modprobe-config.ts), because kmod merges it there.
 
@@ -9,6 +12,8 @@ import * as path from "node:path";
 import coerce from "semver/functions/coerce.js";
 import compareVersions from "semver/functions/compare.js";
 import { underscores } from "../kmod/parse-config.ts";
+import { fnmatch } from "../kmod/fnmatch.ts";
+import { IndexFormatError, parseIndexBin, type BinIndex } from "../kmod/index-bin.ts";
 import type { RootFs } from "./root-fs.ts";
 
 export interface IndexedAlias {
@@ -53,6 +58,13 @@ export interface ModuleIndex {
    */
   readonly aliases: IndexedAlias[];
   modules: ModuleTable;
+  /**
+   * The modules an alias request for `name` (normalised, as kmod's underscores()
+   * leaves it) leads to, in the order modprobe tries them: kmod's search of
+   * modules.alias.bin, or without a usable one, the modules.alias patterns that
+   * match, in modules.dep order (the priority depmod gives them in the .bin).
+   */
+  aliasTargets(name: string): string[];
   /** Modules compiled into the kernel (modules.builtin). */
   builtin: Set<string>;
   /** `alias=` entries of built-in modules (modules.builtin.modinfo), e.g. fs-ext3 -> ext4. */
@@ -145,15 +157,77 @@ class DepTable implements ModuleTable {
   }
 }
 
+/**
+ * modules.dep.bin as a ModuleTable: a module's line is found in the trie by its
+ * name (the value is the modules.dep line, the priority its position). Damage
+ * found on the way switches to the text table for good.
+ */
+class BinDepTable implements ModuleTable {
+  #bin: BinIndex | null;
+  #text: DepTable | null = null;
+  readonly #readText: () => DepTable;
+  readonly #read = new Map<string, { module: IndexedModule; rank: number } | null>();
+
+  constructor(bin: BinIndex, readText: () => DepTable) {
+    this.#bin = bin;
+    this.#readText = readText;
+  }
+
+  has(name: string): boolean {
+    return this.#use((found) => found(name) !== null, (text) => text.has(name));
+  }
+
+  get(name: string): IndexedModule | undefined {
+    return this.#use((found) => found(name)?.module, (text) => text.get(name));
+  }
+
+  rank(name: string): number | undefined {
+    return this.#use((found) => found(name)?.rank, (text) => text.rank(name));
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#use(
+      (_found, bin) => bin.entries().sort((a, b) => a.priority - b.priority).map((e) => e.key)[Symbol.iterator](),
+      (text) => text.keys(),
+    );
+  }
+
+  #use<R>(fromBin: (found: (name: string) => { module: IndexedModule; rank: number } | null, bin: BinIndex) => R, fromText: (text: DepTable) => R): R {
+    const bin = this.#bin;
+    if (bin !== null) {
+      try {
+        return fromBin((name) => this.#find(bin, name), bin);
+      } catch (error) {
+        if (!(error instanceof IndexFormatError)) throw error;
+        this.#bin = null;
+        this.#read.clear();
+      }
+    }
+    this.#text ??= this.#readText();
+    return fromText(this.#text);
+  }
+
+  #find(bin: BinIndex, name: string): { module: IndexedModule; rank: number } | null {
+    let found = this.#read.get(name);
+    if (found !== undefined) return found;
+    const line = bin.lookupWithPriority(name)[0];
+    const colon = line === undefined ? -1 : line.value.indexOf(":");
+    found = colon < 0 ? null : { module: new DepLine(name, line!.value.slice(0, colon).trim(), line!.value.slice(colon + 1)), rank: line!.priority };
+    this.#read.set(name, found);
+    return found;
+  }
+}
+
 /** Reads lib/modules/<release>/ under the root; null when that release has no modules.dep. */
 export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null {
   const dir = `${MODULES_ROOT}/${release}`;
-  const dep = fs.readText(`${dir}/modules.dep`);
-  if (dep === null) return null;
-
-  const modules = new DepTable(dep);
+  if (!fs.exists(`${dir}/modules.dep`)) return null;
+  const depText = (): DepTable => new DepTable(fs.readText(`${dir}/modules.dep`) ?? "");
+  const depBin = readBin(fs, `${dir}/modules.dep.bin`);
+  const modules = depBin === null ? depText() : new BinDepTable(depBin, depText);
 
   const aliases = { text: fs.readText(`${dir}/modules.alias`) ?? "", parsed: null as IndexedAlias[] | null };
+  let aliasBin = readBin(fs, `${dir}/modules.alias.bin`);
 
   const builtin = new Set<string>();
   for (const line of (fs.readText(`${dir}/modules.builtin`) ?? "").split("\n")) {
@@ -176,11 +250,35 @@ export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null
       return aliases.parsed;
     },
     modules,
+    aliasTargets(name) {
+      if (aliasBin !== null) {
+        try {
+          return aliasBin.searchWild(name).map((match) => match.value);
+        } catch (error) {
+          if (!(error instanceof IndexFormatError)) throw error;
+          aliasBin = null;
+        }
+      }
+      const rank = (module: string): number => modules.rank(module) ?? Number.MAX_SAFE_INTEGER;
+      const matches = (name === "" ? index.aliases : aliasesStartingWith(index, name[0]!)).filter((a) => fnmatch(a.pattern, name));
+      if (matches.length > 1) matches.sort((a, b) => rank(a.module) - rank(b.module));
+      return matches.map((a) => a.module);
+    },
     builtin,
     builtinAliases,
   };
   lazyAliases.set(index, aliases);
   return index;
+}
+
+/** A binary index under the root, or null when it is missing, unreadable or not one (the text twin serves then). */
+function readBin(fs: RootFs, file: string): BinIndex | null {
+  try {
+    const bytes = fs.readBytes(file);
+    return bytes === null ? null : parseIndexBin(bytes);
+  } catch {
+    return null;
+  }
 }
 
 function parseAliases(text: string): IndexedAlias[] {

@@ -168,3 +168,69 @@ test("the module table matches a full parse of every fixture kernel's modules.de
     assertSameModules(index, text, release);
   }
 });
+
+/** The fixture kernel's files under a root, with or without the .bin twins (or with them damaged). */
+function fixtureIndex(root: string, release: string, bins: "with" | "without" | "damaged"): ModuleIndex {
+  const dir = path.join(root, bins, release, "lib/modules", release);
+  mkdirSync(dir, { recursive: true });
+  for (const name of ["modules.dep", "modules.alias", "modules.builtin", "modules.builtin.modinfo", "modules.dep.bin", "modules.alias.bin"]) {
+    const from = path.join(FIXTURE_KERNELS_DIR, release, name);
+    if (name.endsWith(".bin") && bins === "without") continue;
+    const bytes = readFileSync(from);
+    // A damaged trie: the root node word points past the end of the file, found on the first lookup.
+    if (name.endsWith(".bin") && bins === "damaged") bytes.writeUInt32BE(0x0fffffff, 8);
+    writeFileSync(path.join(dir, name), bytes);
+  }
+  return readModuleIndex(new RootFs(path.join(root, bins, release)), release)!;
+}
+
+/** Names to ask for: every module, every alias pattern made concrete, every fs- type, and some that match nothing. */
+function namesOf(release: string): string[] {
+  const dep = readFileSync(path.join(FIXTURE_KERNELS_DIR, release, "modules.dep"), "utf8");
+  const alias = readFileSync(path.join(FIXTURE_KERNELS_DIR, release, "modules.alias"), "utf8");
+  const names = new Set<string>(["", "nosuchmodule", "fs_nosuchfs", "crc32c", "crypto_crc32c", "fs_", "x"]);
+  for (const line of dep.split("\n")) if (line.includes(":")) names.add(moduleNameFromPath(line.slice(0, line.indexOf(":"))));
+  for (const line of alias.split("\n")) {
+    const raw = line.split(" ")[1];
+    if (raw === undefined) continue;
+    // A wildcard pattern made into a name it matches: * as "abc", ? as "x", a class as its first member.
+    const concrete = raw.replace(/\[!?(.)[^\]]*\]/g, "$1").replace(/\*/g, "abc").replace(/\?/g, "x").replaceAll("-", "_");
+    names.add(concrete);
+  }
+  return [...names];
+}
+
+test("with the .bin twins, the module table and alias requests answer as from the text files, on every fixture kernel", (t) => {
+  const root = makeScratchDir("fsb-module-index-");
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  for (const release of FIXTURE_RELEASES) {
+    const fromBin = fixtureIndex(root, release, "with");
+    const fromText = fixtureIndex(root, release, "without");
+    const damaged = fixtureIndex(root, release, "damaged");
+    const names = namesOf(release);
+    assert.ok(names.length > 200, `${release}: ${names.length} names`);
+    let found = 0;
+    for (const name of names) {
+      const expected = {
+        has: fromText.modules.has(name),
+        get: fromText.modules.get(name) && { name: fromText.modules.get(name)!.name, path: fromText.modules.get(name)!.path, deps: fromText.modules.get(name)!.deps },
+        targets: fromText.aliasTargets(name),
+      };
+      if (expected.targets.length > 0) found++;
+      for (const [which, index] of [["bin", fromBin], ["damaged bin", damaged]] as const) {
+        const got = {
+          has: index.modules.has(name),
+          get: index.modules.get(name) && { name: index.modules.get(name)!.name, path: index.modules.get(name)!.path, deps: index.modules.get(name)!.deps },
+          targets: index.aliasTargets(name),
+        };
+        assert.deepEqual(got, expected, `${release}, ${which}: ${JSON.stringify(name)}`);
+      }
+    }
+    assert.ok(found > 100, `${release}: only ${found} names lead to modules`);
+    // Ranks order modules the same way (the text table's are offsets, the trie's line numbers).
+    const modules = [...fromText.modules.keys()];
+    const byBin = [...modules].sort((a, b) => fromBin.modules.rank(a)! - fromBin.modules.rank(b)!);
+    assert.deepEqual(byBin, modules, `${release}: modules.dep order`);
+    assert.deepEqual([...fromBin.modules.keys()], modules, `${release}: keys in modules.dep order`);
+  }
+});
