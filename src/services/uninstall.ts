@@ -4,7 +4,6 @@
 // kept filesystem loadable at every moment, so a failure or a kill leaves a
 // state the next run finishes.
 
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Context } from "../context.ts";
 import { RuntimeFailure, errnoCode } from "../errors.ts";
@@ -15,7 +14,6 @@ import { fragmentModuleOf, moduleFromFragmentName } from "../policy/fragment.ts"
 import { atomicTempWriter, removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
-import { RootFs, type DirEntry } from "../system/root-fs.ts";
 import { readState, sameState, writeState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
 import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport } from "./initramfs.ts";
 import { behaviourFor } from "./modprobe-config.ts";
@@ -73,9 +71,7 @@ export async function uninstall(ctx: Context, options: { dryRun: boolean; purge:
     return result(first, { dryRun: options.dryRun, purge: options.purge, changed: hasWork(first), initramfs: initramfsReport(ctx, first.initramfs) });
   }
   requireRootToChange(ctx, "uninstall", [ctx.config.vendorDir, ctx.config.adminDir]);
-  // Under the lock the facts are read afresh: another run may have removed the
-  // state directory meanwhile, which the first view still knows as a directory.
-  return withLock(ctx.fs, () => uninstallLocked({ ...ctx, fs: new RootFs(ctx.fs.root) }, options.purge), {
+  return withLock(ctx.fs, () => uninstallLocked(ctx, options.purge), {
     onWait: (pid) => ctx.stderr.write(waitingMessage(pid)),
   });
 }
@@ -101,7 +97,7 @@ async function uninstallLocked(ctx: Context, purge: boolean): Promise<UninstallR
   }
   const initramfs = await settleInitramfs(ctx, d.initramfs, d.next, (state) => carryOut(ctx, ctx.config.stateFile, state, progress));
   if (initramfs.error === null && d.state.action === "remove") await carryOut(ctx, ctx.config.stateFile, null, progress);
-  if (initramfs.error === null && d.state.directory !== null) removeEmptyDirectory(ctx, d.state.directory, d.notes);
+  if (initramfs.error === null && d.state.directory !== null) await removeEmptyDirectory(ctx, d.state.directory, d.notes);
   return done(removed.length > 0 || stateWritten || d.state.action === "remove" || d.state.directory !== null || initramfs.regenerated, initramfs);
 }
 
@@ -130,20 +126,10 @@ function stateChange(ctx: Context, purge: boolean, previous: ApplyState | null, 
   const dir = path.posix.dirname(file);
   // Only a directory of our own (the default var/lib/fsblacklist), never var/lib itself.
   const ownDir = path.posix.basename(dir) === "fsblacklist";
-  const entries = listRemovable(ctx, dir);
+  const entries = ctx.fs.listDir(dir);
   const others = (entries ?? []).filter((e) => e.name !== path.posix.basename(file) && atomicTempWriter(e.name) === null);
   const removeDir = ownDir && entries !== null && others.length === 0;
   return { path: file, action: exists ? "remove" : "none", directory: removeDir ? dir : null };
-}
-
-/** A directory's entries; null when it is not there, also when another run removed it since this one looked. */
-function listRemovable(ctx: Context, dir: string): DirEntry[] | null {
-  try {
-    return ctx.fs.listDir(dir);
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return null;
-    throw error;
-  }
 }
 
 function result(d: Decision, outcome: { dryRun: boolean; purge: boolean; changed: boolean; initramfs: InitramfsReport }): UninstallResult {
@@ -238,21 +224,12 @@ async function carryOut(ctx: Context, file: string, content: ApplyState | null, 
   progress.done++;
 }
 
-/**
- * rmdir of the state file's directory, resolved inside the root like every
- * path (a link there is not followed: it is not our directory). Something
- * written there meanwhile keeps it, with a note.
- */
-function removeEmptyDirectory(ctx: Context, dir: string, notes: string[]): void {
-  const parent = ctx.fs.resolve(path.posix.dirname(dir));
-  if (parent.kind !== "directory") return;
-  const target = path.join(parent.hostPath, path.posix.basename(dir));
+/** The state file's directory (a link there is not followed: it is not our directory). Something written there meanwhile keeps it, with a note. */
+async function removeEmptyDirectory(ctx: Context, dir: string, notes: string[]): Promise<void> {
   try {
-    if (!fs.lstatSync(target).isDirectory()) return;
-    fs.rmdirSync(target);
+    await ctx.fs.removeEmptyDir(dir);
   } catch (error) {
     const code = errnoCode(error);
-    if (code === "ENOENT") return;
     notes.push(`${dir} stays: ${code === "ENOTEMPTY" || code === "EEXIST" ? "something else was written there" : (code ?? String(error))}`);
   }
 }

@@ -38,7 +38,14 @@ export class RootFs {
   /**
    * Host paths seen to be real directories (not links), so that resolving the
    * next path under one needs no lstat per component: a tree of 5,000 files took
-   * 25,000 lstat calls. Nothing here removes or replaces a directory.
+   * 25,000 lstat calls. Another run or an administrator may remove one meanwhile
+   * (`uninstall --purge`, `rm -rf`): when the system says ENOENT or ENOTDIR under
+   * one, what was seen on that path is forgotten, and listing, creating or
+   * writing tries once more through the full walk; mkdirp() looks before it
+   * trusts one. Reading or removing a missing file answers null or false either
+   * way (telling a missing file from a missing directory would cost a system call
+   * on every such read), and resolve() and exists() of a directory seen answer
+   * from here.
    */
   private readonly directories = new Set<string>();
   /** Reused by readBinaryString(): a Buffer for each of 5,000 small files was ~6% of showconfig on them. */
@@ -86,19 +93,25 @@ export class RootFs {
    * taken lexically, which could lead out of the root.
    */
   resolve(relPath: string): { hostPath: string; kind: EntryKind } {
+    return this.walk(relPath);
+  }
+
+  /** resolve(), also saying whether a final directory was taken from those seen before (no system call looked at it). */
+  private walk(relPath: string): { hostPath: string; kind: EntryKind; seen: boolean } {
     const normal = RootFs.normalise(relPath);
     const prefix = this.root === "/" ? "" : this.root;
     const direct = this.underRealDirectory(normal);
     if (direct !== null) {
       const kind = this.inspect(direct);
-      if (kind !== "link") return { hostPath: direct, kind };
+      if (kind === "seen") return { hostPath: direct, kind: "directory", seen: true };
+      if (kind !== "link") return { hostPath: direct, kind, seen: false };
     }
     const pending = normal.split("/").filter(Boolean);
     // Host path after each resolved component (a stack, for `..`); names have no "/" in them.
     const resolved: string[] = [];
     let hops = 0;
-    // What the last component is, when lstat already said so (it was no link).
-    let last: EntryKind | null = null;
+    // What the last component is, when lstat or the directories seen already said so (it was no link).
+    let last: EntryKind | "seen" | null = null;
     while (pending.length > 0) {
       const part = pending.shift()!;
       last = null;
@@ -109,7 +122,7 @@ export class RootFs {
       }
       const candidate = `${resolved.at(-1) ?? prefix}/${part}`;
       const kind = this.inspect(candidate);
-      if (kind === "dangling") return { hostPath: candidate, kind };
+      if (kind === "dangling") return { hostPath: candidate, kind, seen: false };
       if (kind !== "link") {
         last = kind;
         resolved.push(candidate);
@@ -118,13 +131,14 @@ export class RootFs {
       if (++hops > MAX_SYMLINK_HOPS) throw new SymlinkLoopError(`too many levels of symbolic links: ${relPath}`);
       const target = fs.readlinkSync(candidate);
       if (target === "/dev/null" && pending.length === 0) {
-        return { hostPath: candidate, kind: "devnull" };
+        return { hostPath: candidate, kind: "devnull", seen: false };
       }
       if (target.startsWith("/")) resolved.length = 0;
       pending.unshift(...target.split("/").filter(Boolean));
     }
     const hostPath = resolved.at(-1) ?? this.root;
-    return { hostPath, kind: last ?? kindOf(hostPath) };
+    if (last === "seen") return { hostPath, kind: "directory", seen: true };
+    return { hostPath, kind: last ?? kindOf(hostPath), seen: false };
   }
 
   /**
@@ -143,10 +157,10 @@ export class RootFs {
 
   /**
    * What a host path under a real directory is, from the directories seen so far
-   * or its lstat: "link" for a symbolic link, "dangling" when it is missing.
+   * ("seen") or its lstat: "link" for a symbolic link, "dangling" when it is missing.
    */
-  private inspect(candidate: string): EntryKind | "link" {
-    if (this.directories.has(candidate)) return "directory";
+  private inspect(candidate: string): EntryKind | "link" | "seen" {
+    if (this.directories.has(candidate)) return "seen";
     let stat: fs.Stats;
     try {
       stat = fs.lstatSync(candidate);
@@ -163,16 +177,47 @@ export class RootFs {
   }
 
   /**
+   * After ENOENT or ENOTDIR for a host path: forgets the first directory seen on
+   * it, and everything under that, since any of them may be gone. Whether
+   * anything was forgotten, i.e. whether a full walk could now answer otherwise.
+   */
+  private forget(hostPath: string): boolean {
+    const prefix = this.root === "/" ? "" : this.root;
+    for (let end = prefix.length; end !== -1; ) {
+      end = hostPath.indexOf("/", end + 1);
+      const dir = end === -1 ? hostPath : hostPath.slice(0, end);
+      if (this.directories.has(dir)) {
+        this.forgetTree(dir);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private forgetTree(dir: string): void {
+    const under = `${dir}/`;
+    for (const seen of this.directories) if (seen === dir || seen.startsWith(under)) this.directories.delete(seen);
+  }
+
+  /**
    * Lists a directory (resolved inside the root); null when it does not exist.
    * Entries come in the order the directory yields them (readdir order, unsorted),
    * because that is the order kmod sees them in.
    */
   listDir(relDir: string): DirEntry[] | null {
-    const dir = this.resolve(relDir);
+    let dir = this.resolve(relDir);
     if (dir.kind !== "directory") return null;
+    let handle: fs.Dir;
+    try {
+      // Names as bytes, to tell names that are not UTF-8 (Node supports it; its types do not say so).
+      handle = fs.opendirSync(dir.hostPath, { encoding: "buffer" as BufferEncoding });
+    } catch (error) {
+      if (!vanished(error) || !this.forget(dir.hostPath)) throw error;
+      dir = this.resolve(relDir);
+      if (dir.kind !== "directory") return null;
+      handle = fs.opendirSync(dir.hostPath, { encoding: "buffer" as BufferEncoding });
+    }
     const entries: DirEntry[] = [];
-    // Names as bytes, to tell names that are not UTF-8 (Node supports it; its types do not say so).
-    const handle = fs.opendirSync(dir.hostPath, { encoding: "buffer" as BufferEncoding });
     const dirents: fs.Dirent<Buffer>[] = [];
     try {
       for (let dirent = handle.readSync(); dirent !== null; dirent = handle.readSync()) dirents.push(dirent as unknown as fs.Dirent<Buffer>);
@@ -284,20 +329,46 @@ export class RootFs {
    * that a path through links and `..` is created as in a chroot, never outside.
    */
   mkdirp(relDir: string): string {
+    return this.makeDirectory(relDir, true);
+  }
+
+  /**
+   * mkdirp(); with `check` false, a directory seen before is taken as it is,
+   * for a caller that finds out when it writes there (writeFileAtomic()).
+   */
+  private makeDirectory(relDir: string, check: boolean): string {
+    let forgotten = false;
     for (let step = 0; step < MAX_MKDIR_STEPS; step++) {
-      const target = this.resolve(relDir);
-      if (target.kind === "directory") return target.hostPath;
+      const target = this.walk(relDir);
+      if (target.kind === "directory") {
+        if (!check || !target.seen || forgotten || this.stillDirectory(target.hostPath)) return target.hostPath;
+        forgotten = true;
+        continue;
+      }
       if (target.kind !== "dangling") {
         throw new RuntimeFailure(`${RootFs.normalise(relDir)} exists and is not a directory`);
       }
       try {
         fs.mkdirSync(target.hostPath, { mode: 0o755 });
       } catch (error) {
-        // Another run created it meanwhile: resolve again.
-        if (errnoCode(error) !== "EEXIST") throw error;
+        // Another run created it meanwhile: resolve again. A parent seen before is gone: walk again.
+        if (errnoCode(error) === "EEXIST") continue;
+        if (forgotten || !vanished(error) || !this.forget(target.hostPath)) throw error;
+        forgotten = true;
       }
     }
     throw new RuntimeFailure(`cannot create ${RootFs.normalise(relDir)}: its links lead to ever new directories`);
+  }
+
+  /** Whether a directory seen before is one still; if not, what was seen on its path is forgotten. */
+  private stillDirectory(hostPath: string): boolean {
+    try {
+      if (fs.lstatSync(hostPath).isDirectory()) return true;
+    } catch (error) {
+      if (!vanished(error)) throw error;
+    }
+    this.forget(hostPath);
+    return false;
   }
 
   /**
@@ -308,10 +379,20 @@ export class RootFs {
    */
   async writeFileAtomic(relPath: string, data: string | Buffer, mode = 0o644): Promise<void> {
     const norm = RootFs.normalise(relPath);
-    const dirHost = this.mkdirp(path.posix.dirname(norm) || ".");
-    const target = path.join(dirHost, path.posix.basename(norm));
-    const temp = path.join(dirHost, atomicTempName(path.posix.basename(norm)));
-    const handle = await fs.promises.open(temp, "wx", mode);
+    const dir = path.posix.dirname(norm) || ".";
+    const name = path.posix.basename(norm);
+    let dirHost = this.makeDirectory(dir, false);
+    let temp = path.join(dirHost, atomicTempName(name));
+    let handle: fs.promises.FileHandle;
+    try {
+      handle = await fs.promises.open(temp, "wx", mode);
+    } catch (error) {
+      if (!vanished(error) || !this.forget(dirHost)) throw error;
+      dirHost = this.makeDirectory(dir, false);
+      temp = path.join(dirHost, atomicTempName(name));
+      handle = await fs.promises.open(temp, "wx", mode);
+    }
+    const target = path.join(dirHost, name);
     crashPoint();
     try {
       await handle.writeFile(data);
@@ -335,19 +416,46 @@ export class RootFs {
 
   /** Removes a file (not following a final link) and syncs its directory. */
   async removeFile(relPath: string): Promise<boolean> {
+    const removed = await this.removeEntry(relPath, (target) => fs.promises.unlink(target));
+    if (removed === null) return false;
+    crashPoint();
+    await syncDirectory(removed.dirHost);
+    return true;
+  }
+
+  /**
+   * Removes an empty directory (not following a final link: a link or a file
+   * there is left alone) and syncs its parent. False when no directory is
+   * there; a directory with anything in it is refused (ENOTEMPTY).
+   */
+  async removeEmptyDir(relDir: string): Promise<boolean> {
+    if (RootFs.normalise(relDir) === "") throw new RuntimeFailure("refusing to remove the root directory");
+    const removed = await this.removeEntry(relDir, (target) => fs.promises.rmdir(target));
+    if (removed === null) return false;
+    this.forgetTree(removed.target);
+    await syncDirectory(removed.dirHost);
+    return true;
+  }
+
+  /**
+   * Runs `remove` on a path's host path, its parent resolved inside the root;
+   * null when nothing is there to remove (ENOENT, or ENOTDIR: no directory on
+   * the way, or the rmdir of something that is not one). A full walk could not
+   * find more to remove, so what was seen on the path is only forgotten.
+   */
+  private async removeEntry(relPath: string, remove: (target: string) => Promise<void>): Promise<{ dirHost: string; target: string } | null> {
     const norm = RootFs.normalise(relPath);
     const dir = this.resolve(path.posix.dirname(norm) || ".");
-    if (dir.kind !== "directory") return false;
+    if (dir.kind !== "directory") return null;
     const target = path.join(dir.hostPath, path.posix.basename(norm));
     try {
-      await fs.promises.unlink(target);
+      await remove(target);
     } catch (error) {
-      if (errnoCode(error) === "ENOENT") return false;
-      throw error;
+      if (!vanished(error)) throw error;
+      this.forget(dir.hostPath);
+      return null;
     }
-    crashPoint();
-    await syncDirectory(dir.hostPath);
-    return true;
+    return { dirHost: dir.hostPath, target };
   }
 }
 
@@ -357,6 +465,12 @@ export class RootFs {
 let crashCountdown = Number(process.env["FSBLACKLIST_TEST_CRASH_AFTER"] ?? 0);
 function crashPoint(): void {
   if (crashCountdown > 0 && --crashCountdown === 0) process.kill(process.pid, "SIGKILL");
+}
+
+/** ENOENT or ENOTDIR: something on the path is gone (or no directory any more). */
+function vanished(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === "ENOENT" || code === "ENOTDIR";
 }
 
 function kindOf(hostPath: string): EntryKind {

@@ -1,5 +1,6 @@
 // uninstall takes the same lock as apply: it waits for a run that holds it, says
-// so once, and of several runs at once exactly one changes anything.
+// so once, and of several runs at once exactly one changes anything, also when
+// another run's --purge removed the state directory while it waited.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,7 +9,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createFakeRoot } from "../helpers/fake-root.ts";
 import { BIN } from "../helpers/cli.ts";
-import { VENDOR, apply } from "../apply/helpers.ts";
+import { STATE, VENDOR, apply } from "../apply/helpers.ts";
+import { main } from "../../src/main.ts";
+import type { IO } from "../../src/context.ts";
+import type { UninstallJson } from "./helpers.ts";
 
 interface Exit {
   status: number | null;
@@ -68,4 +72,41 @@ test("six runs at once: all succeed, exactly one changes anything", async () => 
   } finally {
     root.cleanup();
   }
+});
+
+test("another run removes var/lib/fsblacklist while this one waits for the lock: it goes on as if the directory had never been there", async (t) => {
+  const root = createFakeRoot({ loaded: ["jfs"] });
+  const holder = spawn("sleep", ["60"]);
+  t.after(() => {
+    holder.kill();
+    root.cleanup();
+  });
+  assert.equal(apply(root.dir).status, 0);
+  fs.writeFileSync(path.join(root.dir, "run/fsblacklist.lock"), `${holder.pid}\n`);
+  let stdout = "";
+  let stderr = "";
+  // In-process, so that the run's view of the root was taken before the removal (its first look, without the lock).
+  const io: IO = {
+    stdout: { write: (text) => void (stdout += String(text)), isTTY: false },
+    stderr: {
+      write: (text) => {
+        stderr += String(text);
+        if (!String(text).includes("waiting for lock")) return;
+        fs.rmSync(path.join(root.dir, "var/lib/fsblacklist"), { recursive: true });
+        holder.kill();
+      },
+      isTTY: false,
+    },
+    env: { PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", NO_COLOR: "1" },
+    uid: 0,
+  };
+  const status = await main(["--root", root.dir, "--json", "uninstall", "--purge"], io);
+  assert.equal(status, 0, stderr);
+  assert.equal(stderr, `fsblacklist: waiting for lock run/fsblacklist.lock held by pid ${holder.pid}\n`);
+  const json = JSON.parse(stdout) as UninstallJson;
+  assert.equal(json.changed, true);
+  assert.deepEqual(json.state, { path: STATE, action: "none", directory: null }, "nothing left of the state to remove");
+  assert.deepEqual(fs.readdirSync(path.join(root.dir, VENDOR)), []);
+  assert.deepEqual(fs.readdirSync(path.join(root.dir, "etc/modprobe.d")), []);
+  assert.ok(!fs.existsSync(path.join(root.dir, "var/lib/fsblacklist")), "not made again");
 });
