@@ -2,7 +2,8 @@
 // and for `allow`, `block` and `reset`: its copy of modprobe.d is stale until the
 // distribution's tool rebuilds it. With `initramfs: regenerate` we run that tool;
 // the state file says "pending" from before the tool runs until it succeeded, so
-// a rebuild that fails or is killed is retried by the next `apply`.
+// a rebuild that fails or is killed is retried by the next `apply` (or the
+// next `uninstall`, after one).
 
 import type { Context } from "../context.ts";
 import { RuntimeFailure, errnoCode } from "../errors.ts";
@@ -29,6 +30,24 @@ export interface InitramfsPlan {
   /** Why it is not rebuilt although the configuration says to. */
   notes: string[];
 }
+
+/** How a failed rebuild is explained: what the run did all the same, and what rebuilds it later. */
+export interface RebuildFailureWording {
+  done: string;
+  /** The state file records the rebuild as pending; `command` rebuilds it by hand. */
+  pending: (command: string) => string;
+  /** There is no state file to record it in. */
+  unrecorded: (command: string) => string;
+}
+
+const AFTER_APPLY: RebuildFailureWording = {
+  done: "the blacklist itself was applied",
+  pending: () => "the next `fsblacklist apply` tries the initramfs again",
+  unrecorded: (command) => `nothing records the rebuild until \`fsblacklist apply\` has run once: run ${command} yourself once it can succeed`,
+};
+
+/** allow, block, reset: the pending rebuild goes into apply's state file, for the next apply. */
+const AFTER_OVERRIDE: RebuildFailureWording = { ...AFTER_APPLY, done: "the blacklist itself was changed" };
 
 /** What to do about the initramfs; `stale`: the blacklist changed, or an earlier rebuild is still owed. */
 export function planInitramfs(ctx: Context, stale: boolean): InitramfsPlan {
@@ -64,15 +83,19 @@ export function initramfsReport(ctx: Context, plan: InitramfsPlan, outcome: { re
  * already says pending (unless there is no state file yet), and `write` clears
  * that once the tool succeeded.
  */
-export async function settleInitramfs(ctx: Context, plan: InitramfsPlan, state: ApplyState | null, write: (state: ApplyState) => Promise<void>): Promise<InitramfsReport> {
+export async function settleInitramfs(
+  ctx: Context,
+  plan: InitramfsPlan,
+  state: ApplyState | null,
+  write: (state: ApplyState) => Promise<void>,
+  wording: RebuildFailureWording = AFTER_APPLY,
+): Promise<InitramfsReport> {
   if (plan.rebuild === null) return initramfsReport(ctx, plan);
   const outcome = await regenerateInitramfs(plan.rebuild);
   if (!outcome.ok) {
-    const retry =
-      state?.initramfsPending === true
-        ? "the next `fsblacklist apply` tries the initramfs again"
-        : `nothing records the rebuild until \`fsblacklist apply\` has run once: run ${plan.rebuild.join(" ")} yourself once it can succeed`;
-    return initramfsReport(ctx, plan, { regenerated: false, error: `${outcome.message}\nthe blacklist itself was applied; ${retry}` });
+    const command = plan.rebuild.join(" ");
+    const retry = state?.initramfsPending === true ? wording.pending(command) : wording.unrecorded(command);
+    return initramfsReport(ctx, plan, { regenerated: false, error: `${outcome.message}\n${wording.done}; ${retry}` });
   }
   if (state?.initramfsPending === true) await write({ ...state, initramfsPending: false });
   return initramfsReport(ctx, plan, { regenerated: true, error: null });
@@ -105,5 +128,5 @@ export async function initramfsAfterChange(ctx: Context, options: { rebuild: boo
   const pending = { ...(state ?? unappliedState()), initramfsPending: true };
   if (state?.initramfsPending !== true) await write(pending);
   if (!options.rebuild) return initramfsReport(ctx, plan);
-  return settleInitramfs(ctx, plan, pending, write);
+  return settleInitramfs(ctx, plan, pending, write, AFTER_OVERRIDE);
 }

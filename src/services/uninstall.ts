@@ -15,12 +15,23 @@ import { atomicTempWriter, removeLeftTemporaries } from "../system/atomic-temp.t
 import { waitingMessage, withLock } from "../system/lock.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { readState, sameState, writeState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
-import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport } from "./initramfs.ts";
+import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport, type RebuildFailureWording } from "./initramfs.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 import { requireRootToChange } from "./privileges.ts";
 
 /** Where apply puts fragments for kmod 32 and later, and before. */
 const VENDOR_DIRS = ["usr/lib/modprobe.d", "lib/modprobe.d"];
+
+/**
+ * A pending rebuild in the state file is retried by the next uninstall (or an
+ * apply after a reinstall); run from a removal hook, neither comes once the
+ * package is gone.
+ */
+const AFTER_UNINSTALL: RebuildFailureWording = {
+  done: "fsblacklist's files were removed",
+  pending: (command) => `the next \`fsblacklist uninstall\` (or \`fsblacklist apply\`) tries the initramfs again, but once fsblacklist itself is removed nothing does: then run ${command} yourself`,
+  unrecorded: (command) => `without a state file nothing records the rebuild: run ${command} yourself once it can succeed`,
+};
 
 export interface StateChange {
   path: string;
@@ -95,7 +106,7 @@ async function uninstallLocked(ctx: Context, purge: boolean): Promise<UninstallR
     await carryOut(ctx, ctx.config.stateFile, d.next, progress);
     stateWritten = true;
   }
-  const initramfs = await settleInitramfs(ctx, d.initramfs, d.next, (state) => carryOut(ctx, ctx.config.stateFile, state, progress));
+  const initramfs = await settleInitramfs(ctx, d.initramfs, d.next, (state) => carryOut(ctx, ctx.config.stateFile, state, progress), AFTER_UNINSTALL);
   if (initramfs.error === null && d.state.action === "remove") await carryOut(ctx, ctx.config.stateFile, null, progress);
   if (initramfs.error === null && d.state.directory !== null) await removeEmptyDirectory(ctx, d.state.directory, d.notes);
   return done(removed.length > 0 || stateWritten || d.state.action === "remove" || d.state.directory !== null || initramfs.regenerated, initramfs);

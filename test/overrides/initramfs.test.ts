@@ -55,7 +55,7 @@ test("regenerate mode: a failed rebuild after allow fails the run and stays pend
   assert.equal(failed.status, 1);
   assert.match(
     failed.stderr,
-    /^fsblacklist: chroot \S+ \/usr\/bin\/dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\nthe blacklist itself was applied; the next `fsblacklist apply` tries the initramfs again\n$/,
+    /^fsblacklist: chroot \S+ \/usr\/bin\/dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\nthe blacklist itself was changed; the next `fsblacklist apply` tries the initramfs again\n$/,
   );
   const doc = JSON.parse(failed.stdout) as { changed: boolean; initramfsStale: boolean; initramfs: { regenerated: boolean; error: string | null } };
   assert.deepEqual([doc.changed, doc.initramfsStale, doc.initramfs.regenerated], [true, true, false]);
@@ -92,7 +92,7 @@ test("regenerate mode without a state file (apply never ran): a failed rebuild i
   writeConfig(root.dir, REGENERATE);
   const failed = fsb(root.dir, "block", "minix");
   assert.equal(failed.status, 1);
-  assert.match(failed.stderr, /dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\nthe blacklist itself was applied; the next `fsblacklist apply` tries the initramfs again\n$/);
+  assert.match(failed.stderr, /dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\nthe blacklist itself was changed; the next `fsblacklist apply` tries the initramfs again\n$/);
   assert.ok(fs.existsSync(overridePath(root, "minix")), "the override stays written");
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")), {
     policyVersion: null,

@@ -256,7 +256,12 @@ test("initramfs: regenerate rebuilds after the blacklist changed, a failed rebui
     installDracut(root.dir, 3);
     const failed = uninstall(root.dir, ["--json"]);
     assert.equal(failed.status, 1);
-    assert.match(failed.stderr, /^fsblacklist: chroot \S+ \/usr\/bin\/dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\n/);
+    assert.equal(
+      failed.stderr,
+      `fsblacklist: chroot ${root.dir} /usr/bin/dracut --regenerate-all --force failed (exit 3):\ndracut: cannot build an image here\n` +
+        "fsblacklist's files were removed; the next `fsblacklist uninstall` (or `fsblacklist apply`) tries the initramfs again, " +
+        `but once fsblacklist itself is removed nothing does: then run chroot ${root.dir} /usr/bin/dracut --regenerate-all --force yourself\n`,
+    );
     const failedJson = JSON.parse(failed.stdout);
     assert.deepEqual([failedJson.changed, failedJson.initramfsStale, failedJson.initramfs.regenerated], [true, true, false]);
     assert.deepEqual(fragmentsIn(root.dir, VENDOR), [], "the fragments are gone all the same");
@@ -272,6 +277,30 @@ test("initramfs: regenerate rebuilds after the blacklist changed, a failed rebui
     const quiet = uninstallJson(root.dir);
     assert.deepEqual([quiet.changed, quiet.initramfsStale], [false, false]);
     assert.equal(dracutRuns(root.dir).length, 3, "no rebuild without a change");
+  } finally {
+    root.cleanup();
+  }
+});
+
+test("initramfs: regenerate without a state file: a failed rebuild says that nothing will retry it", () => {
+  const root = createFakeRoot();
+  try {
+    installShell(root.dir);
+    installDracut(root.dir, 0);
+    writeConfig(root.dir, "initramfs: {mode: regenerate, underRoot: true}\n");
+    assert.equal(apply(root.dir).status, 0);
+    fs.rmSync(path.join(root.dir, STATE));
+
+    installDracut(root.dir, 3);
+    const failed = uninstall(root.dir);
+    assert.equal(failed.status, 1);
+    assert.equal(
+      failed.stderr,
+      `fsblacklist: chroot ${root.dir} /usr/bin/dracut --regenerate-all --force failed (exit 3):\ndracut: cannot build an image here\n` +
+        `fsblacklist's files were removed; without a state file nothing records the rebuild: run chroot ${root.dir} /usr/bin/dracut --regenerate-all --force yourself once it can succeed\n`,
+    );
+    assert.deepEqual(fragmentsIn(root.dir, VENDOR), [], "the fragments are gone all the same");
+    assert.ok(!fs.existsSync(path.join(root.dir, STATE)), "no state file is made up");
   } finally {
     root.cleanup();
   }
