@@ -24,7 +24,7 @@ import type { ConfigEntry, Source } from "./parse-config.ts";
 import { underscores } from "./parse-config.ts";
 import { fnmatch } from "./fnmatch.ts";
 import type { ModuleIndex } from "../system/module-index.ts";
-import { aliasesStartingWith, filesystemTypesOf } from "../system/module-index.ts";
+import { filesystemProviders, filesystemTypesOf } from "../system/module-index.ts";
 
 type EntryOf<K extends ConfigEntry["kind"]> = ConfigEntry & { kind: K };
 type EntriesByKind = { [K in ConfigEntry["kind"]]: EntryOf<K>[] };
@@ -369,8 +369,8 @@ export function resolveFilesystemName(
   if (index !== null) {
     if (index.modules.has(name)) return withTypes(name, "module");
     if (index.builtin.has(name)) return withTypes(name, "builtin");
-    const alias = aliasesStartingWith(index, "f").find((a) => a.pattern === `fs_${name}`);
-    if (alias) return withTypes(alias.module, "alias");
+    const provider = filesystemProviders(index, name)[0];
+    if (provider !== undefined) return withTypes(provider, "alias");
     const builtinAlias = index.builtinAliases.find((a) => a.pattern === `fs_${name}`);
     if (builtinAlias) return withTypes(builtinAlias.module, "builtin-alias");
   }

@@ -21,7 +21,7 @@ import { probeDevice, type BlkidProbe } from "../system/blkid.ts";
 import { readFstab } from "../system/fstab.ts";
 import { readKernelState } from "../system/kernel-state.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
-import { aliasesStartingWith, listInstalledReleases, readModuleIndex } from "../system/module-index.ts";
+import { filesystemProviders, listInstalledReleases, readModuleIndex } from "../system/module-index.ts";
 import { readMountUnits } from "../system/mount-units.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 
@@ -128,7 +128,7 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
       policyEntry === null
         ? null
         : { name: policyEntry.filesystems.includes(kernelType!) ? kernelType! : policyEntry.module, module: policyEntry.module, kernels: policyEntry.kernels, reason: policyEntry.reason },
-    knownType: kernelType !== null && (isKnownType(kernelType) || (index !== null && aliasesStartingWith(index, "f").some((a) => a.raw === `fs-${kernelType}`))),
+    knownType: kernelType !== null && (isKnownType(kernelType) || (index !== null && filesystemProviders(index, kernelType).length > 0)),
     allow: allowLifts(ctx, modprobe),
     installLineIsOurs: installLineIsOurs(ctx, modprobe),
     message,

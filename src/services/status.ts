@@ -12,7 +12,7 @@ import { decideVerdict, type OverrideFile } from "../decide/verdict.ts";
 import type { FilesystemStatus, StatusReport } from "../model.ts";
 import { parseMarker } from "../policy/marker.ts";
 import { entriesForProfile, findEntry, fragmentName, loadPolicy, shippedPolicyDir, type PolicyEntry } from "../policy/policy.ts";
-import { aliasesStartingWith, filesystemModules, filesystemTypesOf, listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
+import { filesystemModules, filesystemProviders, filesystemTypesOf, listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { readKernelState } from "../system/kernel-state.ts";
 import { readSystemUsage, type SystemUsage } from "../system/usage.ts";
@@ -125,7 +125,7 @@ function statusOf(ctx: Context, module: string, entry: PolicyEntry | null, index
   const indexed = index?.modules.get(module);
   const present = indexed !== undefined && ctx.fs.exists(`${index!.dir}/${indexed.path}`);
   // A type the kernel has registered while no loaded module provides it is compiled in.
-  const providers = (type: string): string[] => (index === null ? [] : aliasesStartingWith(index, "f").filter((a) => a.raw === `fs-${type}`).map((a) => a.module));
+  const providers = (type: string): string[] => (index === null ? [] : filesystemProviders(index, type));
   const registeredWithoutModule =
     kernel.running && [...types, module].some((t) => kernel.registered.has(t) && ![module, ...providers(t)].some((m) => kernel.loaded.has(m)));
   const builtin = (index?.builtin.has(module) ?? false) || registeredWithoutModule;

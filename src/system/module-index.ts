@@ -65,6 +65,12 @@ export interface ModuleIndex {
    * match, in modules.dep order (the priority depmod gives them in the .bin).
    */
   aliasTargets(name: string): string[];
+  /**
+   * The plain `fs-<type>` aliases of modules.alias (no wildcard), by module in
+   * modules.dep order, then by type: from the .bin's `fs_` keys (with `-` as
+   * `_`, as kmod matches them), else from the text.
+   */
+  readonly filesystemAliases: readonly { type: string; module: string }[];
   /** Modules compiled into the kernel (modules.builtin). */
   builtin: Set<string>;
   /** `alias=` entries of built-in modules (modules.builtin.modinfo), e.g. fs-ext3 -> ext4. */
@@ -226,8 +232,10 @@ export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null
   const depBin = readBin(fs, `${dir}/modules.dep.bin`);
   const modules = depBin === null ? depText() : new BinDepTable(depBin, depText);
 
-  const aliases = { text: fs.readText(`${dir}/modules.alias`) ?? "", parsed: null as IndexedAlias[] | null };
+  // The text is read only when the .bin cannot answer.
+  const aliases: LazyAliases = { read: () => fs.readText(`${dir}/modules.alias`) ?? "", text: null, parsed: null };
   let aliasBin = readBin(fs, `${dir}/modules.alias.bin`);
+  let filesystemAliases: { type: string; module: string }[] | null = null;
 
   const builtin = new Set<string>();
   for (const line of (fs.readText(`${dir}/modules.builtin`) ?? "").split("\n")) {
@@ -246,7 +254,7 @@ export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null
     release,
     dir,
     get aliases() {
-      aliases.parsed ??= parseAliases(aliases.text);
+      aliases.parsed ??= parseAliases((aliases.text ??= aliases.read()));
       return aliases.parsed;
     },
     modules,
@@ -263,6 +271,28 @@ export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null
       const matches = (name === "" ? index.aliases : aliasesStartingWith(index, name[0]!)).filter((a) => fnmatch(a.pattern, name));
       if (matches.length > 1) matches.sort((a, b) => rank(a.module) - rank(b.module));
       return matches.map((a) => a.module);
+    },
+    get filesystemAliases() {
+      if (filesystemAliases !== null) return filesystemAliases;
+      const plain = (type: string): boolean => !/[*?[\\]/.test(type);
+      if (aliasBin !== null) {
+        try {
+          const found = aliasBin.entries("fs_").filter((e) => plain(e.key));
+          // Keys come in byte order; a stable sort by priority puts modules in modules.dep order.
+          found.sort((a, b) => a.priority - b.priority);
+          return (filesystemAliases = found.map((e) => ({ type: e.key.slice(3), module: e.value })));
+        } catch (error) {
+          if (!(error instanceof IndexFormatError)) throw error;
+          aliasBin = null;
+        }
+      }
+      const rank = (module: string): number => modules.rank(module) ?? Number.MAX_SAFE_INTEGER;
+      const found = aliasesStartingWith(index, "f")
+        .filter((a) => a.raw.startsWith("fs-") && plain(a.raw))
+        .map((a) => ({ type: a.pattern.slice(3), module: a.module }));
+      // As the .bin gives them: by module, then by key.
+      found.sort((a, b) => rank(a.module) - rank(b.module) || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+      return (filesystemAliases = found);
     },
     builtin,
     builtinAliases,
@@ -292,8 +322,13 @@ function parseAliases(text: string): IndexedAlias[] {
   return aliases;
 }
 
-/** modules.alias of each index from readModuleIndex, and its aliases once parsed. */
-const lazyAliases = new WeakMap<ModuleIndex, { text: string; parsed: IndexedAlias[] | null }>();
+/** modules.alias of an index, read when first needed, and its aliases once parsed. */
+interface LazyAliases {
+  read: () => string;
+  text: string | null;
+  parsed: IndexedAlias[] | null;
+}
+const lazyAliases = new WeakMap<ModuleIndex, LazyAliases>();
 const candidatesCache = new WeakMap<ModuleIndex, Map<string, readonly IndexedAlias[]>>();
 /** A pattern starting with one of these (or an empty one) can match a name whatever its first character. */
 const isWild = (c: string | undefined): boolean => c === undefined || c === "*" || c === "?" || c === "[" || c === "\\";
@@ -320,7 +355,7 @@ export function aliasesStartingWith(index: ModuleIndex, first: string): readonly
     const set = firsts.map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
     const lines = new RegExp(`(?<![^\\n])alias[ \\t]+([${set}][^ \\t\\n]*)[ \\t]+([^ \\t\\n]*)`, "g");
     const scanned: IndexedAlias[] = [];
-    for (const [, raw, module] of lazy.text.matchAll(lines)) {
+    for (const [, raw, module] of (lazy.text ??= lazy.read()).matchAll(lines)) {
       const pattern = underscores(raw!);
       if (pattern === null) continue;
       const alias = { pattern, raw: raw!, module: module! };
@@ -357,23 +392,32 @@ export function compareReleases(a: string, b: string): number {
 const typesByIndex = new WeakMap<ModuleIndex, Map<string, string[]>>();
 
 /**
- * Every module with a filesystem type, and its types: its `fs-<type>` aliases
- * (plain ones, not wildcards) in modules.alias and modules.builtin.modinfo.
+ * Every module with a filesystem type, and its types: its plain `fs-<type>`
+ * aliases in modules.alias and modules.builtin.modinfo. A module's own name
+ * comes first when it is one of its types (the row `status nfs` shows is "nfs",
+ * not "nfs4"), then the others in byte order, whichever file they came from.
  */
 export function filesystemModules(index: ModuleIndex): ReadonlyMap<string, readonly string[]> {
   let byModule = typesByIndex.get(index);
   if (byModule === undefined) {
     byModule = new Map();
-    for (const alias of [...aliasesStartingWith(index, "f"), ...index.builtinAliases]) {
-      if (!alias.raw.startsWith("fs-") || /[*?[\\]/.test(alias.raw)) continue;
-      const types = byModule.get(alias.module) ?? [];
-      const type = alias.raw.slice(3);
-      if (!types.includes(type)) types.push(type);
-      byModule.set(alias.module, types);
+    const builtin = index.builtinAliases.filter((a) => a.raw.startsWith("fs-") && !/[*?[\\]/.test(a.raw)).map((a) => ({ type: a.pattern.slice(3), module: a.module }));
+    for (const { type, module } of [...index.filesystemAliases, ...builtin]) {
+      const types = byModule.get(module);
+      if (types === undefined) byModule.set(module, [type]);
+      else if (!types.includes(type)) types.push(type);
     }
+    for (const [module, types] of byModule) types.sort((a, b) => (a === module ? -1 : b === module ? 1 : a < b ? -1 : a > b ? 1 : 0));
     typesByIndex.set(index, byModule);
   }
   return byModule;
+}
+
+/** The modules whose plain `fs-<type>` alias names `type`, in modules.dep order (modules.alias only, not built-in ones). */
+export function filesystemProviders(index: ModuleIndex, type: string): string[] {
+  const modules: string[] = [];
+  for (const alias of index.filesystemAliases) if (alias.type === type && !modules.includes(alias.module)) modules.push(alias.module);
+  return modules;
 }
 
 /** Filesystem types a module provides: its `fs-<type>` aliases (plain ones, not wildcards). */

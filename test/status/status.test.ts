@@ -261,3 +261,20 @@ test("status on this machine, as a newcomer runs it (bundled command, as root an
     assert.deepEqual(JSON.parse(asNobody.stdout), report);
   }
 });
+
+test("a module with several types is shown by its own name, its other types after it (status nfs cifs fuse ext4)", async (t) => {
+  const root = createFakeRoot({});
+  t.after(() => root.cleanup());
+  const run = await status(["--root", root.dir, "--json", "nfs4", "smb3", "fuseblk", "ext3"]);
+  assert.equal(run.status, 0, run.stderr);
+  const rows = (JSON.parse(run.stdout) as { filesystems: { name: string; module: string; types: string[] }[] }).filesystems;
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.module, r.types]),
+    [
+      ["cifs", "cifs", ["cifs", "smb3"]],
+      ["ext4", "ext4", ["ext4", "ext2", "ext3"]],
+      ["fuse", "fuse", ["fuse", "fuseblk", "fusectl"]],
+      ["nfs", "nfs", ["nfs", "nfs4"]],
+    ],
+  );
+});

@@ -227,6 +227,9 @@ test("with the .bin twins, the module table and alias requests answer as from th
       }
     }
     assert.ok(found > 100, `${release}: only ${found} names lead to modules`);
+    assert.ok(fromText.filesystemAliases.length > 20, release);
+    assert.deepEqual(fromBin.filesystemAliases, fromText.filesystemAliases, `${release}: fs- aliases`);
+    assert.deepEqual(damaged.filesystemAliases, fromText.filesystemAliases, `${release}: fs- aliases, damaged bin`);
     // Ranks order modules the same way (the text table's are offsets, the trie's line numbers).
     const modules = [...fromText.modules.keys()];
     const byBin = [...modules].sort((a, b) => fromBin.modules.rank(a)! - fromBin.modules.rank(b)!);
