@@ -6,7 +6,7 @@
 
 import * as path from "node:path";
 import type { Context } from "../context.ts";
-import { RuntimeFailure, errnoCode } from "../errors.ts";
+import { RuntimeFailure } from "../errors.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import {
   changesFiles,
@@ -26,6 +26,7 @@ import {
 import { fragmentModuleOf, fragmentName, renderFragment } from "../policy/fragment.ts";
 import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../policy/policy.ts";
 import { atomicTempWriter, removeLeftTemporaries } from "../system/atomic-temp.ts";
+import { describeErrno } from "../system/errno-text.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
@@ -236,18 +237,3 @@ async function carryOut(ctx: Context, file: string, content: string | ApplyState
   progress.done++;
 }
 
-/** Temporary files of runs that were killed mid-write (we hold the lock: nobody else writes). */
-const ERRNO_TEXT: Record<string, string> = {
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on device",
-  EDQUOT: "disk quota exceeded",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EIO: "input/output error",
-};
-
-function describeErrno(error: unknown): string {
-  const code = errnoCode(error);
-  if (code === undefined) return error instanceof Error ? error.message : String(error);
-  return `${ERRNO_TEXT[code] ?? code} (${code})`;
-}

@@ -6,7 +6,8 @@
 // next `uninstall`, after one).
 
 import type { Context } from "../context.ts";
-import { RuntimeFailure, errnoCode } from "../errors.ts";
+import { RuntimeFailure } from "../errors.ts";
+import { describeErrno } from "../system/errno-text.ts";
 import { detectInitramfsTool, initramfsCommand, regenerateInitramfs, type InitramfsTool } from "../system/initramfs.ts";
 import { readState, unappliedState, writeState, type ApplyState } from "../system/state-file.ts";
 
@@ -118,7 +119,7 @@ export async function initramfsAfterChange(ctx: Context, options: { rebuild: boo
       await writeState(ctx.fs, stateFile, state);
     } catch (error) {
       const what = state.initramfsPending ? "record the initramfs rebuild it needs" : "record that the initramfs was rebuilt";
-      throw new RuntimeFailure(`the override was written, but ${stateFile} cannot ${what} (${errnoCode(error) ?? String(error)})`, `run ${rebuild.join(" ")} yourself`, { cause: error });
+      throw new RuntimeFailure(`the override was written, but ${stateFile} cannot ${what}: ${describeErrno(error)}`, `run ${rebuild.join(" ")} yourself`, { cause: error });
     }
   };
   // A damaged state file is treated as absent, as apply does (and apply rewrites it).

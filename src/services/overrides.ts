@@ -28,6 +28,7 @@ import { fragmentName, loadPolicy, renderFragment, shippedPolicyDir, type Policy
 import { runningRelease } from "../system/kernel-release.ts";
 import { withLock } from "../system/lock.ts";
 import { removeLeftTemporaries } from "../system/atomic-temp.ts";
+import { describeErrno } from "../system/errno-text.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
 import { readSystemUsage, type SystemUsage } from "../system/usage.ts";
@@ -161,8 +162,8 @@ export async function applyOverridePlan(ctx: Context, plan: OverridePlan, option
           }
         }
         throw new RuntimeFailure(
-          `cannot ${failed.after === null ? "remove" : "write"} ${failed.path}: ${errnoCode(error) ?? (error instanceof Error ? error.message : String(error))}; nothing was changed`,
-          errnoCode(error) === "EROFS" ? "the file system is read-only" : errnoCode(error) === "EACCES" ? "permission denied: run as root" : undefined,
+          `cannot ${failed.after === null ? "remove" : "write"} ${failed.path}: ${describeErrno(error)}; nothing was changed`,
+          errnoCode(error) === "EACCES" ? "run as root" : undefined,
           { cause: error },
         );
       }

@@ -12,6 +12,7 @@ import { enforcementChanged, type FoundFile, type VendorFile } from "../decide/a
 import { planUninstall, removals, uninstalledState, type UninstallAction, type UninstallPlan } from "../decide/uninstall-plan.ts";
 import { fragmentModuleOf, moduleFromFragmentName } from "../policy/fragment.ts";
 import { atomicTempWriter, removeLeftTemporaries } from "../system/atomic-temp.ts";
+import { describeErrno } from "../system/errno-text.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { readState, sameState, writeState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
@@ -211,7 +212,7 @@ function readContent(ctx: Context, file: string, kind: string): string | null {
   try {
     return ctx.fs.readText(file);
   } catch (error) {
-    throw new RuntimeFailure(`cannot read ${file}: ${errnoCode(error) ?? String(error)}`);
+    throw new RuntimeFailure(`cannot read ${file}: ${describeErrno(error)}`);
   }
 }
 
@@ -227,7 +228,7 @@ async function carryOut(ctx: Context, file: string, content: ApplyState | null, 
   } catch (error) {
     if (error instanceof RuntimeFailure) throw error;
     throw new RuntimeFailure(
-      `cannot ${content === null ? "remove" : "write"} ${file}: ${errnoCode(error) ?? String(error)}; ${progress.done} of ${progress.total} changes were made, every file is whole`,
+      `cannot ${content === null ? "remove" : "write"} ${file}: ${describeErrno(error)}; ${progress.done} of ${progress.total} changes were made, every file is whole`,
       "fix the file system (read-only? full?) and run `fsblacklist uninstall` again: it finishes the job",
       { cause: error },
     );
@@ -241,6 +242,6 @@ async function removeEmptyDirectory(ctx: Context, dir: string, notes: string[]):
     await ctx.fs.removeEmptyDir(dir);
   } catch (error) {
     const code = errnoCode(error);
-    notes.push(`${dir} stays: ${code === "ENOTEMPTY" || code === "EEXIST" ? "something else was written there" : (code ?? String(error))}`);
+    notes.push(`${dir} stays: ${code === "ENOTEMPTY" || code === "EEXIST" ? "something else was written there" : describeErrno(error)}`);
   }
 }

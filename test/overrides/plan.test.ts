@@ -77,7 +77,7 @@ test("a write that fails half way puts back what was already written", async (t)
     if (rel.endsWith("-minix.conf") && String(data).includes("override: allow")) throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
     return realWrite(rel, data, mode);
   };
-  await assert.rejects(applyOverridePlan(ctx, plan), /cannot write etc\/modprobe\.d\/60-blacklist_fs-minix\.conf: ENOSPC; nothing was changed/);
+  await assert.rejects(applyOverridePlan(ctx, plan), /cannot write etc\/modprobe\.d\/60-blacklist_fs-minix\.conf: no space left on device \(ENOSPC\); nothing was changed/);
   assert.equal(fs.existsSync(overridePath(root, "jfs")), false, "the jfs override written first was taken back");
   const after = snapshotTree(root.dir);
   assert.deepEqual([...after.keys()], [...before.keys()]);

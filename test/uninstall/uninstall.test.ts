@@ -229,7 +229,7 @@ test("a read-only admin directory: the fragments go first, kept filesystems stay
     assert.equal(result.stdout, "");
     assert.match(
       result.stderr,
-      new RegExp(`^fsblacklist: cannot remove etc/modprobe\\.d/60-blacklist_fs-hfsplus\\.conf: EROFS; ${DEFAULT_MODULES.length} of ${DEFAULT_MODULES.length + 4} changes were made, every file is whole\\nhint: .*run \`fsblacklist uninstall\` again`),
+      new RegExp(`^fsblacklist: cannot remove etc/modprobe\\.d/60-blacklist_fs-hfsplus\\.conf: read-only file system \\(EROFS\\); ${DEFAULT_MODULES.length} of ${DEFAULT_MODULES.length + 4} changes were made, every file is whole\\nhint: .*run \`fsblacklist uninstall\` again`),
     );
     assert.deepEqual(fragmentsIn(root.dir, VENDOR), []);
     const verdict = kmodVerdict(root.dir);
