@@ -23,7 +23,11 @@ export interface Config {
   stateFile: string;
   /** Policy profile: "default" or "cis". */
   profile: string;
-  /** Host directory of the policy fragments; defaults to the one shipped with the tool. */
+  /**
+   * Host directory of the policy fragments (the tool's, not the root's, like the
+   * shipped one it defaults to); a relative one in a file is made absolute from
+   * that file's directory when it is loaded.
+   */
   policyDir: string | null;
   keep: {
     /** Which signals make `apply` keep a filesystem usable. */
@@ -140,6 +144,18 @@ function checkImports(filepath: string, shown: string, loaded: unknown, confineT
   }
 }
 
+/**
+ * A relative policyDir is relative to the directory of the file that sets it,
+ * as `$import` is (each file before cosmiconfig merges them), never to the
+ * current directory.
+ */
+function anchorPolicyDir(filepath: string, loaded: unknown): void {
+  if (loaded === null || typeof loaded !== "object" || Array.isArray(loaded)) return;
+  const settings = loaded as Record<string, unknown>;
+  const value = settings["policyDir"];
+  if (typeof value === "string" && value !== "" && !path.isAbsolute(value)) settings["policyDir"] = path.resolve(path.dirname(filepath), value);
+}
+
 async function loadWithCosmiconfig(hostPath: string, shownPath: string, confineTo: string | null): Promise<unknown> {
   // The Explorer is cosmiconfig's own loader without the meta-config lookup that
   // the `cosmiconfig()` factory performs in the current directory (which would
@@ -160,6 +176,7 @@ async function loadWithCosmiconfig(hostPath: string, shownPath: string, confineT
     (filepath: string, content: string): unknown => {
       const loaded = load(filepath, content);
       checkImports(filepath, filepath === hostPath ? shownPath : shown(filepath), loaded, realRoot);
+      anchorPolicyDir(filepath, loaded);
       return loaded;
     };
   const yaml = checked(loadYaml);
