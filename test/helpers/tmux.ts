@@ -71,6 +71,11 @@ export class TmuxTerminal {
     return this.tmux(["capture-pane", "-p", ...(escapes ? ["-e"] : []), ...history, "-t", this.target]);
   }
 
+  /** tmux's own record of the pane, as `format` asks for it (`#{alternate_on}`, `#{cursor_flag}`: see FORMATS in tmux(1)). */
+  display(format: string): string {
+    return this.tmux(["display-message", "-p", "-t", this.target, format]).replace(/\n$/, "");
+  }
+
   /** Waits until the screen satisfies `ok` and returns it; fails with the screen after the timeout. */
   async waitFor(ok: RegExp | ((screen: string) => boolean), timeoutMs = 15_000): Promise<string> {
     const test = typeof ok === "function" ? ok : (screen: string) => ok.test(screen);

@@ -38,12 +38,9 @@ function reviewAtShell(root: string): TmuxTerminal {
   return new TmuxTerminal(["sh", "-c", script, process.execPath, BIN, root], { env: { NO_COLOR: "1" }, columns: 120 });
 }
 
-/** tmux's own record of the pane: on the alternate screen, cursor shown (test/helpers/tmux.ts cannot ask this yet). */
+/** tmux's own record of the pane: on the alternate screen, cursor shown. */
 function paneModes(terminal: TmuxTerminal): string {
-  const socket = String(Reflect.get(terminal, "socket"));
-  const result = spawnSync("tmux", ["-L", socket, "display-message", "-p", "-t", "t", "alternate #{alternate_on}, cursor #{cursor_flag}"], { encoding: "utf8" });
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout.trim();
+  return terminal.display("alternate #{alternate_on}, cursor #{cursor_flag}");
 }
 
 /** The pid of the review running on `root` (the shell runs it as a child). */
