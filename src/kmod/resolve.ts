@@ -333,6 +333,31 @@ function probe(candidate: Candidate, facts: ResolveFacts): ModuleOutcome {
   return outcome(runsCommand ? "runs-command" : "loads", null, steps);
 }
 
+/**
+ * True when the kernel's request for `type` surely loads a module, decided
+ * without the whole resolution (status asks this of every filesystem type a
+ * kernel has, and most load): no alias or install/remove line of the
+ * configuration takes the request, and one module it leads to is in the
+ * kernel, or is not blacklisted and neither it nor a module it needs has an
+ * install line, a missing file or a module_blacklist= entry. Softdeps are
+ * loaded as optional and can only set install lines aside, so they cannot
+ * block. False means "resolve to know", not "blocked".
+ */
+export function filesystemSurelyLoads(type: string, facts: ResolveFacts): boolean {
+  const { entries, index } = facts;
+  const name = underscores(`fs-${type}`);
+  if (index === null || name === null || index.modules.has(name)) return false;
+  if (entriesOf(entries, "alias").some((e) => fnmatch(e.pattern, name))) return false;
+  if (entriesOf(entries, "install").some((e) => e.module === name) || entriesOf(entries, "remove").some((e) => e.module === name)) return false;
+  const inKernel = (module: string): boolean => isBuiltin(module, facts) || isLive(module, facts);
+  const loads = (module: string): boolean => index.modules.has(module) && installEntryFor(module, entries) === null && !facts.kernelBlacklist.includes(module);
+  return index.aliasTargets(name).some((module) => {
+    if (inKernel(module)) return true;
+    if (blacklistEntryFor(module, entries) !== null || !loads(module)) return false;
+    return index.modules.get(module)!.deps.every((dep) => inKernel(dep) || loads(dep));
+  });
+}
+
 /** What blocks the request when something matched and none of the matches can load (the first one's block), else null. */
 export function requestBlock(resolution: Resolution): Block | null {
   if (resolution.modules.length === 0 || !resolution.modules.every((m) => m.result === "blocked")) return null;

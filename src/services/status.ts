@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { Context } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { checkModuleName, normaliseModuleName } from "../kmod/module-name.ts";
-import { blacklistEntryFor, requestBlock, resolveFilesystemName, resolveFilesystemType, type Block, type ResolveFacts } from "../kmod/resolve.ts";
+import { blacklistEntryFor, filesystemSurelyLoads, requestBlock, resolveFilesystemName, resolveFilesystemType, type Block, type ResolveFacts } from "../kmod/resolve.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import { decideVerdict, type OverrideFile } from "../decide/verdict.ts";
 import type { FilesystemStatus, StatusReport } from "../model.ts";
@@ -86,6 +86,7 @@ function defaultModules(entries: readonly PolicyEntry[], index: ModuleIndex | nu
   if (index !== null) {
     for (const [module, types] of filesystemModules(index)) {
       if (modules.has(module) || !index.modules.has(module)) continue;
+      if (types.some((type) => filesystemSurelyLoads(type, facts))) continue;
       if (types.every((type) => typeBlock(type, facts) !== null)) modules.add(module);
     }
   } else {
