@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { RuntimeFailure, errnoCode } from "../errors.ts";
+import { describeErrno } from "./errno-text.ts";
 import type { RootFs } from "./root-fs.ts";
 import { processAlive, processStartTime } from "./processes.ts";
 
@@ -85,7 +86,7 @@ export async function withLock<T>(rootFs: RootFs, work: () => Promise<T>, option
     dirHost = rootFs.mkdirp(path.posix.dirname(LOCK_PATH));
   } catch (error) {
     if (error instanceof RuntimeFailure) throw error;
-    throw new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${errnoCode(error) ?? String(error)}`, "is the file system read-only or full?");
+    throw new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${describeErrno(error)}`, "is the file system read-only or full?");
   }
   const lockPath = path.join(dirHost, path.posix.basename(LOCK_PATH));
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
@@ -94,7 +95,7 @@ export async function withLock<T>(rootFs: RootFs, work: () => Promise<T>, option
     try {
       if (tryCreate(lockPath)) break;
     } catch (error) {
-      throw new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${errnoCode(error) ?? String(error)}`, "is the file system read-only or full?");
+      throw new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${describeErrno(error)}`, "is the file system read-only or full?");
     }
     const lock = readLock(lockPath);
     const owner = lock?.pid ?? null;
