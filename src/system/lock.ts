@@ -79,6 +79,12 @@ function tryCreate(lockPath: string): boolean {
   }
 }
 
+function lockFailure(error: unknown): RuntimeFailure {
+  const code = errnoCode(error);
+  const hint = code === "EACCES" || code === "EPERM" ? "changing the system needs root: run it as root" : "is the file system read-only or full?";
+  return new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${describeErrno(error)}`, hint);
+}
+
 /** Runs `work` holding the root's lock. */
 export async function withLock<T>(rootFs: RootFs, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   let dirHost: string;
@@ -86,7 +92,7 @@ export async function withLock<T>(rootFs: RootFs, work: () => Promise<T>, option
     dirHost = rootFs.mkdirp(path.posix.dirname(LOCK_PATH));
   } catch (error) {
     if (error instanceof RuntimeFailure) throw error;
-    throw new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${describeErrno(error)}`, "is the file system read-only or full?");
+    throw lockFailure(error);
   }
   const lockPath = path.join(dirHost, path.posix.basename(LOCK_PATH));
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
@@ -95,7 +101,7 @@ export async function withLock<T>(rootFs: RootFs, work: () => Promise<T>, option
     try {
       if (tryCreate(lockPath)) break;
     } catch (error) {
-      throw new RuntimeFailure(`cannot create lock ${LOCK_PATH}: ${describeErrno(error)}`, "is the file system read-only or full?");
+      throw lockFailure(error);
     }
     const lock = readLock(lockPath);
     const owner = lock?.pid ?? null;
