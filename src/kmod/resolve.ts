@@ -164,9 +164,9 @@ function lookup(name: string, facts: ResolveFacts): { kind: LookupKind | null; s
     if (index.builtin.has(name)) {
       return { kind: "builtin", source: null, candidates: [{ name, alias: null, builtin: true, install: null }] };
     }
-    const builtinMatches = index.builtinAliases.filter((a) => fnmatch(a.pattern, name));
+    const builtinMatches = index.builtinAliasTargets(name);
     if (builtinMatches.length > 0) {
-      return { kind: "builtin-alias", source: null, candidates: builtinMatches.map((a) => ({ name: a.module, alias: name, builtin: true, install: null })) };
+      return { kind: "builtin-alias", source: null, candidates: builtinMatches.map((module) => ({ name: module, alias: name, builtin: true, install: null })) };
     }
   }
   return { kind: null, source: null, candidates: [] };

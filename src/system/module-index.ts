@@ -71,6 +71,14 @@ export interface ModuleIndex {
    * `_`, as kmod matches them), else from the text.
    */
   readonly filesystemAliases: readonly { type: string; module: string }[];
+  /**
+   * The built-in modules an alias request for `name` leads to when nothing else
+   * matched, in modprobe's order: kmod's search of modules.builtin.alias.bin
+   * (where ties, all of priority 0, come out in reverse of the order the search
+   * meets them), or without a usable one, the matching `alias=` entries of
+   * modules.builtin.modinfo in file order.
+   */
+  builtinAliasTargets(name: string): string[];
   /** Modules compiled into the kernel (modules.builtin). */
   builtin: Set<string>;
   /** `alias=` entries of built-in modules (modules.builtin.modinfo), e.g. fs-ext3 -> ext4. */
@@ -236,6 +244,7 @@ export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null
   const aliases: LazyAliases = { read: () => fs.readText(`${dir}/modules.alias`) ?? "", text: null, parsed: null };
   let aliasBin = readBin(fs, `${dir}/modules.alias.bin`);
   let filesystemAliases: { type: string; module: string }[] | null = null;
+  let builtinAliasBin = readBin(fs, `${dir}/modules.builtin.alias.bin`);
 
   const builtin = new Set<string>();
   for (const line of (fs.readText(`${dir}/modules.builtin`) ?? "").split("\n")) {
@@ -271,6 +280,17 @@ export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null
       const matches = (name === "" ? index.aliases : aliasesStartingWith(index, name[0]!)).filter((a) => fnmatch(a.pattern, name));
       if (matches.length > 1) matches.sort((a, b) => rank(a.module) - rank(b.module));
       return matches.map((a) => a.module);
+    },
+    builtinAliasTargets(name) {
+      if (builtinAliasBin !== null) {
+        try {
+          return builtinAliasBin.searchWild(name).map((match) => match.value);
+        } catch (error) {
+          if (!(error instanceof IndexFormatError)) throw error;
+          builtinAliasBin = null;
+        }
+      }
+      return builtinAliases.filter((a) => fnmatch(a.pattern, name)).map((a) => a.module);
     },
     get filesystemAliases() {
       if (filesystemAliases !== null) return filesystemAliases;

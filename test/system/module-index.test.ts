@@ -173,7 +173,7 @@ test("the module table matches a full parse of every fixture kernel's modules.de
 function fixtureIndex(root: string, release: string, bins: "with" | "without" | "damaged"): ModuleIndex {
   const dir = path.join(root, bins, release, "lib/modules", release);
   mkdirSync(dir, { recursive: true });
-  for (const name of ["modules.dep", "modules.alias", "modules.builtin", "modules.builtin.modinfo", "modules.dep.bin", "modules.alias.bin"]) {
+  for (const name of ["modules.dep", "modules.alias", "modules.builtin", "modules.builtin.modinfo", "modules.dep.bin", "modules.alias.bin", "modules.builtin.alias.bin"]) {
     const from = path.join(FIXTURE_KERNELS_DIR, release, name);
     if (name.endsWith(".bin") && bins === "without") continue;
     const bytes = readFileSync(from);
@@ -190,7 +190,9 @@ function namesOf(release: string): string[] {
   const alias = readFileSync(path.join(FIXTURE_KERNELS_DIR, release, "modules.alias"), "utf8");
   const names = new Set<string>(["", "nosuchmodule", "fs_nosuchfs", "crc32c", "crypto_crc32c", "fs_", "x"]);
   for (const line of dep.split("\n")) if (line.includes(":")) names.add(moduleNameFromPath(line.slice(0, line.indexOf(":"))));
-  for (const line of alias.split("\n")) {
+  const modinfo = readFileSync(path.join(FIXTURE_KERNELS_DIR, release, "modules.builtin.modinfo"), "latin1");
+  const builtinPatterns = modinfo.split("\0").flatMap((field) => /^[^.=]+\.alias=(.+)$/s.exec(field)?.[1] ?? []);
+  for (const line of [...alias.split("\n"), ...builtinPatterns.map((p) => `alias ${p} x`)]) {
     const raw = line.split(" ")[1];
     if (raw === undefined) continue;
     // A wildcard pattern made into a name it matches: * as "abc", ? as "x", a class as its first member.
@@ -215,6 +217,8 @@ test("with the .bin twins, the module table and alias requests answer as from th
         has: fromText.modules.has(name),
         get: fromText.modules.get(name) && { name: fromText.modules.get(name)!.name, path: fromText.modules.get(name)!.path, deps: fromText.modules.get(name)!.deps },
         targets: fromText.aliasTargets(name),
+        // The .bin orders ties among built-in aliases (all of priority 0) as kmod does, the text in file order: compared as sets.
+        builtin: [...fromText.builtinAliasTargets(name)].sort(),
       };
       if (expected.targets.length > 0) found++;
       for (const [which, index] of [["bin", fromBin], ["damaged bin", damaged]] as const) {
@@ -222,11 +226,14 @@ test("with the .bin twins, the module table and alias requests answer as from th
           has: index.modules.has(name),
           get: index.modules.get(name) && { name: index.modules.get(name)!.name, path: index.modules.get(name)!.path, deps: index.modules.get(name)!.deps },
           targets: index.aliasTargets(name),
+          builtin: [...index.builtinAliasTargets(name)].sort(),
         };
         assert.deepEqual(got, expected, `${release}, ${which}: ${JSON.stringify(name)}`);
       }
     }
     assert.ok(found > 100, `${release}: only ${found} names lead to modules`);
+    const builtinFound = names.filter((name) => fromText.builtinAliasTargets(name).length > 0).length;
+    assert.ok(builtinFound > 10, `${release}: only ${builtinFound} names lead to built-in modules`);
     assert.ok(fromText.filesystemAliases.length > 20, release);
     assert.deepEqual(fromBin.filesystemAliases, fromText.filesystemAliases, `${release}: fs- aliases`);
     assert.deepEqual(damaged.filesystemAliases, fromText.filesystemAliases, `${release}: fs- aliases, damaged bin`);
