@@ -1,4 +1,4 @@
-// Crash safety: apply, allow, block and reset killed (SIGKILL, as a power cut or
+// Crash safety: apply, allow, block, reset and uninstall killed (SIGKILL, as a power cut or
 // the OOM killer would) at every kind of point while they write. After each
 // kill: every file is its old or its new version, never a mix or a fragment;
 // the state file is valid JSON; what is left behind (temporary files, a stale
@@ -64,6 +64,28 @@ const SCENARIOS: Scenario[] = [
     },
     args: ["reset", "hfs", "efs", "minix", "jfs"],
   },
+  {
+    // Package removal: fragments and apply's keep go, the admin's allow and block stay, the state file is rewritten.
+    name: "uninstall with an allow and a block",
+    prepare: (root) => {
+      for (const args of [["allow", "hfs"], ["block", "minix"]]) {
+        const run = fsb(["--root", root, ...args]);
+        assert.equal(run.status, 0, run.stderr);
+      }
+    },
+    args: ["uninstall"],
+  },
+  {
+    // Purge: everything fsblacklist wrote goes, the state file and its directory last.
+    name: "uninstall --purge with an allow and a block",
+    prepare: (root) => {
+      for (const args of [["allow", "hfs"], ["block", "minix"]]) {
+        const run = fsb(["--root", root, ...args]);
+        assert.equal(run.status, 0, run.stderr);
+      }
+    },
+    args: ["uninstall", "--purge"],
+  },
 ];
 
 function assertOldOrNew(root: string, before: Map<string, string>, after: Map<string, string>, what: string): string[] {
@@ -96,7 +118,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test("killed at every kind of point, apply, allow, block and reset leave every file old or new and converge on the next run", async (t) => {
+test("killed at every kind of point, apply, allow, block, reset and uninstall leave every file old or new and converge on the next run", async (t) => {
   const scratch = scratchDir("fsb-crash-");
   t.after(() => scratch.cleanup());
   const policy = {
