@@ -6,8 +6,6 @@
 
 import * as path from "node:path";
 import type { Context } from "../context.ts";
-import { RuntimeFailure } from "../errors.ts";
-import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import {
   changesFiles,
   enforcementChanged,
@@ -15,7 +13,6 @@ import {
   planApply,
   plannedFiles,
   type ApplyPlan,
-  type FoundFile,
   type NewEntry,
   type PlanInput,
   type PlannedAction,
@@ -25,16 +22,14 @@ import {
 } from "../decide/apply-plan.ts";
 import { fragmentModuleOf, fragmentName, renderFragment } from "../policy/fragment.ts";
 import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../policy/policy.ts";
-import { atomicTempWriter, removeLeftTemporaries } from "../system/atomic-temp.ts";
-import { describeErrno } from "../system/errno-text.ts";
+import { removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
-import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index.ts";
-import { readState, sameState, writeState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
+import { readState, sameState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
 import { readSystemUsage } from "../system/usage.ts";
 import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport } from "./initramfs.ts";
-import { behaviourFor } from "./modprobe-config.ts";
+import { carryOut, configAfter, readManagedContent, readManagedDir } from "./managed-files.ts";
 import { requireRootToChange } from "./privileges.ts";
 
 export interface ApplyResult {
@@ -108,7 +103,7 @@ async function applyLocked(ctx: Context, policy: LoadedPolicy): Promise<ApplyRes
   if (cleaned > 0) d.notes.push(`removed ${cleaned} temporary file(s) left by an interrupted run`);
 
   const writes = d.plan.actions.filter((a) => a.action !== "skip");
-  const progress = { done: 0, total: writes.length + 1 };
+  const progress = { done: 0, total: writes.length + 1, retry: "fsblacklist apply" };
   for (const action of writes) await carryOut(ctx, action.path, action.content ?? null, progress);
   // The state says "initramfs pending" before the tool runs, so a failure or a kill is retried.
   const stateChanged = !sameState(d.input.previous, d.next);
@@ -154,7 +149,7 @@ function decide(ctx: Context, policy: LoadedPolicy): Decision {
     policyVersion: policy.version,
     fragments: policy.fragments,
     vendorFiles: readVendorFiles(ctx, previous),
-    adminFiles: readDir(ctx, config.adminDir),
+    adminFiles: readManagedDir(ctx, config.adminDir),
     evidence,
     keepSignals: config.keep.signals,
     sawRunningKernel,
@@ -188,52 +183,16 @@ function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: 
 
 /** Candidate fragments: the vendor directory's files and every path the state says we installed. */
 function readVendorFiles(ctx: Context, previous: ApplyState | null): VendorFile[] {
-  const files = readDir(ctx, ctx.config.vendorDir);
+  const files = readManagedDir(ctx, ctx.config.vendorDir);
   const seen = new Set(files.map((f) => f.path));
   for (const installed of previous?.installed ?? []) {
     if (seen.has(installed) || !ctx.fs.exists(installed)) continue;
-    files.push({ path: installed, content: readContent(ctx, installed, ctx.fs.resolve(installed).kind) });
+    files.push({ path: installed, content: readManagedContent(ctx, installed, ctx.fs.resolve(installed).kind) });
   }
   return files.map((f) => ({ ...f, headerModule: f.content === null ? null : fragmentModuleOf(f.content) }));
 }
 
-function readDir(ctx: Context, dir: string): FoundFile[] {
-  return (ctx.fs.listDir(dir) ?? [])
-    .filter((e) => atomicTempWriter(e.name) === null)
-    .map((e) => {
-      const file = path.posix.join(dir, e.name);
-      return { path: file, content: readContent(ctx, file, e.kind) };
-    });
-}
 
-function readContent(ctx: Context, file: string, kind: string): string | null {
-  if (kind === "devnull") return "";
-  if (kind !== "file") return null;
-  try {
-    return ctx.fs.readText(file);
-  } catch (error) {
-    throw new RuntimeFailure(`cannot read ${file}: ${describeErrno(error)}`);
-  }
-}
 
-/** What kmod will read once `files` are written (the module directory and the command line do not change). */
-function configAfter(ctx: Context, files: ReadonlyMap<string, string | null>): EffectiveConfig {
-  return readEffectiveConfig(ctx.fs, { behaviour: behaviourFor(ctx), release: null, cmdline: false, overlay: files });
-}
 
-async function carryOut(ctx: Context, file: string, content: string | ApplyState | null, progress: { done: number; total: number }): Promise<void> {
-  try {
-    if (content === null) await ctx.fs.removeFile(file);
-    else if (typeof content === "string") await ctx.fs.writeFileAtomic(file, content);
-    else await writeState(ctx.fs, file, content);
-  } catch (error) {
-    if (error instanceof RuntimeFailure) throw error;
-    throw new RuntimeFailure(
-      `cannot ${content === null ? "remove" : "write"} ${file}: ${describeErrno(error)}; ${progress.done} of ${progress.total} changes were made, every file is whole`,
-      "fix the file system (read-only? full?) and run `fsblacklist apply` again: it finishes the job",
-      { cause: error },
-    );
-  }
-  progress.done++;
-}
 

@@ -6,18 +6,16 @@
 
 import * as path from "node:path";
 import type { Context } from "../context.ts";
-import { RuntimeFailure, errnoCode } from "../errors.ts";
-import type { EffectiveConfig } from "../kmod/effective-config.ts";
+import { errnoCode } from "../errors.ts";
 import { enforcementChanged, type FoundFile, type VendorFile } from "../decide/apply-plan.ts";
 import { planUninstall, removals, uninstalledState, type UninstallAction, type UninstallPlan } from "../decide/uninstall-plan.ts";
 import { fragmentModuleOf, moduleFromFragmentName } from "../policy/fragment.ts";
 import { atomicTempWriter, removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { describeErrno } from "../system/errno-text.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
-import { readEffectiveConfig } from "../system/modprobe-config.ts";
-import { readState, sameState, writeState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
+import { readState, sameState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
 import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport, type RebuildFailureWording } from "./initramfs.ts";
-import { behaviourFor } from "./modprobe-config.ts";
+import { carryOut, configAfter, readManagedContent, readManagedDir } from "./managed-files.ts";
 import { requireRootToChange } from "./privileges.ts";
 
 /** Where apply puts fragments for kmod 32 and later, and before. */
@@ -97,7 +95,7 @@ async function uninstallLocked(ctx: Context, purge: boolean): Promise<UninstallR
   if (cleaned > 0) d.notes.push(`removed ${cleaned} temporary file(s) left by an interrupted run`);
 
   const removed = removals(d.plan);
-  const progress = { done: 0, total: removed.length + (d.state.action === "none" ? 0 : 1) };
+  const progress = { done: 0, total: removed.length + (d.state.action === "none" ? 0 : 1), retry: "fsblacklist uninstall" };
   for (const action of removed) await carryOut(ctx, action.path, null, progress);
 
   // The state says "initramfs pending" before the tool runs, so a failure or a kill is retried (by
@@ -120,7 +118,7 @@ function decide(ctx: Context, purge: boolean): Decision {
   if (warning !== null) notes.push(warning);
 
   const { files: vendorFiles, aliases } = readFragmentCandidates(ctx, previous);
-  const plan = planUninstall({ vendorFiles, adminFiles: readDir(ctx, config.adminDir), installed: previous?.installed ?? [], purge });
+  const plan = planUninstall({ vendorFiles, adminFiles: readManagedDir(ctx, config.adminDir), installed: previous?.installed ?? [], purge });
   const removedPaths = new Map<string, string | null>();
   for (const action of removals(plan)) for (const alias of aliases.get(action.path) ?? [action.path]) removedPaths.set(alias, null);
   const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, removedPaths));
@@ -182,7 +180,7 @@ function readFragmentCandidates(ctx: Context, previous: ApplyState | null): { fi
   const files: FoundFile[] = [];
   const aliases = new Map<string, string[]>();
   for (const [dir, ...others] of byHostDir.values()) {
-    for (const file of readDir(ctx, dir!, candidate)) {
+    for (const file of readManagedDir(ctx, dir!, candidate)) {
       files.push(file);
       const name = path.posix.basename(file.path);
       aliases.set(file.path, [file.path, ...others.map((other) => path.posix.join(other, name))]);
@@ -191,50 +189,16 @@ function readFragmentCandidates(ctx: Context, previous: ApplyState | null): { fi
   for (const file of installed) {
     const dirHost = ctx.fs.resolve(path.posix.dirname(file)).hostPath;
     if (byHostDir.has(dirHost) || aliases.has(file) || !ctx.fs.exists(file)) continue;
-    files.push({ path: file, content: readContent(ctx, file, ctx.fs.resolve(file).kind) });
+    files.push({ path: file, content: readManagedContent(ctx, file, ctx.fs.resolve(file).kind) });
     aliases.set(file, [file]);
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { files: files.map((f) => ({ ...f, headerModule: f.content === null ? null : fragmentModuleOf(f.content) })), aliases };
 }
 
-function readDir(ctx: Context, dir: string, wanted: (file: string) => boolean = () => true): FoundFile[] {
-  return (ctx.fs.listDir(dir) ?? [])
-    .filter((e) => atomicTempWriter(e.name) === null && e.undecodableName !== true)
-    .map((e) => ({ file: path.posix.join(dir, e.name), kind: e.kind }))
-    .filter(({ file }) => wanted(file))
-    .map(({ file, kind }) => ({ path: file, content: readContent(ctx, file, kind) }));
-}
 
-function readContent(ctx: Context, file: string, kind: string): string | null {
-  if (kind === "devnull") return "";
-  if (kind !== "file") return null;
-  try {
-    return ctx.fs.readText(file);
-  } catch (error) {
-    throw new RuntimeFailure(`cannot read ${file}: ${describeErrno(error)}`);
-  }
-}
 
-/** What kmod will read once `files` are removed (the module directory and the command line do not change). */
-function configAfter(ctx: Context, files: ReadonlyMap<string, string | null>): EffectiveConfig {
-  return readEffectiveConfig(ctx.fs, { behaviour: behaviourFor(ctx), release: null, cmdline: false, overlay: files });
-}
 
-async function carryOut(ctx: Context, file: string, content: ApplyState | null, progress: { done: number; total: number }): Promise<void> {
-  try {
-    if (content === null) await ctx.fs.removeFile(file);
-    else await writeState(ctx.fs, file, content);
-  } catch (error) {
-    if (error instanceof RuntimeFailure) throw error;
-    throw new RuntimeFailure(
-      `cannot ${content === null ? "remove" : "write"} ${file}: ${describeErrno(error)}; ${progress.done} of ${progress.total} changes were made, every file is whole`,
-      "fix the file system (read-only? full?) and run `fsblacklist uninstall` again: it finishes the job",
-      { cause: error },
-    );
-  }
-  progress.done++;
-}
 
 /** The state file's directory (a link there is not followed: it is not our directory). Something written there meanwhile keeps it, with a note. */
 async function removeEmptyDirectory(ctx: Context, dir: string, notes: string[]): Promise<void> {
