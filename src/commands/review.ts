@@ -41,13 +41,24 @@ async function loadUi() {
   }
 }
 
+/**
+ * Ctrl-C is a key in the review, not a signal, so the review exits instead of
+ * dying of SIGINT, with the status a shell gives a command SIGINT ended: the
+ * caller sees that the user broke off (`q` exits 0).
+ */
+const INTERRUPTED_STATUS = 128 + constants.signals.SIGINT;
+
+function droppedMessage(pending: ReviewEnd["pending"]): string {
+  const count = pending.length === 1 ? "1 pending change" : `${pending.length} pending changes`;
+  return `${count} dropped (not written): ${pending.map((c) => `${c.action} ${c.name}`).join(", ")}`;
+}
+
 /** Said on stderr once a signal stopped the review and the screen is the shell's again. */
 function stoppedMessage(end: ReviewEnd, failed: string | null): string {
   const stopped = `review stopped by ${end.signal}`;
   if (end.writing) return failed === null ? `${stopped} after writing the confirmed changes` : `${stopped}; writing the confirmed changes failed: ${failed}`;
   if (end.pending.length === 0) return `${stopped}; no changes were pending`;
-  const count = end.pending.length === 1 ? "1 pending change" : `${end.pending.length} pending changes`;
-  return `${stopped}; ${count} dropped (not written): ${end.pending.map((c) => `${c.action} ${c.name}`).join(", ")}`;
+  return `${stopped}; ${droppedMessage(end.pending)}`;
 }
 
 export async function run(ctx: Context): Promise<number> {
@@ -70,7 +81,10 @@ export async function run(ctx: Context): Promise<number> {
   for (const line of applied) ctx.stdout.write(`${line}\n`);
   if (end.signal === null) {
     if (failed !== null) throw new RuntimeFailure(`writing the confirmed changes failed: ${failed}`);
-    return 0;
+    if (!end.interrupted) return 0;
+    // Ctrl-C during a confirmed write drops nothing: the lines above say what it wrote.
+    if (!end.writing && end.pending.length > 0) ctx.stderr.write(`fsblacklist: review interrupted (Ctrl-C); ${droppedMessage(end.pending)}\n`);
+    return INTERRUPTED_STATUS;
   }
   ctx.stderr.write(`fsblacklist: ${stoppedMessage(end, failed)}\n`);
   // Now die of the signal, as its default action would have: the parent sees

@@ -108,7 +108,7 @@ function footerText(state: ReviewState): string {
     case "help":
       return "any key closes the help";
     case "quit-confirm":
-      return "y quit without applying · n back";
+      return "y or Ctrl-C quit without applying · n back";
     case "details":
       return "↑↓ move · space allow/block · r reset · Enter/Esc back · ? keys";
     default:
@@ -173,9 +173,10 @@ export function App({ report, services, canApply, colour, onProgress }: AppProps
 
   // A layout effect: the state knows the new size before the next key is read.
   useLayoutEffect(() => dispatch({ type: "resize", rows: layout.listRows, pageRows, drawable }), [layout.listRows, pageRows, drawable, dispatch]);
+  // How it ended is what waitUntilExit() resolves with.
   useEffect(() => {
-    if (state.done) exit();
-  }, [state.done, exit]);
+    if (state.ended !== null) exit(state.ended);
+  }, [state.ended, exit]);
   // A layout effect, in step with what is on screen: a signal can come between a commit and its effects.
   useLayoutEffect(() => {
     onProgress?.(progressOf(state));

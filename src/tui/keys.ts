@@ -22,7 +22,13 @@ export const KEY_HELP: readonly (readonly [keys: string, what: string])[] = [
   ["a", "apply: show the file changes, then confirm"],
   ["?", "this help"],
   ["q  Esc", "quit (Esc first clears a filter)"],
+  ["Ctrl-C", "quit from any view, asking as q does (status 130)"],
 ];
+
+/** Ctrl-C: in raw mode a key, not a signal. */
+export function isInterrupt(input: string, key: KeyPress): boolean {
+  return key.ctrl === true && input === "c";
+}
 
 function movement(input: string, key: KeyPress): ReviewAction | null {
   if (key.upArrow || input === "k") return { type: "move", by: -1 };
@@ -41,6 +47,8 @@ function marking(input: string): ReviewAction | null {
 }
 
 export function keyToAction(context: KeyContext, input: string, key: KeyPress): ReviewAction | null {
+  // Whatever is on screen, even while work runs: the reducer decides what interrupting it means.
+  if (isInterrupt(input, key)) return { type: "interrupt" };
   switch (context.mode) {
     case "browse":
       if (key.escape) return context.filterActive ? { type: "filter-clear" } : { type: "quit-request" };

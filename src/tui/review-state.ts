@@ -3,7 +3,7 @@
 // system (planning and applying) live in use-review.ts.
 
 import type { FilesystemStatusDetail, StatusResult } from "../services/status.ts";
-import { keyToAction, type KeyPress } from "./keys.ts";
+import { isInterrupt, keyToAction, type KeyPress } from "./keys.ts";
 import { planLines } from "./plan-lines.ts";
 
 /** What `status` reports, with its phrase saying why each state. */
@@ -48,7 +48,14 @@ export type Mode =
   | { kind: "planning" }
   | { kind: "diff"; plan: ReviewPlan; scroll: number }
   | { kind: "applying"; plan: ReviewPlan }
-  | { kind: "quit-confirm" };
+  /** Asked by q or Esc, or by Ctrl-C (`interrupted`); y ends the review as it was asked to end. */
+  | { kind: "quit-confirm"; interrupted: boolean };
+
+/**
+ * How the user ended the review: with q or Esc, or interrupted with Ctrl-C
+ * (whether at once, at its question, or by answering that question y).
+ */
+export type ReviewExit = "quit" | "interrupted";
 
 export interface Message {
   tone: "info" | "success" | "error";
@@ -73,7 +80,8 @@ export interface ReviewState {
   message: Message | null;
   /** Writing needs root; without it browsing works and applying explains why not. */
   canApply: boolean;
-  done: boolean;
+  /** Set once the user has ended the review. */
+  ended: ReviewExit | null;
 }
 
 export type ReviewAction =
@@ -103,6 +111,7 @@ export type ReviewAction =
   | { type: "apply-failed"; error: string }
   | { type: "quit-request" }
   | { type: "quit-confirm" }
+  | { type: "interrupt" }
   | { type: "resize"; rows: number; pageRows: number; drawable: boolean };
 
 export interface ViewSize {
@@ -124,7 +133,7 @@ export function initialState(report: ReviewReport, canApply: boolean, size: View
     mode: { kind: "browse" },
     message: null,
     canApply,
-    done: false,
+    ended: null,
   };
 }
 
@@ -262,12 +271,15 @@ function browse(state: ReviewState, message: Message | null = null): ReviewState
   return { ...state, mode: { kind: "browse" }, message };
 }
 
-/** The key flags of a character that came inside a longer string. */
-function keyOf(char: string): KeyPress {
-  if (char === "\r" || char === "\n") return { return: true };
-  if (char === "\u007f" || char === "\b") return { backspace: true };
-  if (char === "\t") return { tab: true };
-  return {};
+/** A character that came inside a longer string, read as Ink reads it typed alone. */
+function keyOf(char: string): { input: string; key: KeyPress } {
+  if (char === "\r" || char === "\n") return { input: char, key: { return: true } };
+  if (char === "\u007f" || char === "\b") return { input: char, key: { backspace: true } };
+  if (char === "\t") return { input: char, key: { tab: true } };
+  // Ctrl and a letter (Ctrl-C is \x03): the letter, with ctrl.
+  const code = char.codePointAt(0)!;
+  if (code >= 0x01 && code <= 0x1a) return { input: String.fromCharCode(code + 0x60), key: { ctrl: true } };
+  return { input: char, key: {} };
 }
 
 export function reviewReducer(state: ReviewState, action: ReviewAction): ReviewState {
@@ -277,9 +289,9 @@ export function reviewReducer(state: ReviewState, action: ReviewAction): ReviewS
   switch (action.type) {
     case "key": {
       // Keys typed faster than they are read arrive as one string (as a paste does): one at a time.
-      if ([...action.input].length > 1) return [...action.input].reduce((next, char) => reviewReducer(next, { type: "key", input: char, key: keyOf(char) }), state);
+      if ([...action.input].length > 1) return [...action.input].reduce((next, char) => reviewReducer(next, { type: "key", ...keyOf(char) }), state);
       // What cannot be seen cannot be confirmed: in a window too small to draw in, only quitting works.
-      if (!state.drawable && action.input !== "q" && action.key.escape !== true) return state;
+      if (!state.drawable && action.input !== "q" && action.key.escape !== true && !isInterrupt(action.input, action.key)) return state;
       const meant = keyToAction({ mode: state.mode.kind, filterActive: state.filter !== "" }, action.input, action.key);
       return meant === null ? state : reviewReducer(state, meant);
     }
@@ -351,10 +363,18 @@ export function reviewReducer(state: ReviewState, action: ReviewAction): ReviewS
       if (state.mode.kind !== "applying") return state;
       return browse(state, { tone: "error", text: `Not applied: ${action.error}` });
     case "quit-request":
-      if (pendingChanges(base).length > 0) return { ...base, mode: { kind: "quit-confirm" } };
-      return { ...base, done: true };
+      if (pendingChanges(base).length > 0) return { ...base, mode: { kind: "quit-confirm", interrupted: false } };
+      return { ...base, ended: "quit" };
     case "quit-confirm":
-      return { ...base, done: true };
+      return { ...base, ended: base.mode.kind === "quit-confirm" && base.mode.interrupted ? "interrupted" : "quit" };
+    case "interrupt":
+      // As q, from any view. Asked again at the question it quits without
+      // writing (the command says what was dropped); a confirmed write under
+      // way drops nothing and finishes whole, so the review ends at once.
+      if (base.mode.kind !== "quit-confirm" && base.mode.kind !== "applying" && pendingChanges(base).length > 0) {
+        return { ...base, mode: { kind: "quit-confirm", interrupted: true } };
+      }
+      return { ...base, ended: "interrupted" };
     case "resize": {
       // Not a key: the message stays.
       const rows = Math.max(1, action.rows);

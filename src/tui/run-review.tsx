@@ -4,7 +4,9 @@
 
 import { render, type Instance } from "ink";
 import { App, type AppProps } from "./App.tsx";
-import type { ReviewProgress } from "./review-state.ts";
+import type { ReviewExit, ReviewProgress } from "./review-state.ts";
+
+const INTERRUPTED: ReviewExit = "interrupted";
 
 export interface Terminal {
   stdin: NodeJS.ReadStream;
@@ -15,6 +17,8 @@ export interface Terminal {
 /** How the review ended: what was pending or being written then, and the signal that stopped it (null: the user quit; SIGHUP also when the terminal hung up without one). */
 export interface ReviewEnd extends ReviewProgress {
   signal: NodeJS.Signals | null;
+  /** The user quit with Ctrl-C (a key, not a signal): from any view, or at the question it asked. */
+  interrupted: boolean;
 }
 
 const ALTERNATE_SCREEN = "\u001b[?1049h";
@@ -22,8 +26,8 @@ const MAIN_SCREEN = "\u001b[?1049l";
 
 /**
  * `kill`, the terminal closing, and an interrupt sent as a signal (at the
- * keyboard, Ctrl-C is a key in raw mode and quits through Ink). Left to their
- * default action they would end the process on the alternate screen.
+ * keyboard, Ctrl-C is a key in raw mode, which the review reads as q). Left to
+ * their default action they would end the process on the alternate screen.
  */
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGTERM", "SIGHUP", "SIGINT"];
 
@@ -51,13 +55,16 @@ export async function runReview(props: Omit<AppProps, "onProgress">, terminal: T
   const hungUp = (): void => stop("SIGHUP");
   terminal.stdin.on("end", hungUp);
   terminal.stdout.write(ALTERNATE_SCREEN);
+  let interrupted = false;
   try {
-    instance = render(<App {...props} onProgress={(now) => (progress = now)} />, { ...terminal, exitOnCtrlC: true, patchConsole: false });
-    await instance.waitUntilExit();
+    // Not Ink's own Ctrl-C, which would quit at once and drop what is pending.
+    instance = render(<App {...props} onProgress={(now) => (progress = now)} />, { ...terminal, exitOnCtrlC: false, patchConsole: false });
+    // What the App exits with; nothing when a signal unmounted it.
+    interrupted = (await instance.waitUntilExit()) === INTERRUPTED;
   } finally {
     terminal.stdout.write(MAIN_SCREEN);
     for (const name of STOP_SIGNALS) process.off(name, stop);
     terminal.stdin.off("end", hungUp);
   }
-  return { ...progress, signal };
+  return { ...progress, signal, interrupted };
 }

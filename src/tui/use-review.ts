@@ -29,13 +29,22 @@ export function useReview(
   const [state, dispatch] = useReducer(reviewReducer, undefined, () => initialState(report, canApply, size));
   const { mode } = state;
 
-  // Once per entry into "planning"; no key changes the pending changes meanwhile.
+  // Once per entry into "planning"; no key but Ctrl-C leaves it, and a plan
+  // that comes after that is dropped: by the next entry the marks may differ.
   useEffect(() => {
     if (mode.kind !== "planning") return;
+    let wanted = true;
     services.plan(pendingChanges(state)).then(
-      (plan) => dispatch({ type: "plan-ready", plan }),
-      (error: unknown) => dispatch({ type: "plan-failed", error: describeError(error) }),
+      (plan) => {
+        if (wanted) dispatch({ type: "plan-ready", plan });
+      },
+      (error: unknown) => {
+        if (wanted) dispatch({ type: "plan-failed", error: describeError(error) });
+      },
     );
+    return () => {
+      wanted = false;
+    };
   }, [mode]);
 
   useEffect(() => {

@@ -184,7 +184,81 @@ test("q quits at once when nothing is pending", async () => {
   const app = renderSized(<App report={sampleReport()} services={recordingServices()} canApply colour={false} />, 80, 24);
   await waitForFrame(app, (f) => f.includes("NAME"));
   await press(app, "q");
-  await app.exited;
+  assert.equal(await app.exited, "quit");
+});
+
+test("Ctrl-C with a change pending asks first from the list, the filter, the help and the diff; n goes back with the marks", async () => {
+  const { app, services } = start();
+  await select(app, "jfs");
+  await press(app, KEYS.space);
+  await waitForFrame(app, (f) => f.includes("1 pending"));
+  const interruptAndGoBack = async (view: string): Promise<void> => {
+    await press(app, KEYS.ctrlC);
+    const frame = await waitForFrame(app, (f) => f.includes("1 change is not applied yet. Quit and drop it?"));
+    assert.match(frame, /pending: allow jfs/, view);
+    assert.match(frame, /y or Ctrl-C quit without applying · n back/, view);
+    await press(app, "n");
+    await waitForFrame(app, (f) => f.includes("NAME") && selectedRow(f).includes("→ allow"));
+  };
+  await interruptAndGoBack("list");
+  await press(app, "/");
+  await waitForFrame(app, (f) => /^\/▏/m.test(f));
+  await interruptAndGoBack("filter");
+  await press(app, "?");
+  await waitForFrame(app, (f) => f.includes("any key closes"));
+  await interruptAndGoBack("help");
+  await press(app, "a");
+  await waitForFrame(app, (f) => f.includes("Write these changes?"));
+  await interruptAndGoBack("diff");
+  assert.equal(services.applied, 0);
+});
+
+test("a second Ctrl-C at the question quits without writing, as interrupted", async () => {
+  const services = recordingServices();
+  const app = renderSized(<App report={sampleReport()} services={services} canApply colour={false} />, 80, 24);
+  await select(app, "jfs");
+  await press(app, KEYS.space, "a");
+  await waitForFrame(app, (f) => f.includes("Write these changes?"));
+  await press(app, KEYS.ctrlC);
+  await waitForFrame(app, (f) => f.includes("Quit and drop it?"));
+  await press(app, KEYS.ctrlC);
+  assert.equal(await app.exited, "interrupted");
+  assert.equal(services.applied, 0);
+});
+
+test("a plan still being worked out when Ctrl-C left is dropped: the next a shows the plan for the marks then", async () => {
+  const services = recordingServices();
+  const plan = services.plan.bind(services);
+  const held: (() => void)[] = [];
+  services.plan = async (changes) => {
+    await new Promise<void>((resolve) => held.push(resolve));
+    return plan(changes);
+  };
+  const { app } = start({ services });
+  await select(app, "jfs");
+  await press(app, KEYS.space, "a");
+  await waitForFrame(app, (f) => f.includes("Working out the file changes"));
+  await press(app, KEYS.ctrlC);
+  await waitForFrame(app, (f) => f.includes("Quit and drop it?"));
+  await press(app, "n");
+  await select(app, "adfs");
+  await press(app, KEYS.space, "a");
+  await waitForFrame(app, (f) => f.includes("2 pending") && f.includes("Working out the file changes"));
+  // The first plan (jfs alone) comes now, while the second is worked out.
+  held[0]!();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.match(app.lastFrame()!, /Working out the file changes/);
+  held[1]!();
+  const frame = await waitForFrame(app, (f) => f.includes("Changes to write"));
+  assert.match(frame, /Changes to write: 2 files/);
+  assert.deepEqual(services.planned, [[{ name: "jfs", action: "allow" }], [{ name: "adfs", action: "allow" }, { name: "jfs", action: "allow" }]]);
+});
+
+test("Ctrl-C with nothing pending quits at once, as interrupted", async () => {
+  const app = renderSized(<App report={sampleReport()} services={recordingServices()} canApply colour={false} />, 80, 24);
+  await waitForFrame(app, (f) => f.includes("NAME"));
+  await press(app, KEYS.ctrlC);
+  assert.equal(await app.exited, "interrupted");
 });
 
 test("without colour (NO_COLOR) the frame has no escape codes and still reads", async () => {

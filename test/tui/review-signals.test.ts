@@ -1,8 +1,9 @@
 // `fsblacklist review` stopped from outside, in a real terminal (tmux): by
-// SIGTERM, by SIGHUP and by SIGINT sent as a signal (at the keyboard Ctrl-C is
-// a key in raw mode), and by the terminal going away. The terminal must be the
-// shell's again, nothing must be written (a confirmed write under way finishes
-// whole), and the review dies of the signal (a shell's status 128+signal).
+// SIGTERM, by SIGHUP and by SIGINT sent as a signal, by the terminal going
+// away, and by Ctrl-C at the keyboard (a key in raw mode, not a signal). The
+// terminal must be the shell's again, nothing must be written (a confirmed
+// write under way finishes whole), and the review dies of the signal (a
+// shell's status 128+signal) or, after Ctrl-C, exits 130 as if it had.
 // Needs the bundle (npm run build), tmux, and root for the chroot of the
 // initramfs tool.
 
@@ -23,19 +24,20 @@ const BEFORE = "shell text before review";
 
 /**
  * The review at a shell that printed a line before it, and that says afterwards
- * whether the terminal's modes (raw mode, echo) are what they were.
+ * whether the terminal's modes (raw mode, echo) are what they were. Its stderr
+ * goes to the terminal, or to the file `stderr` when given.
  */
-function reviewAtShell(root: string): TmuxTerminal {
+function reviewAtShell(root: string, stderr?: string): TmuxTerminal {
   const script = [
     "modes=$(stty -g)",
     `echo "${BEFORE}"`,
-    '"$0" "$1" review --root "$2"',
+    stderr === undefined ? '"$0" "$1" review --root "$2"' : '"$0" "$1" review --root "$2" 2>"$3"',
     "status=$?",
     'if [ "$(stty -g)" = "$modes" ]; then echo "terminal modes as before"; else echo "terminal modes changed"; fi',
     "exit $status",
   ].join("; ");
   // Wide enough for the message after it on one line.
-  return new TmuxTerminal(["sh", "-c", script, process.execPath, BIN, root], { env: { NO_COLOR: "1" }, columns: 120 });
+  return new TmuxTerminal(["sh", "-c", script, process.execPath, BIN, root, ...(stderr === undefined ? [] : [stderr])], { env: { NO_COLOR: "1" }, columns: 120 });
 }
 
 /** tmux's own record of the pane: on the alternate screen, cursor shown. */
@@ -153,6 +155,61 @@ test("the terminal going away (no signal reaches the review, its input ends) end
   assert.deepEqual(treeDiff(before, snapshotTree(root.dir)), [], "the root is untouched");
 });
 
+/**
+ * Ink's cursor helper (restore-cursor 4) shows the cursor on stderr as the
+ * process exits, whatever stderr is, even a file (as after `q`). That is no
+ * text; everything else on stderr is.
+ */
+const stderrText = (stderr: string): string => stderr.replaceAll("\u001b[?25h", "");
+
+/**
+ * Ctrl-C at the keyboard, the way a user types it: in raw mode it is a key,
+ * not a signal, and the review treats it as q (asking first while changes are
+ * pending) but ends with the status of an interrupted command.
+ */
+async function interruptWithKeys(options: { markJfs: boolean }): Promise<{ status: number; screen: string; modes: string; stderr: string }> {
+  const root = rootWithPolicy();
+  const scratch = makeScratchDir("fsb-tui-");
+  try {
+    const stderr = path.join(scratch, "stderr");
+    const before = snapshotTree(root.dir);
+    const terminal = reviewAtShell(root.dir, stderr);
+    try {
+      await terminal.waitFor(/fsblacklist review · kernel/);
+      if (options.markJfs) {
+        await markJfs(terminal);
+        terminal.keys("C-c");
+        const question = await terminal.waitFor(/1 change is not applied yet\. Quit and drop it\?/);
+        assert.match(question, /pending: allow jfs/);
+        assert.equal(paneModes(terminal), "alternate 1, cursor 0", "still the review's screen");
+      }
+      terminal.keys("C-c");
+      const status = await terminal.exitStatus();
+      assert.deepEqual(treeDiff(before, snapshotTree(root.dir)), [], "the root is untouched");
+      return { status, screen: terminal.screen(), modes: paneModes(terminal), stderr: stderrText(readFileSync(stderr, "utf8")) };
+    } finally {
+      terminal.close();
+    }
+  } finally {
+    root.cleanup();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+test("Ctrl-C with a change pending asks as q does; a second Ctrl-C quits without writing, names the dropped change on stderr, exit 130", async () => {
+  const { status, screen, modes, stderr } = await interruptWithKeys({ markJfs: true });
+  assert.equal(status, 128 + constants.signals.SIGINT, screen);
+  assertShellScreenBack(screen, modes);
+  assert.equal(stderr, "fsblacklist: review interrupted (Ctrl-C); 1 pending change dropped (not written): allow jfs\n");
+});
+
+test("Ctrl-C with nothing pending quits at once: exit 130, nothing on stderr, the terminal the shell's again", async () => {
+  const { status, screen, modes, stderr } = await interruptWithKeys({ markJfs: false });
+  assert.equal(status, 128 + constants.signals.SIGINT, screen);
+  assertShellScreenBack(screen, modes);
+  assert.equal(stderr, "");
+});
+
 /** Lets a reader blocked on the FIFO go on; false while none is there yet. */
 function release(fifo: string): boolean {
   let fd: number;
@@ -167,41 +224,67 @@ function release(fifo: string): boolean {
   return true;
 }
 
-test("SIGTERM while a confirmed write is under way: it finishes whole and is reported, then the review dies of the signal", { skip: process.getuid?.() !== 0 && "chroot needs root" }, async (t) => {
-  const root = rootWithPolicy();
-  t.after(() => root.cleanup());
-  // An initramfs tool that says it started, then waits for the test: the write is under way until it ends.
-  installShell(root.dir);
-  mkdirSync(path.join(root.dir, "usr/bin"), { recursive: true });
-  writeFileSync(path.join(root.dir, "usr/bin/dracut"), "#!/bin/sh\n: > /run/dracut-started\nread go < /run/dracut-go\n", { mode: 0o755 });
-  const fifo = path.join(root.dir, "run/dracut-go");
+/**
+ * Confirms allowing jfs, with an initramfs tool that says it started and then
+ * waits for the test (the write is under way until it ends), stops the review
+ * with `stop` then, and lets the tool finish once the shell's screen is back.
+ * The review's stderr goes to the file `stderr` when given.
+ */
+async function stopDuringWrite(root: string, stop: (terminal: TmuxTerminal) => Promise<void>, stderr?: string): Promise<{ status: number; screen: string; modes: string }> {
+  installShell(root);
+  mkdirSync(path.join(root, "usr/bin"), { recursive: true });
+  writeFileSync(path.join(root, "usr/bin/dracut"), "#!/bin/sh\n: > /run/dracut-started\nread go < /run/dracut-go\n", { mode: 0o755 });
+  const fifo = path.join(root, "run/dracut-go");
   assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
-  mkdirSync(path.join(root.dir, "etc/fsblacklist"), { recursive: true });
-  writeFileSync(path.join(root.dir, "etc/fsblacklist/config.yaml"), "initramfs: {mode: regenerate, underRoot: true}\n");
+  mkdirSync(path.join(root, "etc/fsblacklist"), { recursive: true });
+  writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "initramfs: {mode: regenerate, underRoot: true}\n");
 
-  const terminal = reviewAtShell(root.dir);
+  const terminal = reviewAtShell(root, stderr);
   try {
     await terminal.waitFor(/fsblacklist review · kernel/);
     await markJfs(terminal);
     terminal.keys("a");
     await terminal.waitFor(/Write these changes\? y yes · n no/);
     terminal.keys("y");
-    await terminal.waitFor(() => existsSync(path.join(root.dir, "run/dracut-started")));
-    process.kill(await reviewPid(root.dir), "SIGTERM");
+    await terminal.waitFor(() => existsSync(path.join(root, "run/dracut-started")));
+    await stop(terminal);
     // The screen is the shell's again at once; the review waits for the write.
     await terminal.waitFor(new RegExp(`^${BEFORE}$`, "m"));
     assert.doesNotMatch(terminal.screen(), /fsb-test: exited/);
     assert.ok(release(fifo), "the initramfs tool is waiting");
     const status = await terminal.exitStatus();
     const screen = terminal.screen();
-    assert.equal(status, 128 + constants.signals.SIGTERM, screen);
     assert.match(screen, /^allow jfs: wrote etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf$/m);
     assert.match(screen, /^rebuilt the initramfs \(chroot \S+ \/usr\/bin\/dracut --regenerate-all --force\)$/m);
-    assert.match(screen, /^fsblacklist: review stopped by SIGTERM after writing the confirmed changes$/m);
-    assert.match(readFileSync(path.join(root.dir, "etc/modprobe.d/60-blacklist_fs-jfs.conf"), "utf8"), /^# fsblacklist-override: allow$/m);
-    assert.equal(paneModes(terminal), "alternate 0, cursor 1");
+    assert.match(readFileSync(path.join(root, "etc/modprobe.d/60-blacklist_fs-jfs.conf"), "utf8"), /^# fsblacklist-override: allow$/m);
+    return { status, screen, modes: paneModes(terminal) };
   } finally {
     release(fifo); // a test that failed early must not leave the tool (and the review) waiting
     terminal.close();
   }
+}
+
+test("SIGTERM while a confirmed write is under way: it finishes whole and is reported, then the review dies of the signal", { skip: process.getuid?.() !== 0 && "chroot needs root" }, async (t) => {
+  const root = rootWithPolicy();
+  t.after(() => root.cleanup());
+  const { status, screen, modes } = await stopDuringWrite(root.dir, async () => {
+    process.kill(await reviewPid(root.dir), "SIGTERM");
+  });
+  assert.equal(status, 128 + constants.signals.SIGTERM, screen);
+  assert.match(screen, /^fsblacklist: review stopped by SIGTERM after writing the confirmed changes$/m);
+  assert.equal(modes, "alternate 0, cursor 1");
+});
+
+test("Ctrl-C while a confirmed write is under way: it finishes whole and is reported, nothing was dropped, exit 130", { skip: process.getuid?.() !== 0 && "chroot needs root" }, async (t) => {
+  const root = rootWithPolicy();
+  const scratch = makeScratchDir("fsb-tui-");
+  t.after(() => {
+    root.cleanup();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+  const stderr = path.join(scratch, "stderr");
+  const { status, screen, modes } = await stopDuringWrite(root.dir, async (terminal) => terminal.keys("C-c"), stderr);
+  assert.equal(status, 128 + constants.signals.SIGINT, screen);
+  assert.equal(stderrText(readFileSync(stderr, "utf8")), "");
+  assert.equal(modes, "alternate 0, cursor 1");
 });

@@ -32,7 +32,7 @@ interface Case {
   name: string;
   actions: ReviewAction[];
   start?: ReviewState;
-  expect: Partial<Pick<ReviewState, "selected" | "top" | "filter" | "pending" | "done">> & { mode?: string; message?: RegExp | null; visible?: number };
+  expect: Partial<Pick<ReviewState, "selected" | "top" | "filter" | "pending" | "ended">> & { mode?: string; message?: RegExp | null; visible?: number };
 }
 
 const readOnly = initialState(sampleReport(), false, { rows: 5, pageRows: 4, drawable: true });
@@ -113,17 +113,60 @@ const cases: Case[] = [
     expect: { mode: "browse", pending: { adfs: "allow" }, message: /Not applied: disk full/ },
   },
   { name: "a late plan after leaving is ignored", actions: [{ type: "plan-ready", plan: plan() }], expect: { mode: "browse" } },
-  { name: "q quits when nothing is pending", actions: [{ type: "quit-request" }], expect: { done: true } },
-  { name: "q with pending changes asks", actions: [{ type: "toggle" }, { type: "quit-request" }], expect: { done: false, mode: "quit-confirm" } },
-  { name: "y drops them and quits", actions: [{ type: "toggle" }, { type: "quit-request" }, { type: "quit-confirm" }], expect: { done: true } },
-  { name: "n stays", actions: [{ type: "toggle" }, { type: "quit-request" }, { type: "close" }], expect: { done: false, mode: "browse", pending: { adfs: "allow" } } },
+  { name: "q quits when nothing is pending", actions: [{ type: "quit-request" }], expect: { ended: "quit" } },
+  { name: "q with pending changes asks", actions: [{ type: "toggle" }, { type: "quit-request" }], expect: { ended: null, mode: "quit-confirm" } },
+  { name: "y drops them and quits", actions: [{ type: "toggle" }, { type: "quit-request" }, { type: "quit-confirm" }], expect: { ended: "quit" } },
+  { name: "n stays", actions: [{ type: "toggle" }, { type: "quit-request" }, { type: "close" }], expect: { ended: null, mode: "browse", pending: { adfs: "allow" } } },
+  // Ctrl-C is q from any view, and ends the review as interrupted (the command's status 130).
+  { name: "Ctrl-C in the list quits at once when nothing is pending", actions: [{ type: "interrupt" }], expect: { ended: "interrupted" } },
+  { name: "Ctrl-C in the list with a change pending asks", actions: [{ type: "toggle" }, { type: "interrupt" }], expect: { ended: null, mode: "quit-confirm", pending: { adfs: "allow" } } },
+  { name: "Ctrl-C in the filter quits at once when nothing is pending", actions: [...type("jf"), { type: "interrupt" }], expect: { ended: "interrupted" } },
+  { name: "Ctrl-C in the filter with a change pending asks", actions: [{ type: "toggle" }, ...type("jf"), { type: "interrupt" }], expect: { ended: null, mode: "quit-confirm" } },
+  { name: "Ctrl-C in the help quits at once when nothing is pending", actions: [{ type: "help" }, { type: "interrupt" }], expect: { ended: "interrupted" } },
+  { name: "Ctrl-C in the help with a change pending asks", actions: [{ type: "toggle" }, { type: "help" }, { type: "interrupt" }], expect: { ended: null, mode: "quit-confirm" } },
+  { name: "Ctrl-C in the details with a change pending asks", actions: [{ type: "toggle" }, { type: "details" }, { type: "interrupt" }], expect: { ended: null, mode: "quit-confirm" } },
+  {
+    name: "Ctrl-C in the diff view asks, and n goes back with the marks",
+    actions: [{ type: "toggle" }, { type: "apply-request" }, { type: "plan-ready", plan: plan() }, { type: "interrupt" }, { type: "close" }],
+    expect: { ended: null, mode: "browse", pending: { adfs: "allow" } },
+  },
+  { name: "Ctrl-C in the diff view asks", actions: [{ type: "toggle" }, { type: "apply-request" }, { type: "plan-ready", plan: plan() }, { type: "interrupt" }], expect: { ended: null, mode: "quit-confirm" } },
+  {
+    name: "Ctrl-C while the plan is worked out asks, and the plan that comes late is dropped",
+    actions: [{ type: "toggle" }, { type: "apply-request" }, { type: "interrupt" }, { type: "plan-ready", plan: plan() }],
+    expect: { ended: null, mode: "quit-confirm" },
+  },
+  {
+    name: "a second Ctrl-C at the question quits without writing, the marks left for the command to name",
+    actions: [{ type: "toggle" }, { type: "interrupt" }, { type: "interrupt" }],
+    expect: { ended: "interrupted", mode: "quit-confirm", pending: { adfs: "allow" } },
+  },
+  { name: "Ctrl-C at q's question quits as interrupted", actions: [{ type: "toggle" }, { type: "quit-request" }, { type: "interrupt" }], expect: { ended: "interrupted" } },
+  { name: "y at Ctrl-C's question quits as interrupted", actions: [{ type: "toggle" }, { type: "interrupt" }, { type: "quit-confirm" }], expect: { ended: "interrupted" } },
+  { name: "n at Ctrl-C's question stays", actions: [{ type: "toggle" }, { type: "interrupt" }, { type: "close" }], expect: { ended: null, mode: "browse", pending: { adfs: "allow" } } },
+  {
+    name: "Ctrl-C while a confirmed write runs quits at once (the command waits for the write)",
+    actions: [{ type: "toggle" }, { type: "apply-request" }, { type: "plan-ready", plan: plan() }, { type: "confirm" }, { type: "interrupt" }],
+    expect: { ended: "interrupted", mode: "applying" },
+  },
+  {
+    name: "the Ctrl-C key asks and quits the same way",
+    actions: [{ type: "toggle" }, ...[1, 2].map(() => ({ type: "key", input: "c", key: { ctrl: true } }) as const)],
+    expect: { ended: "interrupted", pending: { adfs: "allow" } },
+  },
+  { name: "Ctrl-C typed right after another key (one string, \\x03) quits", actions: [{ type: "key", input: "j\u0003", key: {} }], expect: { selected: "affs", ended: "interrupted" } },
+  {
+    name: "in a window too small to draw in, Ctrl-C still quits",
+    actions: [{ type: "toggle" }, { type: "resize", rows: 1, pageRows: 1, drawable: false }, ...[1, 2].map(() => ({ type: "key", input: "c", key: { ctrl: true } }) as const)],
+    expect: { ended: "interrupted" },
+  },
   { name: "Enter opens and closes the details", actions: [{ type: "details" }], expect: { mode: "details" } },
   { name: "? toggles the help", actions: [{ type: "help" }, { type: "help" }], expect: { mode: "browse" } },
   { name: "a smaller window scrolls to keep the cursor", actions: [...down(4), { type: "resize", rows: 2, pageRows: 2, drawable: true }], expect: { selected: "cramfs", top: 3 } },
   {
     name: "in a window too small to draw in, keys do nothing but quit",
     actions: [{ type: "resize", rows: 1, pageRows: 1, drawable: false }, ...[" ", "a", "y", "j"].map((input) => ({ type: "key", input, key: {} }) as const), { type: "key", input: "q", key: {} }],
-    expect: { selected: "adfs", pending: {}, done: true },
+    expect: { selected: "adfs", pending: {}, ended: "quit" },
   },
 ];
 
@@ -204,6 +247,10 @@ const keyCases: [string, KeyContext, string, KeyPress, ReviewAction | null][] = 
   ["quit-confirm: n goes back", { mode: "quit-confirm", filterActive: false }, "n", {}, { type: "close" }],
   ["quit-confirm: q is not yes", { mode: "quit-confirm", filterActive: false }, "q", {}, null],
   ["applying: keys wait", { mode: "applying", filterActive: false }, "q", {}, null],
+  ...(["browse", "filter", "details", "help", "diff", "quit-confirm", "planning", "applying"] as const).flatMap((mode): [string, KeyContext, string, KeyPress, ReviewAction | null][] => [
+    [`${mode}: Ctrl-C interrupts`, { mode, filterActive: false }, "c", { ctrl: true }, { type: "interrupt" }],
+    [`${mode} with a filter: Ctrl-C interrupts`, { mode, filterActive: true }, "c", { ctrl: true }, { type: "interrupt" }],
+  ]),
 ];
 
 for (const [name, context, input, key, expected] of keyCases) {

@@ -13,6 +13,7 @@ export const KEYS = {
   escape: "\u001b",
   backspace: "\u007f",
   space: " ",
+  ctrlC: "\u0003",
 } as const;
 
 export interface Driven {
