@@ -14,8 +14,14 @@ export function modprobeDirs(behaviour: KmodBehaviour): string[] {
 }
 
 export interface ListedEntry {
+  /**
+   * The name as text (system/root-fs.ts nameAsText(): a backslash doubled, a
+   * byte that is not UTF-8 as `\xNN`), so that equal names are equal strings.
+   */
   name: string;
   kind: EntryKind;
+  /** The name's bytes when they are not `name` in UTF-8: kmod filters, sorts and opens these. */
+  rawName?: Buffer;
 }
 
 export interface ListedDir {
@@ -31,9 +37,11 @@ export interface ListedDir {
 }
 
 export interface SelectedFile {
-  /** The basename that decides order and precedence. */
+  /** The basename that decides order and precedence (as text, like ListedEntry's). */
   name: string;
-  /** Root-relative path of the file that wins the name. */
+  /** Its bytes when they are not `name` in UTF-8 (ListedEntry's). */
+  rawName?: Buffer;
+  /** Root-relative path of the file that wins the name (as text). */
   path: string;
   dir: string;
   kind: EntryKind;
@@ -41,7 +49,9 @@ export interface SelectedFile {
   masks: string[];
 }
 
-function isCandidate(name: string, behaviour: KmodBehaviour): boolean {
+function isCandidate(entry: ListedEntry, behaviour: KmodBehaviour): boolean {
+  // kmod's tests are on bytes: a latin1 string has one character per byte.
+  const name = entry.rawName === undefined ? entry.name : entry.rawName.toString("latin1");
   if (name.startsWith(".")) return false;
   if (name.length < 6) return false;
   if (name.endsWith(".conf")) return true;
@@ -64,6 +74,12 @@ export function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
+/** compareNames() for names that may carry their bytes (ListedEntry.rawName). */
+export function compareFileNames(a: { name: string; rawName?: Buffer }, b: { name: string; rawName?: Buffer }): number {
+  if (a.rawName === undefined && b.rawName === undefined) return compareNames(a.name, b.name);
+  return Buffer.compare(a.rawName ?? Buffer.from(a.name, "utf8"), b.rawName ?? Buffer.from(b.name, "utf8"));
+}
+
 /**
  * kmod sorts all files of all directories by basename (strcmp) and the first
  * directory that has a name wins it; later ones are ignored. An empty file or a
@@ -75,10 +91,11 @@ export function selectConfigFiles(
 ): { files: SelectedFile[]; diagnostics: Diagnostic[] } {
   const byName = new Map<string, SelectedFile>();
   const diagnostics: Diagnostic[] = [];
-  const claim = (name: string, path: string, dir: string, kind: EntryKind): void => {
+  // Names as text are one per byte string (ListedEntry.name), so they key the masking.
+  const claim = (name: string, rawName: Buffer | undefined, path: string, dir: string, kind: EntryKind): void => {
     const winner = byName.get(name);
     if (winner) winner.masks.push(path);
-    else byName.set(name, { name, path, dir, kind, masks: [] });
+    else byName.set(name, rawName === undefined ? { name, path, dir, kind, masks: [] } : { name, rawName, path, dir, kind, masks: [] });
   };
   // kmod up to 33 ignores a failed fstatat() and looks at the stat buffer of the
   // entry it stat'ed before (in readdir order, across directories): an entry that
@@ -89,12 +106,12 @@ export function selectConfigFiles(
   const bytes = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
   for (const { dir, entries, notDirectory } of dirs) {
     if (notDirectory !== undefined) {
-      claim(dir.slice(dir.lastIndexOf("/") + 1), dir, dir, notDirectory);
+      claim(dir.slice(dir.lastIndexOf("/") + 1), undefined, dir, dir, notDirectory);
       continue;
     }
     if (!entries) continue;
     for (const entry of entries) {
-      if (!isCandidate(entry.name, behaviour)) continue;
+      if (!isCandidate(entry, behaviour)) continue;
       const path = `${dir}/${entry.name}`;
       let isDirectory = entry.kind === "directory";
       if (entry.kind === "dangling") {
@@ -108,9 +125,9 @@ export function selectConfigFiles(
         diagnostics.push({ file: path, message: `Directories inside directories are not supported: ${bytes(path)}` });
         continue;
       }
-      claim(entry.name, path, dir, entry.kind);
+      claim(entry.name, entry.rawName, path, dir, entry.kind);
     }
   }
-  const files = [...byName.values()].sort((a, b) => compareNames(a.name, b.name));
+  const files = [...byName.values()].sort(compareFileNames);
   return { files, diagnostics };
 }

@@ -4,13 +4,17 @@
 
 import { parseConfigText, type ConfigEntry, type Diagnostic } from "./parse-config.ts";
 import { parseKernelCmdline } from "./cmdline.ts";
-import { compareNames, selectConfigFiles, type ListedDir, type SelectedFile } from "./config-files.ts";
+import { compareFileNames, selectConfigFiles, type ListedDir, type SelectedFile } from "./config-files.ts";
 import type { KmodBehaviour } from "./kmod-version.ts";
 
 export interface ConfigInputs {
   dirs: readonly ListedDir[];
-  /** Contents (latin1 binary strings) by root-relative path; null when it cannot be read. */
-  readFile: (path: string) => string | null;
+  /**
+   * Contents (latin1 binary strings) by root-relative path; null when it cannot
+   * be read. `raw` names the file by its bytes when its name as text does not
+   * spell them (SelectedFile.rawName).
+   */
+  readFile: (path: string, raw?: { dir: string; name: Buffer }) => string | null;
   /** lib/modules/<release>/modules.softdep (and modules.weakdep), if present. */
   moduleDirFiles: readonly { name: "modules.softdep" | "modules.weakdep"; path: string }[];
   cmdline: string | null;
@@ -27,15 +31,15 @@ export interface EffectiveConfig {
 /** Each file kmod reads, parsed, in kmod's order, then the kernel command line; diagnostics as they come. */
 function* parsedFiles(inputs: ConfigInputs, files: readonly SelectedFile[], diagnostics: Diagnostic[]): Generator<readonly ConfigEntry[]> {
   // The module directory's softdep/weakdep files take part in the same sort by name.
-  const ordered: { name: string; path: string }[] = [...files];
+  const ordered: { name: string; rawName?: Buffer; path: string; dir?: string }[] = [...files];
   for (const extra of inputs.moduleDirFiles) {
     if (extra.name === "modules.weakdep" && !inputs.behaviour.weakdep) continue;
     ordered.push(extra);
   }
-  ordered.sort((a, b) => compareNames(a.name, b.name));
+  ordered.sort(compareFileNames);
 
   for (const file of ordered) {
-    const text = inputs.readFile(file.path);
+    const text = file.rawName === undefined || file.dir === undefined ? inputs.readFile(file.path) : inputs.readFile(file.path, { dir: file.dir, name: file.rawName });
     if (text === null) continue;
     const parsed = parseConfigText(text, file.path, inputs.behaviour);
     diagnostics.push(...parsed.diagnostics);

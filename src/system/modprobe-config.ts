@@ -7,7 +7,7 @@ import type { KmodBehaviour } from "../kmod/kmod-version.ts";
 import type { Diagnostic } from "../kmod/parse-config.ts";
 import { errnoCode } from "../errors.ts";
 import * as path from "node:path";
-import { SymlinkLoopError, type RootFs } from "./root-fs.ts";
+import { SymlinkLoopError, nameAsText, type RootFs } from "./root-fs.ts";
 
 export interface ReadConfigOptions {
   behaviour: KmodBehaviour;
@@ -26,7 +26,9 @@ export interface ReadConfigOptions {
 /**
  * The modprobe.d directories as kmod sees them: entries in readdir order, a path
  * that is a file rather than a directory (kmod reads it as one file), and a
- * directory that cannot be listed (kmod skips it with an error, so do we).
+ * directory that cannot be listed (kmod skips it with an error, so do we). Names
+ * are nameAsText(): a name with a backslash (rare) is escaped here as listDir()
+ * has escaped one that is not UTF-8, so that no two names read alike.
  */
 export function listConfigDirs(fs: RootFs, behaviour: KmodBehaviour, diagnostics: Diagnostic[]): ListedDir[] {
   return modprobeDirs(behaviour).map((dir): ListedDir => {
@@ -43,9 +45,10 @@ export function listConfigDirs(fs: RootFs, behaviour: KmodBehaviour, diagnostics
     try {
       const entries: ListedEntry[] = [];
       for (const entry of fs.listDir(dir) ?? []) {
-        if (entry.undecodableName) {
-          // Paths are text here; a name that is not UTF-8 cannot be opened by it.
-          diagnostics.push({ file: `${dir}/${entry.name}`, message: "the file name is not valid UTF-8: fsblacklist cannot read this file, kmod does" });
+        if (entry.rawName !== undefined) entries.push({ name: entry.name, kind: entry.kind, rawName: entry.rawName });
+        else if (entry.name.includes("\\")) {
+          const rawName = Buffer.from(entry.name, "utf8");
+          entries.push({ name: nameAsText(rawName), kind: entry.kind, rawName });
         } else entries.push({ name: entry.name, kind: entry.kind });
       }
       return { dir, entries };
@@ -92,11 +95,12 @@ function configInputs(fs: RootFs, options: ReadConfigOptions): { inputs: ConfigI
   }
   const inputs: ConfigInputs = {
     dirs,
-    readFile: (file) => {
-      const planned = overlay.get(file);
+    readFile: (file, raw) => {
+      // Planned files are ours, named after checked module names: never a raw name.
+      const planned = raw === undefined ? overlay.get(file) : undefined;
       if (planned !== undefined) return planned === null ? null : Buffer.from(planned, "utf8").toString("latin1");
       try {
-        return fs.readBinaryString(file);
+        return raw === undefined ? fs.readBinaryString(file) : fs.readBinaryStringIn(raw.dir, raw.name);
       } catch (error) {
         // kmod skips a file it cannot open without a word; we skip it too, but say so.
         reading.push({ file, message: `cannot read: ${errnoCode(error) ?? String(error)}` });

@@ -4,10 +4,13 @@
 // root; symbolic links are resolved the way a chroot would resolve them (an absolute
 // target starts again at the root, `..` never climbs above it), so a link inside the
 // root can never lead outside it. A link whose target is literally `/dev/null` is
-// reported as such, because kmod treats it as a mask.
+// reported as such, because kmod treats it as a mask. Names are bytes to the
+// system: one that is not UTF-8 (or a link target that is not) is followed and
+// read in bytes by the same rules, and shown as nameAsText().
 
 // Writes use fs.promises, which Node loads on first use: node:fs/promises (and the
 // readline and watcher modules it brings) cost ~1 ms of every read-only run.
+import { isUtf8 } from "node:buffer";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { atomicTempName } from "./atomic-temp.ts";
@@ -15,17 +18,59 @@ import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
 
 const MAX_SYMLINK_HOPS = 40;
 const MAX_MKDIR_STEPS = 256;
+const SLASH = 0x2f;
+const SLASH_BYTES = Buffer.from("/");
+const DEV_NULL = Buffer.from("/dev/null");
 
 export type EntryKind = "file" | "directory" | "devnull" | "dangling" | "other";
 
 export interface DirEntry {
+  /** The name; nameAsText() of its bytes when they are not UTF-8. */
   name: string;
   kind: EntryKind;
-  /** Host path of the resolved entry (inside the root), for reading it. */
-  hostPath: string;
-  /** The name's bytes are not UTF-8: `name` is a lossy reading, and paths built from it do not reach the entry. */
+  /** Host path of the resolved entry (inside the root); bytes when no text spells it. */
+  hostPath: string | Buffer;
+  /** The name's bytes are not UTF-8: paths built from `name` do not reach the entry, `rawName` does (readBinaryStringIn()). */
   undecodableName?: true;
+  rawName?: Buffer;
 }
+
+/**
+ * A file name as text that keeps every byte: its UTF-8 reading with a backslash
+ * doubled and each byte that is not part of a UTF-8 character as `\xNN`. A
+ * UTF-8 name without a backslash reads as it is, and no two names read alike.
+ */
+export function nameAsText(bytes: Buffer): string {
+  let text = "";
+  let run = 0;
+  for (let i = 0; i < bytes.length; ) {
+    const byte = bytes[i]!;
+    const length = byte === 0x5c ? 0 : utf8CharLength(bytes, i);
+    if (length > 0) {
+      i += length;
+      continue;
+    }
+    text += bytes.toString("utf8", run, i) + (byte === 0x5c ? "\\\\" : `\\x${byte.toString(16).padStart(2, "0")}`);
+    run = ++i;
+  }
+  return text + bytes.toString("utf8", run);
+}
+
+/** The length of the UTF-8 character at `i` (RFC 3629: no overlong form, surrogate or code point above U+10FFFF); 0 when none starts there. */
+function utf8CharLength(bytes: Buffer, i: number): number {
+  const first = bytes[i]!;
+  if (first < 0x80) return 1;
+  const follows = (k: number, low = 0x80, high = 0xbf): boolean => {
+    const byte = bytes[i + k];
+    return byte !== undefined && byte >= low && byte <= high;
+  };
+  if (first >= 0xc2 && first <= 0xdf) return follows(1) ? 2 : 0;
+  if (first >= 0xe0 && first <= 0xef) return follows(1, first === 0xe0 ? 0xa0 : 0x80, first === 0xed ? 0x9f : 0xbf) && follows(2) ? 3 : 0;
+  if (first >= 0xf0 && first <= 0xf4) return follows(1, first === 0xf0 ? 0x90 : 0x80, first === 0xf4 ? 0x8f : 0xbf) && follows(2) && follows(3) ? 4 : 0;
+  return 0;
+}
+
+type Walked<P> = { hostPath: P; kind: EntryKind; seen: boolean };
 
 /** A link loop (or a chain too long to follow) in the root: bad input, exit 2 if nothing handles it. */
 export class SymlinkLoopError extends UsageError {
@@ -96,8 +141,15 @@ export class RootFs {
     return this.walk(relPath);
   }
 
-  /** resolve(), also saying whether a final directory was taken from those seen before (no system call looked at it). */
-  private walk(relPath: string): { hostPath: string; kind: EntryKind; seen: boolean } {
+  /**
+   * resolve(), also saying whether a final directory was taken from those seen
+   * before (no system call looked at it). With `bytes`, for reading, a link
+   * target that is not UTF-8 is followed in bytes (walkBytes()); without, it
+   * is taken as its lossy UTF-8 reading, as the callers of resolve() need text.
+   */
+  private walk(relPath: string): Walked<string>;
+  private walk(relPath: string, bytes: true): Walked<string | Buffer>;
+  private walk(relPath: string, bytes = false): Walked<string | Buffer> {
     const normal = RootFs.normalise(relPath);
     const prefix = this.root === "/" ? "" : this.root;
     const direct = this.underRealDirectory(normal);
@@ -130,6 +182,13 @@ export class RootFs {
       }
       if (++hops > MAX_SYMLINK_HOPS) throw new SymlinkLoopError(`too many levels of symbolic links: ${relPath}`);
       const target = fs.readlinkSync(candidate);
+      if (bytes && target.includes("\ufffd")) {
+        const raw = fs.readlinkSync(candidate, { encoding: "buffer" });
+        if (!isUtf8(raw)) {
+          const from = raw[0] === SLASH ? prefix : (resolved.at(-1) ?? prefix);
+          return { ...this.walkBytes(Buffer.from(from), [...splitBytes(raw), ...pending.map((part) => Buffer.from(part))], hops), seen: false };
+        }
+      }
       if (target === "/dev/null" && pending.length === 0) {
         return { hostPath: candidate, kind: "devnull", seen: false };
       }
@@ -139,6 +198,50 @@ export class RootFs {
     const hostPath = resolved.at(-1) ?? this.root;
     if (last === "seen") return { hostPath, kind: "directory", seen: true };
     return { hostPath, kind: last ?? kindOf(hostPath), seen: false };
+  }
+
+  /**
+   * walk() in bytes, from a resolved directory's host path (`from`, "" for "/")
+   * through `pending` path components, for a name or link target that is not
+   * UTF-8 (no text path spells it), by the same rules: an absolute target starts
+   * again at the root, `..` never climbs above it, a final link to /dev/null is
+   * "devnull", the first missing component "dangling". Such names are few: this
+   * neither uses nor fills the directories seen.
+   */
+  private walkBytes(from: Buffer, pending: Buffer[], hops: number): { hostPath: Buffer; kind: EntryKind } {
+    const top = this.root === "/" ? 0 : Buffer.byteLength(this.root);
+    let current = from;
+    let last: fs.Stats | null = null;
+    while (pending.length > 0) {
+      const part = pending.shift()!;
+      last = null;
+      if (part.length === 1 && part[0] === 0x2e) continue;
+      if (part.length === 2 && part[0] === 0x2e && part[1] === 0x2e) {
+        if (current.length > top) current = current.subarray(0, current.lastIndexOf(SLASH));
+        continue;
+      }
+      const candidate = Buffer.concat([current, SLASH_BYTES, part]);
+      let stat: fs.Stats;
+      try {
+        stat = fs.lstatSync(candidate);
+      } catch (error) {
+        if (vanished(error)) return { hostPath: candidate, kind: "dangling" };
+        throw error;
+      }
+      if (!stat.isSymbolicLink()) {
+        last = stat;
+        current = candidate;
+        continue;
+      }
+      if (++hops > MAX_SYMLINK_HOPS) throw new SymlinkLoopError(`too many levels of symbolic links: ${nameAsText(candidate.subarray(top + 1))}`);
+      const target = fs.readlinkSync(candidate, { encoding: "buffer" });
+      if (target.equals(DEV_NULL) && pending.length === 0) return { hostPath: candidate, kind: "devnull" };
+      if (target[0] === SLASH) current = current.subarray(0, top);
+      pending.unshift(...splitBytes(target));
+    }
+    const hostPath = current.length === top ? Buffer.from(this.root) : current;
+    if (last === null) return { hostPath, kind: kindOf(hostPath) };
+    return { hostPath, kind: last.isDirectory() ? "directory" : last.isFile() ? "file" : "other" };
   }
 
   /**
@@ -230,13 +333,13 @@ export class RootFs {
     for (const dirent of dirents) {
       const name = dirent.name.toString("utf8");
       const hostPath = `${under}/${name}`;
-      if (name.includes("\ufffd") && !Buffer.from(name, "utf8").equals(dirent.name)) entries.push({ name, kind: "other", hostPath, undecodableName: true });
+      if (name.includes("\ufffd") && !isUtf8(dirent.name)) entries.push(this.entryInBytes(under, dirent.name, dirent));
       else if (dirent.isFile()) entries.push({ name, kind: "file", hostPath });
       else if (dirent.isDirectory()) entries.push({ name, kind: "directory", hostPath });
       else if (dirent.isSymbolicLink()) {
-        let resolved: { hostPath: string; kind: EntryKind };
+        let resolved: { hostPath: string | Buffer; kind: EntryKind };
         try {
-          resolved = this.resolve(path.posix.join(this.relative(dir.hostPath), name));
+          resolved = this.walk(path.posix.join(this.relative(dir.hostPath), name), true);
         } catch (error) {
           if (error instanceof SymlinkLoopError) resolved = { hostPath, kind: "dangling" };
           else throw error;
@@ -247,6 +350,22 @@ export class RootFs {
     return entries;
   }
 
+  /** listDir()'s entry for a name that is not UTF-8, in the directory whose host path is `under` ("" for "/"). */
+  private entryInBytes(under: string, name: Buffer, dirent: fs.Dirent<Buffer>): DirEntry {
+    const dir = Buffer.from(under);
+    const hostPath = Buffer.concat([dir, SLASH_BYTES, name]);
+    const entry = { name: nameAsText(name), undecodableName: true, rawName: name } as const;
+    if (dirent.isFile()) return { ...entry, kind: "file", hostPath };
+    if (dirent.isDirectory()) return { ...entry, kind: "directory", hostPath };
+    if (!dirent.isSymbolicLink()) return { ...entry, kind: "other", hostPath };
+    try {
+      return { ...entry, ...this.walkBytes(dir, [name], 0) };
+    } catch (error) {
+      if (error instanceof SymlinkLoopError) return { ...entry, kind: "dangling", hostPath };
+      throw error;
+    }
+  }
+
   /**
    * Opens a file under a directory already seen to be real without following a
    * link, which tells what resolve()'s lstat would and leaves nothing to swap
@@ -255,15 +374,7 @@ export class RootFs {
    */
   private openUnderRealDirectory(relPath: string): number | "missing" | null {
     const direct = this.underRealDirectory(RootFs.normalise(relPath));
-    if (direct === null) return null;
-    try {
-      return fs.openSync(direct, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    } catch (error) {
-      const code = errnoCode(error);
-      if (code === "ENOENT" || code === "ENOTDIR") return "missing";
-      if (code === "ELOOP") return null;
-      throw error;
-    }
+    return direct === null ? null : openNoFollow(direct);
   }
 
   /** Reads a file as bytes; null when it does not exist (or is a dangling link). */
@@ -277,7 +388,7 @@ export class RootFs {
         fs.closeSync(fd);
       }
     }
-    const target = this.resolve(relPath);
+    const target = this.walk(relPath, true);
     if (target.kind === "dangling") return null;
     if (target.kind === "devnull") return Buffer.alloc(0);
     try {
@@ -296,6 +407,34 @@ export class RootFs {
     const fd = this.openUnderRealDirectory(relPath);
     if (fd === "missing") return null;
     if (fd === null) return this.readBytes(relPath)?.toString("latin1") ?? null;
+    return this.readLatin1(fd);
+  }
+
+  /**
+   * readBinaryString() of the entry named `name` (bytes, listDir()'s rawName) in
+   * a directory: the directory is resolved as any path, the name opened without
+   * following a link, and a link followed in bytes by the same rules.
+   */
+  readBinaryStringIn(relDir: string, name: Buffer): string | null {
+    const dir = this.resolve(relDir);
+    if (dir.kind !== "directory") return null;
+    const under = Buffer.from(dir.hostPath === "/" ? "" : dir.hostPath);
+    const fd = openNoFollow(Buffer.concat([under, SLASH_BYTES, name]));
+    if (fd === "missing") return null;
+    if (fd !== null) return this.readLatin1(fd);
+    const target = this.walkBytes(under, [name], 0);
+    if (target.kind === "dangling") return null;
+    if (target.kind === "devnull") return "";
+    try {
+      return fs.readFileSync(target.hostPath).toString("latin1");
+    } catch (error) {
+      if (errnoCode(error) === "ENOENT") return null;
+      throw error;
+    }
+  }
+
+  /** Reads an open file to its end as a latin1 string, through the reused buffer, and closes it. */
+  private readLatin1(fd: number): string {
     try {
       let buffer = (this.scratch ??= Buffer.allocUnsafe(1 << 16));
       let length = 0;
@@ -473,7 +612,31 @@ function vanished(error: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR";
 }
 
-function kindOf(hostPath: string): EntryKind {
+/** Opens a file without following a final link: a descriptor, "missing", or null for a link. */
+function openNoFollow(hostPath: string | Buffer): number | "missing" | null {
+  try {
+    return fs.openSync(hostPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === "ENOENT" || code === "ENOTDIR") return "missing";
+    if (code === "ELOOP") return null;
+    throw error;
+  }
+}
+
+/** A path in bytes split at its slashes, without empty components. */
+function splitBytes(bytes: Buffer): Buffer[] {
+  const parts: Buffer[] = [];
+  for (let start = 0; start < bytes.length; ) {
+    let end = bytes.indexOf(SLASH, start);
+    if (end < 0) end = bytes.length;
+    if (end > start) parts.push(bytes.subarray(start, end));
+    start = end + 1;
+  }
+  return parts;
+}
+
+function kindOf(hostPath: string | Buffer): EntryKind {
   try {
     const stat = fs.statSync(hostPath);
     if (stat.isDirectory()) return "directory";

@@ -398,3 +398,52 @@ function replaceWithLink(root: string, rel: string, target: string): void {
   fs.rmSync(path.join(root, rel), { recursive: true, force: true });
   fs.symlinkSync(target, path.join(root, rel));
 }
+
+test("names and link targets that are not UTF-8, climbing with '..' or absolute, resolve inside the root: nothing outside is read", async (t) => {
+  const scratch = scratchDir("fsb-canary-bytes-");
+  t.after(() => scratch.cleanup());
+  const bytes = (text: string): Buffer => Buffer.from(text, "latin1");
+  const at = (dir: string, name: string): Buffer => Buffer.concat([Buffer.from(dir + "/"), bytes(name)]);
+  const marker = `CANARY-${process.pid}-${Date.now()}`;
+  const canary = path.join(scratch.dir, "canary");
+  fs.mkdirSync(canary);
+  fs.writeFileSync(path.join(canary, "99-canary.conf"), `blacklist canary_text # ${marker}\n`);
+  fs.writeFileSync(at(canary, "x\xe9.conf"), `blacklist canary_latin1 # ${marker}\n`);
+  // Names as bytes: the shared snapshot helpers read names as UTF-8 text.
+  const canaryState = (): string[] =>
+    fs.readdirSync(canary, { encoding: "buffer" }).map((name) => {
+      const full = Buffer.concat([Buffer.from(canary + "/"), name]);
+      const stat = fs.lstatSync(full);
+      return `${name.toString("hex")} ${stat.mode} ${stat.size} ${stat.mtimeMs} ${fs.readFileSync(full).toString("hex")}`;
+    });
+  const canaryBefore = canaryState();
+
+  const template = installedRoot(SPEC);
+  t.after(() => template.cleanup());
+  const root = path.join(scratch.dir, "root");
+  spawnSync("cp", ["-a", template.dir, root]);
+  const up = "../".repeat(12);
+  const link = (dir: string, name: string, target: string): void => fs.symlinkSync(bytes(target), at(path.join(root, dir), name));
+  link(ADMIN, "\xe9-absolute.conf", `${canary}/99-canary.conf`);
+  link(ADMIN, "\xe9-climbs.conf", `${up}${canary.slice(1)}/x\xe9.conf`);
+  // Lexically "missing-\xe9/.." is the directory itself, and then the '..'s climb out: it must not be taken before it exists.
+  link(ADMIN, "text-to-bytes.conf", `../missing-\xe9/../${up}${canary.slice(1)}/99-canary.conf`);
+  link(VENDOR, "\xe9-into-canary.conf", `/${path.relative("/", canary)}/x\xe9.conf`);
+  // The same kinds of links, to files inside the root: followed there, as in a chroot.
+  fs.mkdirSync(path.join(root, "srv"), { recursive: true });
+  fs.writeFileSync(at(path.join(root, "srv"), "\xe9-inside.conf"), "blacklist inside_climbing\n");
+  fs.writeFileSync(at(path.join(root, "srv"), "\xe9-inside-2.conf"), "blacklist inside_absolute\n");
+  link(ADMIN, "\xe9-climbs-inside.conf", `${up}srv/\xe9-inside.conf`);
+  link(VENDOR, "\xe9-absolute-inside.conf", "/srv/\xe9-inside-2.conf");
+
+  const commands = [["showconfig"], ["status", "--json"], ["explain", "--type", "hfs"], ["apply"], ["allow", "hfs"], ["showconfig", "--json"]];
+  for (const args of commands) {
+    const run = fsb(["--root", root, ...args]);
+    const what = args.join(" ");
+    assert.equal(run.status, 0, `${what}: ${run.stderr}`);
+    assert.doesNotMatch(run.stdout + run.stderr, new RegExp(`${marker}|canary_`, "i"), `${what} showed the canary's content`);
+    if (what === "showconfig") assert.match(run.stdout, /^blacklist inside_absolute\nblacklist inside_climbing\n/m, "the links inside the root were followed");
+  }
+  assert.deepEqual(canaryState(), canaryBefore, "the canary changed");
+  assert.deepEqual(fs.readdirSync(scratch.dir).sort(), ["canary", "root"], "something was created next to the root");
+});

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { modprobeDirs } from "../../src/kmod/config-files.ts";
 import { kmodBehaviour, NEWEST_KNOWN_KMOD } from "../../src/kmod/kmod-version.ts";
 import { detectKmodVersion } from "../../src/system/kmod-detect.ts";
-import { RootFs } from "../../src/system/root-fs.ts";
+import { RootFs, nameAsText } from "../../src/system/root-fs.ts";
 import { makeScratchDir } from "./tree-generator.ts";
 
 export interface OracleResult {
@@ -151,11 +151,13 @@ export interface KmodReport {
 
 /** Parses kmod's stderr (latin1) into reports about the root's files. */
 export function parseKmodStderr(stderr: Buffer, root: string): KmodReport[] {
-  const prefix = path.resolve(root) + "/";
-  // Messages are read as latin1 to keep every byte; file names are UTF-8 text.
+  const prefix = Buffer.from(path.resolve(root) + "/");
+  // Messages are read as latin1 to keep every byte; file names are shown as fsblacklist shows them.
   const relative = (p: string): string => {
-    const name = Buffer.from(p, "latin1").toString("utf8");
-    return name.startsWith(prefix) ? name.slice(prefix.length) : name;
+    const bytes = Buffer.from(p, "latin1");
+    const rel = bytes.subarray(0, prefix.length).equals(prefix) ? bytes.subarray(prefix.length) : bytes;
+    const slash = rel.lastIndexOf("/");
+    return rel.toString("utf8", 0, slash + 1) + nameAsText(rel.subarray(slash + 1));
   };
   const reports: KmodReport[] = [];
   // ERR lines look like "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: <message>".

@@ -7,12 +7,15 @@
 // links to other files of the tree, directories named like config files, hidden
 // and non-.conf names, and file contents built from every modprobe.d command with
 // odd separators, continuations, CRLF, comments, brackets, globs, NUL and non-UTF-8
-// bytes. It may also have a kernel command line (proc/cmdline) and a running
-// release with lib/modules/<release>/modules.softdep. Links never point outside
-// the tree: kmod, not being chrooted, would follow an absolute link to the host.
+// bytes. Some trees also have file names that are not UTF-8 (and links to them,
+// and a directory so named), which kmod reads like any other. It may also have a
+// kernel command line (proc/cmdline) and a running release with
+// lib/modules/<release>/modules.softdep. Links never point outside the tree:
+// kmod, not being chrooted, would follow an absolute link to the host.
 //
-// Contents are "binary strings" (one char per byte, written as latin1) so that any
-// byte can be produced; `utf8()` turns readable text into such a string.
+// Contents, paths and link targets are "binary strings" (one char per byte,
+// written as latin1) so that any byte can be produced; `utf8()` turns readable
+// text into such a string.
 
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -110,6 +113,26 @@ const FILE_NAMES = [
   "ﬀ.conf",
   "😀.conf",
   "sp ace.conf",
+].map(utf8);
+
+// Names that are not UTF-8 (binary strings), placed after everything else so that
+// a seed's tree is the one it was before they came, plus these. kmod filters,
+// sorts and masks them as bytes, like any name.
+const RAW_NAMES = [
+  "black-\xe9.conf", // Latin-1 "é": after UTF-8 "é" (c3 a9), before "ﬀ" (ef ac 80)
+  "\xe9.conf",
+  "a\x80.conf", // between a.conf and b.conf
+  "\xff.conf", // after every UTF-8 name
+  "10-foo\xe9.conf",
+  "\xc0\xae.conf", // an overlong "."
+  "\xed\xa0\x80.conf", // a UTF-16 surrogate in UTF-8's form
+  "\xe2\x82.conf", // a character cut short
+  "\\xe9.conf", // UTF-8, with a backslash: must not read like "\xe9.conf" above
+  "back\\slash-\xff.conf",
+  "\xe9.alias",
+  "\xe9.conf.bak", // not .conf
+  "\xe9",
+  ".\xe9.conf",
 ];
 
 const MODULES = [
@@ -200,34 +223,47 @@ class Builder {
     readonly dice: Dice,
   ) {}
 
-  host(rel: string): string {
-    return path.join(this.root, rel);
+  /** The host path of a root-relative path, both binary strings. */
+  private hostBinary(rel: string): string {
+    return path.join(utf8(this.root), rel);
+  }
+
+  host(rel: string): Buffer {
+    return Buffer.from(this.hostBinary(rel), "latin1");
+  }
+
+  private parent(rel: string): Buffer {
+    return Buffer.from(path.dirname(this.hostBinary(rel)), "latin1");
   }
 
   writeFile(rel: string, content: string): void {
-    fs.mkdirSync(path.dirname(this.host(rel)), { recursive: true });
+    fs.mkdirSync(this.parent(rel), { recursive: true });
     fs.writeFileSync(this.host(rel), Buffer.from(content, "latin1"));
     this.created.push(rel);
   }
 
   /** A link whose target is relative to the link's real directory, so it stays inside the tree. */
   linkTo(rel: string, targetRel: string): void {
-    fs.mkdirSync(path.dirname(this.host(rel)), { recursive: true });
-    const realDir = fs.realpathSync(path.dirname(this.host(rel)));
-    const target = path.relative(realDir, this.host(targetRel)) || ".";
-    fs.symlinkSync(target, this.host(rel));
+    fs.mkdirSync(this.parent(rel), { recursive: true });
+    const realDir = fs.realpathSync(this.parent(rel), { encoding: "buffer" }).toString("latin1");
+    const target = path.relative(realDir, this.hostBinary(targetRel)) || ".";
+    fs.symlinkSync(Buffer.from(target, "latin1"), this.host(rel));
     this.created.push(`${rel} -> ${target}`);
   }
 
   rawLink(rel: string, target: string): void {
-    fs.mkdirSync(path.dirname(this.host(rel)), { recursive: true });
-    fs.symlinkSync(target, this.host(rel));
+    fs.mkdirSync(this.parent(rel), { recursive: true });
+    fs.symlinkSync(Buffer.from(target, "latin1"), this.host(rel));
     this.created.push(`${rel} -> ${target}`);
   }
 
   mkdir(rel: string): void {
     fs.mkdirSync(this.host(rel), { recursive: true });
     this.created.push(`${rel}/`);
+  }
+
+  exists(rel: string): boolean {
+    return fs.existsSync(this.host(rel));
   }
 }
 
@@ -503,7 +539,7 @@ export function generateTree(root: string, seed: number): TreeSummary {
           // Another file of the tree (maybe not created: then it dangles), or one outside the directories.
           if (d.chance(0.3)) {
             const shared = `srv/shared-${d.int(1, 3)}.conf`;
-            if (!fs.existsSync(b.host(shared))) b.writeFile(shared, configText(d));
+            if (!b.exists(shared)) b.writeFile(shared, configText(d));
             b.linkTo(rel, shared);
           } else b.linkTo(rel, d.pick(everyFile));
           break;
@@ -547,7 +583,79 @@ export function generateTree(root: string, seed: number): TreeSummary {
     else if (shape === "dangling") b.linkTo(softdep, `lib/modules/${release}/gone.softdep`);
     if (d.chance(0.3)) b.writeFile(`lib/modules/${release}/modules.weakdep`, "weakdep jfs crc32c\n" + configText(d));
   }
+
+  const writable = realDirs.filter((dir) => !(usrMerged && dir === "lib/modprobe.d"));
+  if (writable.length > 0 && d.chance(0.3)) placeRawNames(b, writable, everyFile);
   return { seed, root, created: b.created };
+}
+
+/**
+ * Names that are not UTF-8 in the directories, most of them in several (so that
+ * they mask each other), as files, masks, links (to each other, to UTF-8 names,
+ * into a directory whose own name is not UTF-8), loops and directories; and
+ * UTF-8 names linking to them.
+ */
+function placeRawNames(b: Builder, dirs: readonly string[], everyFile: readonly string[]): void {
+  const d = b.dice;
+  const names = d.shuffle([...RAW_NAMES]).slice(0, d.int(2, 6));
+  const rawFiles = dirs.flatMap((dir) => names.map((name) => `${dir}/${name}`));
+  const rawDir = "srv/\xe9-dir";
+  const linkTarget = (): string =>
+    d.weighted([
+      [4, () => d.pick(rawFiles)],
+      [2, () => d.pick(everyFile)],
+      [1, () => `${rawDir}/${d.pick(["shared.conf", "\xe9.conf", "gone-\xe9.conf"])}`],
+    ] as const)();
+  if (!b.exists(rawDir)) {
+    b.writeFile(`${rawDir}/shared.conf`, configText(d));
+    b.writeFile(`${rawDir}/\xe9.conf`, configText(d));
+  }
+  for (const name of names) {
+    for (const dir of dirs) {
+      if (!d.chance(0.6)) continue;
+      const rel = `${dir}/${name}`;
+      const kind = d.weighted([
+        [60, "text"],
+        [8, "empty"],
+        [6, "devnull"],
+        [4, "dangling"],
+        [14, "link"],
+        [3, "loop"],
+        [3, "directory"],
+        [2, "link-to-dir"],
+      ] as const);
+      switch (kind) {
+        case "text":
+          b.writeFile(rel, configText(d));
+          break;
+        case "empty":
+          b.writeFile(rel, "");
+          break;
+        case "devnull":
+          b.rawLink(rel, "/dev/null");
+          break;
+        case "dangling":
+          b.linkTo(rel, `${dir}/gone-${name}`);
+          break;
+        case "link":
+          b.linkTo(rel, linkTarget());
+          break;
+        case "loop":
+          b.rawLink(rel, name);
+          break;
+        case "directory":
+          b.mkdir(rel);
+          break;
+        case "link-to-dir":
+          b.linkTo(rel, d.chance(0.5) ? rawDir : d.pick(dirs));
+          break;
+      }
+    }
+  }
+  if (d.chance(0.5)) {
+    const rel = `${d.pick(dirs)}/${d.pick(["raw-link.conf", "zz-raw-link.conf"])}`;
+    if (!b.exists(rel)) b.linkTo(rel, linkTarget());
+  }
 }
 
 /**
