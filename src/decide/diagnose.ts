@@ -408,7 +408,17 @@ function removedBefore(policy: DiagnoseFacts["policy"], release: string | null):
 function commentOut(line: ConfigLine): string {
   const match = /^(.*):(\d+)$/.exec(line.where);
   if (!match) return `edit ${line.where}`;
-  return `sed -i '${match[2]}s/^/# /' ${shellQuote("/" + match[1]!)}`;
+  return `sed -i '${match[2]}s/^/# /' ${quoteShownPath("/" + match[1]!)}`;
+}
+
+/**
+ * A file name as fsblacklist shows it, quoted for bash. A name that is not
+ * UTF-8 is shown with `\xNN` for its odd bytes and `\\` for a backslash
+ * (system/root-fs.ts nameAsText): exactly bash's escapes in `$'...'`, so the
+ * command names the very bytes of the file.
+ */
+function quoteShownPath(shown: string): string {
+  return shown.includes("\\") ? `$'${shown.replaceAll("'", "\\'")}'` : shellQuote(shown);
 }
 
 /** Removing a command-line token, with the boot loader tool of the distribution when there is one. */

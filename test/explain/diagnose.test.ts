@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { diagnose, type Cause, type DiagnoseFacts, type ModprobeOutcome } from "../../src/decide/diagnose.ts";
 import { parseMountMessage } from "../../src/decide/mount-message.ts";
 import { parseOsRelease } from "../../src/decide/module-packages.ts";
@@ -160,4 +161,21 @@ test("diagnose: a file path with spaces is quoted in the fix", () => {
     facts({ modprobe: { kind: "blacklisted", module: "minix", lines: [{ where: "etc/modprobe.d/my file.conf:2", text: "blacklist minix" }] }, allow: { lifts: false, reason: "x" } }),
   );
   assert.deepEqual(result.fix, ["sed -i '2s/^/# /' '/etc/modprobe.d/my file.conf'"]);
+});
+
+test("diagnose: a file name shown with \\xNN escapes is quoted so that bash names its very bytes", () => {
+  const cases: [string, Buffer][] = [
+    ["black-\\xe9.conf", Buffer.from([...Buffer.from("/etc/modprobe.d/black-"), 0xe9, ...Buffer.from(".conf")])],
+    ["it's \\\\x41 \\xff.conf", Buffer.from([...Buffer.from("/etc/modprobe.d/it's \\x41 "), 0xff, ...Buffer.from(".conf")])],
+  ];
+  for (const [shown, bytes] of cases) {
+    const result = diagnose(
+      facts({ modprobe: { kind: "blacklisted", module: "minix", lines: [{ where: `etc/modprobe.d/${shown}:2`, text: "blacklist minix" }] }, allow: { lifts: false, reason: "x" } }),
+    );
+    const prefix = "sed -i '2s/^/# /' ";
+    assert.ok(result.fix[0]!.startsWith(prefix), result.fix[0]);
+    const named = spawnSync("bash", ["-c", `printf %s ${result.fix[0]!.slice(prefix.length)}`]);
+    assert.equal(named.status, 0, named.stderr.toString());
+    assert.deepEqual(named.stdout, bytes, `${shown}: ${result.fix[0]}`);
+  }
 });
