@@ -116,3 +116,40 @@ function differences(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, stri
   for (const key of new Set([...a.keys(), ...b.keys()])) if (a.get(key) !== b.get(key)) out.push(key);
   return out;
 }
+
+test("10 applies and 10 uninstalls at once (a package removed while it is being configured): the state of apply last or of uninstall last", async (t) => {
+  const scratch = scratchDir("fsb-concurrent-uninstall-");
+  const base = installedRoot({ loaded: ["jfs"], fstab: "/dev/vda1 / ext4 defaults 0 1\n" });
+  t.after(() => {
+    base.cleanup();
+    scratch.cleanup();
+  });
+  // The two serial outcomes: whichever command runs last decides.
+  const outcomes = [];
+  for (const order of [["apply", "uninstall"], ["uninstall", "apply"]]) {
+    const root = path.join(scratch.dir, `serial-${order.join("-")}`);
+    copyTree(base.dir, root);
+    for (const command of order) {
+      const run = await fsbInProcess(["--root", root, command]);
+      assert.equal(run.status, 0, `${order.join(" then ")}: ${command}: ${run.stderr}`);
+    }
+    outcomes.push(settled(root));
+  }
+  assert.ok(!sameMap(outcomes[0]!, outcomes[1]!), "apply last and uninstall last differ");
+
+  for (let round = 0; round < 2; round++) {
+    const root = path.join(scratch.dir, `concurrent-${round}`);
+    copyTree(base.dir, root);
+    const commands = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? "apply" : "uninstall"));
+    const runs = await Promise.all(commands.map(async (command) => ({ command, run: await fsbAsync(["--root", root, command]).done })));
+    for (const { command, run } of runs) {
+      assert.equal(run.status, 0, `round ${round}: ${command}: exit ${run.status}: ${run.stderr}`);
+      for (const line of run.stderr.split("\n").filter((l) => l !== "")) assert.match(line, WAITING, `round ${round}: ${command}: only 'waiting for lock' on stderr`);
+    }
+    const final = settled(root);
+    assert.ok(
+      outcomes.some((outcome) => sameMap(outcome, final)),
+      `round ${round}: matches neither apply last nor uninstall last: ${outcomes.map((o) => differences(o, final).join(", ")).join(" | ")}`,
+    );
+  }
+});
