@@ -108,6 +108,18 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * Ink's cli-cursor imports restore-cursor, which writes "show the cursor" to
+ * stderr at every exit, a terminal or not; src/tui/restore-cursor.ts does it only
+ * for a terminal.
+ */
+const ownRestoreCursor = {
+  name: "own-restore-cursor",
+  setup(b) {
+    b.onResolve({ filter: /^restore-cursor$/ }, () => ({ path: real("src/tui/restore-cursor.ts") }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: "node",
@@ -150,7 +162,7 @@ const bundles = [
   { ...esm, stdin: entry('export { execa } from "execa";'), outfile: "execa.mjs" },
   { ...cjs, stdin: entry('module.exports = { ...require("cosmiconfig/dist/Explorer.js"), ...require("cosmiconfig/dist/loaders.js") };'), outfile: "cosmiconfig.cjs" },
 ];
-await Promise.all(bundles.map(({ outfile, ...options }) => build({ ...options, outfile: join(staging, outfile), plugins: [separateFiles(`./${outfile}`), lazyChildProcess] })));
+await Promise.all(bundles.map(({ outfile, ...options }) => build({ ...options, outfile: join(staging, outfile), plugins: [separateFiles(`./${outfile}`), lazyChildProcess, ownRestoreCursor] })));
 
 // The shipped policy as validated now (src/policy/policy.ts, ValidatedPolicy):
 // a run whose blacklist.d/ is byte for byte this one skips parsing it again.
