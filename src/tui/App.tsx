@@ -163,6 +163,15 @@ function Region({ state, layout, colour }: { state: ReviewState; layout: Layout;
   }
 }
 
+/** What a window too small to draw in shows: what is pending and the keys that still work first, wrapped to its width. */
+function tooSmall(state: ReviewState, columns: number, rows: number): string {
+  const size = `Terminal too small (${columns}x${rows}; fsblacklist review needs ${MIN_COLUMNS}x${MIN_ROWS}).`;
+  const pending = pendingChanges(state).length;
+  const changes = `${pending} pending change${pending === 1 ? "" : "s"}`;
+  if (state.mode.kind === "quit-confirm") return `Quit without writing ${changes}? y quits, n goes back. ${size}`;
+  return pending > 0 ? `${changes}: enlarge the window to write ${pending === 1 ? "it" : "them"}; q asks before quitting. ${size}` : `${size} q quits.`;
+}
+
 export function App({ report, services, canApply, colour, onProgress }: AppProps) {
   const { columns, rows } = useTerminalSize();
   const layout = layoutFor(columns, rows);
@@ -187,7 +196,7 @@ export function App({ report, services, canApply, colour, onProgress }: AppProps
   if (!drawable) {
     return (
       <Box width={columns} height={layout.height}>
-        <Text wrap="truncate-end">{`Terminal too small (${columns}x${rows}); fsblacklist review needs ${MIN_COLUMNS}x${MIN_ROWS}. q quits.`}</Text>
+        <Text wrap="wrap">{tooSmall(state, columns, rows)}</Text>
       </Box>
     );
   }

@@ -290,8 +290,10 @@ export function reviewReducer(state: ReviewState, action: ReviewAction): ReviewS
     case "key": {
       // Keys typed faster than they are read arrive as one string (as a paste does): one at a time.
       if ([...action.input].length > 1) return [...action.input].reduce((next, char) => reviewReducer(next, { type: "key", ...keyOf(char) }), state);
-      // What cannot be seen cannot be confirmed: in a window too small to draw in, only quitting works.
-      if (!state.drawable && action.input !== "q" && action.key.escape !== true && !isInterrupt(action.input, action.key)) return state;
+      // What cannot be seen cannot be confirmed: in a window too small to draw in, only quitting works,
+      // and the question it asks while changes are pending, which that window's one line shows.
+      const quitting = action.input === "q" || action.key.escape === true || isInterrupt(action.input, action.key) || state.mode.kind === "quit-confirm";
+      if (!state.drawable && !quitting) return state;
       const meant = keyToAction({ mode: state.mode.kind, filterActive: state.filter !== "" }, action.input, action.key);
       return meant === null ? state : reviewReducer(state, meant);
     }

@@ -100,6 +100,16 @@ test("resizing redraws for the new size and keeps the cursor in view", async () 
     app.resize(80, 24);
     frame = await waitForFrame(app, (f) => selectedRow(f).includes("zonefs"));
     assert.doesNotMatch(frame, /pending|→/);
+    // A change marked, then the window shrinks: the small window says so, and q's question shows there.
+    await press(app, KEYS.space);
+    app.resize(30, 8);
+    frame = await waitForFrame(app, (f) => f.includes("1 pending change"));
+    assertFits(frame, 30, 8, "30x8 with a change pending");
+    assert.match(frame.replaceAll("\n", " "), /q asks before\s+quitting/);
+    await press(app, "q");
+    frame = await waitForFrame(app, (f) => f.includes("Quit without"));
+    assertFits(frame, 30, 8, "30x8 asking");
+    assert.match(frame.replaceAll("\n", " "), /y quits, n\s+goes back/);
   } finally {
     app.unmount();
   }

@@ -164,6 +164,16 @@ const cases: Case[] = [
   { name: "? toggles the help", actions: [{ type: "help" }, { type: "help" }], expect: { mode: "browse" } },
   { name: "a smaller window scrolls to keep the cursor", actions: [...down(4), { type: "resize", rows: 2, pageRows: 2, drawable: true }], expect: { selected: "cramfs", top: 3 } },
   {
+    name: "in a window too small to draw in, q with changes pending asks, and y there quits without writing",
+    actions: [{ type: "toggle" }, { type: "resize", rows: 1, pageRows: 1, drawable: false }, ...["q", "y"].map((input) => ({ type: "key", input, key: {} }) as const)],
+    expect: { ended: "quit", pending: { adfs: "allow" } },
+  },
+  {
+    name: "in a window too small to draw in, n at the question goes back with the changes",
+    actions: [{ type: "toggle" }, { type: "resize", rows: 1, pageRows: 1, drawable: false }, ...["q", "n", "y"].map((input) => ({ type: "key", input, key: {} }) as const)],
+    expect: { ended: null, mode: "browse", pending: { adfs: "allow" } },
+  },
+  {
     name: "in a window too small to draw in, keys do nothing but quit",
     actions: [{ type: "resize", rows: 1, pageRows: 1, drawable: false }, ...[" ", "a", "y", "j"].map((input) => ({ type: "key", input, key: {} }) as const), { type: "key", input: "q", key: {} }],
     expect: { selected: "adfs", pending: {}, ended: "quit" },
