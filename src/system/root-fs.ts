@@ -70,7 +70,7 @@ function utf8CharLength(bytes: Buffer, i: number): number {
   return 0;
 }
 
-type Walked<P> = { hostPath: P; kind: EntryKind; seen: boolean };
+type Walked<P> = { hostPath: P; kind: EntryKind };
 
 /** A link loop (or a chain too long to follow) in the root: bad input, exit 2 if nothing handles it. */
 export class SymlinkLoopError extends UsageError {
@@ -83,16 +83,23 @@ export class RootFs {
   /**
    * Host paths seen to be real directories (not links), so that resolving the
    * next path under one needs no lstat per component: a tree of 5,000 files took
-   * 25,000 lstat calls. Another run or an administrator may remove one meanwhile
-   * (`uninstall --purge`, `rm -rf`): when the system says ENOENT or ENOTDIR under
-   * one, what was seen on that path is forgotten, and listing, creating or
-   * writing tries once more through the full walk; mkdirp() looks before it
-   * trusts one. Reading or removing a missing file answers null or false either
-   * way (telling a missing file from a missing directory would cost a system call
-   * on every such read), and resolve() and exists() of a directory seen answer
-   * from here.
+   * 25,000 lstat calls. For reading only: what creates, writes or removes walks
+   * every component again (trustSeen). Another run or an administrator may
+   * remove one meanwhile (`uninstall --purge`, `rm -rf`): when the system says
+   * ENOENT or ENOTDIR under one, what was seen on that path is forgotten, and
+   * listing tries once more through the full walk. Reading a missing file
+   * answers null either way (telling a missing file from a missing directory
+   * would cost a system call on every such read), and resolve() and exists() of
+   * a directory seen answer from here.
    */
   private readonly directories = new Set<string>();
+  /**
+   * False while a write or a removal resolves where it goes: every component is
+   * looked at again (lstat), so that a directory someone replaced by a link since
+   * it was seen is followed inside the root, not out of it. Writes are few; the
+   * window left is that of any path-based write, not the whole run's.
+   */
+  private trustSeen = true;
   /** Reused by readBinaryString(): a Buffer for each of 5,000 small files was ~6% of showconfig on them. */
   private scratch: Buffer | null = null;
 
@@ -142,10 +149,9 @@ export class RootFs {
   }
 
   /**
-   * resolve(), also saying whether a final directory was taken from those seen
-   * before (no system call looked at it). With `bytes`, for reading, a link
-   * target that is not UTF-8 is followed in bytes (walkBytes()); without, it
-   * is taken as its lossy UTF-8 reading, as the callers of resolve() need text.
+   * resolve(). With `bytes`, for reading, a link target that is not UTF-8 is
+   * followed in bytes (walkBytes()); without, it is taken as its lossy UTF-8
+   * reading, as the callers of resolve() need text.
    */
   private walk(relPath: string): Walked<string>;
   private walk(relPath: string, bytes: true): Walked<string | Buffer>;
@@ -155,8 +161,7 @@ export class RootFs {
     const direct = this.underRealDirectory(normal);
     if (direct !== null) {
       const kind = this.inspect(direct);
-      if (kind === "seen") return { hostPath: direct, kind: "directory", seen: true };
-      if (kind !== "link") return { hostPath: direct, kind, seen: false };
+      if (kind !== "link") return { hostPath: direct, kind: kind === "seen" ? "directory" : kind };
     }
     const pending = normal.split("/").filter(Boolean);
     // Host path after each resolved component (a stack, for `..`); names have no "/" in them.
@@ -174,7 +179,7 @@ export class RootFs {
       }
       const candidate = `${resolved.at(-1) ?? prefix}/${part}`;
       const kind = this.inspect(candidate);
-      if (kind === "dangling") return { hostPath: candidate, kind, seen: false };
+      if (kind === "dangling") return { hostPath: candidate, kind };
       if (kind !== "link") {
         last = kind;
         resolved.push(candidate);
@@ -186,18 +191,17 @@ export class RootFs {
         const raw = fs.readlinkSync(candidate, { encoding: "buffer" });
         if (!isUtf8(raw)) {
           const from = raw[0] === SLASH ? prefix : (resolved.at(-1) ?? prefix);
-          return { ...this.walkBytes(Buffer.from(from), [...splitBytes(raw), ...pending.map((part) => Buffer.from(part))], hops), seen: false };
+          return this.walkBytes(Buffer.from(from), [...splitBytes(raw), ...pending.map((part) => Buffer.from(part))], hops);
         }
       }
       if (target === "/dev/null" && pending.length === 0) {
-        return { hostPath: candidate, kind: "devnull", seen: false };
+        return { hostPath: candidate, kind: "devnull" };
       }
       if (target.startsWith("/")) resolved.length = 0;
       pending.unshift(...target.split("/").filter(Boolean));
     }
     const hostPath = resolved.at(-1) ?? this.root;
-    if (last === "seen") return { hostPath, kind: "directory", seen: true };
-    return { hostPath, kind: last ?? kindOf(hostPath), seen: false };
+    return { hostPath, kind: last === "seen" ? "directory" : (last ?? kindOf(hostPath)) };
   }
 
   /**
@@ -252,6 +256,7 @@ export class RootFs {
    * parents again).
    */
   private underRealDirectory(normal: string): string | null {
+    if (!this.trustSeen) return null;
     const slash = normal.lastIndexOf("/");
     if (slash <= 0) return null;
     const prefix = this.root === "/" ? "" : this.root;
@@ -263,7 +268,7 @@ export class RootFs {
    * ("seen") or its lstat: "link" for a symbolic link, "dangling" when it is missing.
    */
   private inspect(candidate: string): EntryKind | "link" | "seen" {
-    if (this.directories.has(candidate)) return "seen";
+    if (this.trustSeen && this.directories.has(candidate)) return "seen";
     let stat: fs.Stats;
     try {
       stat = fs.lstatSync(candidate);
@@ -277,6 +282,17 @@ export class RootFs {
       return "directory";
     }
     return stat.isFile() ? "file" : "other";
+  }
+
+  /** `work` with every component of the paths it resolves looked at again (see trustSeen). */
+  private lookingAgain<T>(work: () => T): T {
+    const was = this.trustSeen;
+    this.trustSeen = false;
+    try {
+      return work();
+    } finally {
+      this.trustSeen = was;
+    }
   }
 
   /**
@@ -468,46 +484,25 @@ export class RootFs {
    * that a path through links and `..` is created as in a chroot, never outside.
    */
   mkdirp(relDir: string): string {
-    return this.makeDirectory(relDir, true);
+    return this.lookingAgain(() => this.makeDirectory(relDir));
   }
 
-  /**
-   * mkdirp(); with `check` false, a directory seen before is taken as it is,
-   * for a caller that finds out when it writes there (writeFileAtomic()).
-   */
-  private makeDirectory(relDir: string, check: boolean): string {
-    let forgotten = false;
+  /** mkdirp()'s work; callers run it under lookingAgain(), as everything that creates or writes does. */
+  private makeDirectory(relDir: string): string {
     for (let step = 0; step < MAX_MKDIR_STEPS; step++) {
       const target = this.walk(relDir);
-      if (target.kind === "directory") {
-        if (!check || !target.seen || forgotten || this.stillDirectory(target.hostPath)) return target.hostPath;
-        forgotten = true;
-        continue;
-      }
+      if (target.kind === "directory") return target.hostPath;
       if (target.kind !== "dangling") {
         throw new RuntimeFailure(`${RootFs.normalise(relDir)} exists and is not a directory`);
       }
       try {
         fs.mkdirSync(target.hostPath, { mode: 0o755 });
       } catch (error) {
-        // Another run created it meanwhile: resolve again. A parent seen before is gone: walk again.
-        if (errnoCode(error) === "EEXIST") continue;
-        if (forgotten || !vanished(error) || !this.forget(target.hostPath)) throw error;
-        forgotten = true;
+        // Another run created it meanwhile (EEXIST), or removed a parent (ENOENT): walk again.
+        if (errnoCode(error) !== "EEXIST" && !vanished(error)) throw error;
       }
     }
     throw new RuntimeFailure(`cannot create ${RootFs.normalise(relDir)}: its links lead to ever new directories`);
-  }
-
-  /** Whether a directory seen before is one still; if not, what was seen on its path is forgotten. */
-  private stillDirectory(hostPath: string): boolean {
-    try {
-      if (fs.lstatSync(hostPath).isDirectory()) return true;
-    } catch (error) {
-      if (!vanished(error)) throw error;
-    }
-    this.forget(hostPath);
-    return false;
   }
 
   /**
@@ -520,14 +515,16 @@ export class RootFs {
     const norm = RootFs.normalise(relPath);
     const dir = path.posix.dirname(norm) || ".";
     const name = path.posix.basename(norm);
-    let dirHost = this.makeDirectory(dir, false);
+    let dirHost = this.lookingAgain(() => this.makeDirectory(dir));
     let temp = path.join(dirHost, atomicTempName(name));
     let handle: fs.promises.FileHandle;
     try {
       handle = await fs.promises.open(temp, "wx", mode);
     } catch (error) {
-      if (!vanished(error) || !this.forget(dirHost)) throw error;
-      dirHost = this.makeDirectory(dir, false);
+      // Removed between the walk and the open (another run's uninstall --purge): once more.
+      if (!vanished(error)) throw error;
+      this.forget(dirHost);
+      dirHost = this.lookingAgain(() => this.makeDirectory(dir));
       temp = path.join(dirHost, atomicTempName(name));
       handle = await fs.promises.open(temp, "wx", mode);
     }
@@ -584,7 +581,7 @@ export class RootFs {
    */
   private async removeEntry(relPath: string, remove: (target: string) => Promise<void>): Promise<{ dirHost: string; target: string } | null> {
     const norm = RootFs.normalise(relPath);
-    const dir = this.resolve(path.posix.dirname(norm) || ".");
+    const dir = this.lookingAgain(() => this.resolve(path.posix.dirname(norm) || "."));
     if (dir.kind !== "directory") return null;
     const target = path.join(dir.hostPath, path.posix.basename(norm));
     try {
