@@ -206,6 +206,10 @@ const EVERY_COMMAND: readonly (readonly string[])[] = [
   ["reset", "hfs", "minix"],
   ["explain", "--type", "cramfs"],
   ["apply", "--json"],
+  ["uninstall", "--dry-run"],
+  ["uninstall"],
+  ["apply"],
+  ["uninstall", "--purge"],
 ];
 
 test("hostile modprobe.d files: every command copes, the administrator's files stay byte for byte, kmod agrees with showconfig", async (t) => {
@@ -392,7 +396,7 @@ test("links out of the root (etc/modprobe.d, usr/lib/modprobe.d, config.yaml, ab
   }
 });
 
-const CANARY_COMMANDS: readonly (readonly string[])[] = [["status", "--json"], ["showconfig"], ["apply"], ["allow", "hfs"], ["block", "minix"], ["explain", "--type", "hfs"]];
+const CANARY_COMMANDS: readonly (readonly string[])[] = [["status", "--json"], ["showconfig"], ["apply"], ["allow", "hfs"], ["block", "minix"], ["explain", "--type", "hfs"], ["uninstall"], ["uninstall", "--purge"]];
 
 function replaceWithLink(root: string, rel: string, target: string): void {
   fs.rmSync(path.join(root, rel), { recursive: true, force: true });
