@@ -10,6 +10,7 @@ import { createFakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
 import { parseMarker } from "../../src/policy/marker.ts";
 import { fragmentName, renderFragment } from "../../src/policy/fragment.ts";
 import { ADMIN, DEFAULT_MODULES, SHIPPED, STATE, VENDOR, apply, kmodVerdict, loadableFor, settledContents, sh, snapshot } from "./helpers.ts";
+import { readOnly } from "../helpers/mounts.ts";
 
 const IN_USE: FakeRootSpec = {
   loaded: ["jfs"],
@@ -51,14 +52,8 @@ test("a read-only admin directory: exit 1, nothing written at all, and the next 
   const root = createFakeRoot(IN_USE);
   const admin = path.join(root.dir, ADMIN);
   try {
-    sh(`mount --bind '${admin}' '${admin}' && mount -o remount,bind,ro '${admin}'`);
     const before = snapshot(root.dir);
-    let result;
-    try {
-      result = apply(root.dir);
-    } finally {
-      sh(`umount '${admin}'`);
-    }
+    const result = readOnly(admin, () => apply(root.dir));
     assert.equal(result.status, 1);
     assert.equal(result.stdout, "");
     assert.match(
@@ -78,13 +73,7 @@ test("a read-only vendor directory: the keeps are written, nothing in use is blo
   const vendor = path.join(root.dir, VENDOR);
   try {
     fs.mkdirSync(vendor, { recursive: true });
-    sh(`mount --bind '${vendor}' '${vendor}' && mount -o remount,bind,ro '${vendor}'`);
-    let result;
-    try {
-      result = apply(root.dir);
-    } finally {
-      sh(`umount '${vendor}'`);
-    }
+    const result = readOnly(vendor, () => apply(root.dir));
     assert.equal(result.status, 1);
     assert.match(result.stderr, /cannot write usr\/lib\/modprobe\.d\/60-blacklist_fs-adfs\.conf: read-only file system \(EROFS\); 2 of \d+ changes were made/);
     assertWhole(root.dir);

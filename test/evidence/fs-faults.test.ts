@@ -17,6 +17,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ADMIN, LOCK, STATE, contents, copyTree, fsb, installedRoot, scratchDir, settled, snapshotTree, treeDiff } from "./helpers.ts";
+import { readOnly } from "../helpers/mounts.ts";
 
 const isRoot = process.getuid?.() === 0;
 const SPEC = { loaded: ["jfs"], fstab: "/dev/vda1 / ext4 defaults 0 1\n" };
@@ -24,16 +25,6 @@ const SPEC = { loaded: ["jfs"], fstab: "/dev/vda1 / ext4 defaults 0 1\n" };
 function sh(command: string): void {
   const result = spawnSync("sh", ["-c", command], { encoding: "utf8" });
   if (result.status !== 0) throw new Error(`${command}: exit ${result.status}: ${result.stderr}`);
-}
-
-/** Runs `work` with `dir` bind-mounted read-only onto itself; always unmounts. */
-function readOnly<T>(dir: string, work: () => T): T {
-  sh(`mount --bind '${dir}' '${dir}' && mount -o remount,bind,ro '${dir}'`);
-  try {
-    return work();
-  } finally {
-    sh(`umount '${dir}' || umount -l '${dir}'`);
-  }
 }
 
 /**

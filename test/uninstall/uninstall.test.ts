@@ -11,8 +11,9 @@ import { snapshotTree, treeDiff } from "../helpers/tree-snapshot.ts";
 import { dracutRuns, installDracut, installShell } from "../helpers/initramfs-tool.ts";
 import { fragmentName } from "../../src/policy/fragment.ts";
 import { renderMarker } from "../../src/policy/marker.ts";
-import { ADMIN, DEFAULT_MODULES, STATE, VENDOR, apply, kmodVerdict, loadableFor, sh, writeConfig } from "../apply/helpers.ts";
+import { ADMIN, DEFAULT_MODULES, STATE, VENDOR, apply, kmodVerdict, loadableFor, writeConfig } from "../apply/helpers.ts";
 import { besidesNewDirectories, kmodConfigs, run, uninstall, uninstallJson } from "./helpers.ts";
+import { readOnly } from "../helpers/mounts.ts";
 
 const ADMIN_FILES = {
   [`${ADMIN}/local.conf`]: "options loop max_loop=8\n",
@@ -218,13 +219,7 @@ test("a read-only admin directory: the fragments go first, kept filesystems stay
   const admin = path.join(root.dir, ADMIN);
   try {
     assert.equal(apply(root.dir).status, 0);
-    sh(`mount --bind '${admin}' '${admin}' && mount -o remount,bind,ro '${admin}'`);
-    let result;
-    try {
-      result = uninstall(root.dir);
-    } finally {
-      sh(`umount '${admin}'`);
-    }
+    const result = readOnly(admin, () => uninstall(root.dir));
     assert.equal(result.status, 1);
     assert.equal(result.stdout, "");
     assert.match(
