@@ -47,6 +47,12 @@ export interface FoundFile {
 export interface VendorFile extends FoundFile {
   /** The module named by our policy header in its content, or null when it has none (not ours by content). */
   headerModule: string | null;
+  /**
+   * What the path is on the system (RootFs.identity()), null when unknown: two
+   * names of one file (lib -> usr/lib on a merged /usr) are never told apart by
+   * their names, and removing one would remove the other.
+   */
+  identity?: string | null;
 }
 
 export type UseSignal = KeepSignal | "always";
@@ -179,8 +185,15 @@ export function planApply(input: PlanInput): ApplyPlan {
     }
   }
 
+  // A name that is another name of a file we keep or already remove is no file of its own.
+  const handled = new Set(input.vendorFiles.filter((f) => wanted.has(f.path)).map((f) => f.identity ?? null));
+  handled.delete(null);
   for (const file of input.vendorFiles) {
     if (wanted.has(file.path) || !ours(file)) continue;
+    if (file.identity != null) {
+      if (handled.has(file.identity)) continue;
+      handled.add(file.identity);
+    }
     const module = file.headerModule ?? moduleFromFragmentName(path.posix.basename(file.path)) ?? path.posix.basename(file.path);
     const moved = input.fragments.some((f) => f.fileName === path.posix.basename(file.path));
     const reason = moved ? `the policy's fragments now go to ${input.vendorDir}` : `no longer in policy ${input.policyVersion}`;

@@ -189,7 +189,7 @@ function readVendorFiles(ctx: Context, previous: ApplyState | null): VendorFile[
     if (seen.has(installed) || !ctx.fs.exists(installed)) continue;
     files.push({ path: installed, content: readManagedContent(ctx, installed, ctx.fs.resolve(installed).kind) });
   }
-  return files.map((f) => ({ ...f, headerModule: f.content === null ? null : fragmentModuleOf(f.content) }));
+  return files.map((f) => ({ ...f, headerModule: f.content === null ? null : fragmentModuleOf(f.content), identity: ctx.fs.identity(f.path) }));
 }
 
 

@@ -479,6 +479,24 @@ export class RootFs {
   }
 
   /**
+   * What a path is on the system, "device:inode" of where it resolves inside the
+   * root (a link to /dev/null: the link itself); null when it does not exist.
+   * Names are no identity: on a merged-/usr root `lib/modprobe.d/x.conf` and
+   * `usr/lib/modprobe.d/x.conf` are one file, and removing the one removes the other.
+   */
+  identity(relPath: string): string | null {
+    const { hostPath, kind } = this.resolve(relPath);
+    if (kind === "dangling") return null;
+    try {
+      const stat = kind === "devnull" ? fs.lstatSync(hostPath) : fs.statSync(hostPath);
+      return `${stat.dev}:${stat.ino}`;
+    } catch (error) {
+      if (vanished(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
    * Creates a directory and its parents inside the root, one missing component
    * at a time, each right under a directory already resolved inside the root, so
    * that a path through links and `..` is created as in a chroot, never outside.
