@@ -10,6 +10,13 @@ export interface Source {
   file: string;
   /** Line number as kmod counts it (the last physical line of a continued line); 0 for the command line. */
   line: number;
+  /** The first physical line of a directive continued with a backslash: where a reader (and a fix) finds it. */
+  firstLine?: number;
+}
+
+/** Where a person finds the directive: its first physical line. */
+export function firstLineOf(source: Source): number {
+  return source.firstLine ?? source.line;
 }
 
 export type ConfigEntry =
@@ -64,7 +71,7 @@ export function underscores(field: string): string | null {
 }
 
 /** Logical lines as kmod's freadline_wrapped() returns them, with its line numbers. */
-export function* logicalLines(text: string, behaviour: KmodBehaviour): Generator<{ text: string; line: number }> {
+export function* logicalLines(text: string, behaviour: KmodBehaviour): Generator<{ text: string; line: number; first: number }> {
   let line = 0;
   let buf = "";
   let consumed = 0;
@@ -81,17 +88,19 @@ export function* logicalLines(text: string, behaviour: KmodBehaviour): Generator
       buf += text.slice(i);
       i = text.length;
       if (buf.length === 0) return;
+      const first = line + 1;
       consumed++;
       line += consumed;
-      yield { text: buf, line };
+      yield { text: buf, line, first };
       return;
     }
     buf += text.slice(i, special);
     i = special + 1;
     if (text[special] === "\n") {
+      const first = line + 1;
       consumed++;
       line += consumed;
-      yield { text: buf, line };
+      yield { text: buf, line, first };
       buf = "";
       consumed = 0;
     } else if (i >= text.length) {
@@ -221,7 +230,7 @@ export function parseConfigText(text: string, file: string, behaviour: KmodBehav
     const first = strtok(lineText);
     if (!first) continue;
     const [cmd, afterCmd] = first;
-    const source: Source = { file, line: logical.line };
+    const source: Source = logical.first === logical.line ? { file, line: logical.line } : { file, line: logical.line, firstLine: logical.first };
     const bad = (): void => badLine(diagnostics, file, logical.line, cmd);
 
     switch (cmd) {

@@ -93,6 +93,8 @@ export interface ModuleOutcome {
   block: Block | null;
   /** The whole probe list in kmod's order, as `modprobe -n -v` prints it (empty when blocked by blacklist or in the kernel). */
   steps: ProbeStep[];
+  /** The probe list also when a blacklist entry stops the request first: what kmod works through once that entry is gone (empty in the kernel). */
+  probeList: ProbeStep[];
 }
 
 export interface Resolution {
@@ -218,7 +220,7 @@ function probe(candidate: Candidate, facts: ResolveFacts): ModuleOutcome {
   const builtin = candidate.builtin || isBuiltin(candidate.name, facts);
   const loaded = isLive(candidate.name, facts);
   const blacklistedBy = blacklistEntryFor(candidate.name, entries);
-  const outcome = (result: ModuleOutcome["result"], block: Block | null, steps: ProbeStep[]): ModuleOutcome => ({
+  const outcome = (result: ModuleOutcome["result"], block: Block | null, steps: ProbeStep[], probeList: ProbeStep[] = steps): ModuleOutcome => ({
     module: candidate.name,
     alias: candidate.alias,
     builtin,
@@ -227,13 +229,22 @@ function probe(candidate: Candidate, facts: ResolveFacts): ModuleOutcome {
     result,
     block,
     steps,
+    probeList,
   });
 
   if (builtin || loaded) return outcome("in-kernel", null, []);
+  const listed = probeList(candidate, facts);
   if (candidate.alias !== null && blacklistedBy !== null) {
     const cause: BlockCause = blacklistedBy.file === "proc/cmdline" ? "cmdline-blacklisted" : "blacklisted";
-    return outcome("blocked", { cause, module: candidate.name, source: blacklistedBy }, []);
+    return outcome("blocked", { cause, module: candidate.name, source: blacklistedBy }, [], listed.steps);
   }
+  if (listed.block !== null) return outcome("blocked", listed.block, listed.steps);
+  return outcome(listed.runsCommand ? "runs-command" : "loads", null, listed.steps);
+}
+
+/** kmod's probe list for one candidate (dependencies, softdeps, the module) and the first required step that fails. */
+function probeList(candidate: Candidate, facts: ResolveFacts): { steps: ProbeStep[]; block: Block | null; runsCommand: boolean } {
+  const { entries, index } = facts;
 
   // Module objects are per (name, alias) in kmod's pool, and so is "visited".
   interface Member {
@@ -329,8 +340,7 @@ function probe(candidate: Candidate, facts: ResolveFacts): ModuleOutcome {
       if (facts.kernelBlacklist.includes(m.name)) blockedAs("cmdline-blacklisted", null);
     }
   }
-  if (block !== null) return outcome("blocked", block, steps);
-  return outcome(runsCommand ? "runs-command" : "loads", null, steps);
+  return { steps, block, runsCommand };
 }
 
 /**
