@@ -2,21 +2,17 @@
 // write. Commands never touch process.* directly, so tests can run them in-process.
 
 import { RootFs, chooseRoot } from "./system/root-fs.ts";
-import { loadConfig, type Config } from "./system/config.ts";
+import type { Config } from "./model.ts";
+import { loadConfig } from "./system/config.ts";
 import { UsageError } from "./errors.ts";
 import { statSync } from "node:fs";
 import * as path from "node:path";
-import { fdOutput } from "./system/stdio.ts";
+import { fdOutput, type Output } from "./system/stdio.ts";
 
 export interface GlobalOptions {
   root?: string;
   config?: string;
   json?: boolean;
-}
-
-export interface Output {
-  write(text: string | Uint8Array): void;
-  isTTY: boolean;
 }
 
 export interface Context {

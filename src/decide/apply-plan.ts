@@ -23,8 +23,8 @@ import { parseMarker, renderMarker } from "../policy/marker.ts";
 import { moduleFromFragmentName } from "../policy/fragment.ts";
 import { normaliseModuleName } from "../kmod/module-name.ts";
 import { renderModprobeC, type EffectiveConfig } from "../kmod/effective-config.ts";
-import type { KeepSignal } from "../system/config.ts";
-import type { ApplyState, KeptRecord } from "../system/state-file.ts";
+import type { KeepSignal } from "../model.ts";
+import type { ApplyState, KeptRecord } from "../model.ts";
 
 /** One fragment of the configured profile, rendered. */
 export interface PolicyFragment {

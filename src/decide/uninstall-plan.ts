@@ -22,7 +22,7 @@ import * as path from "node:path";
 import { parseMarker } from "../policy/marker.ts";
 import { moduleFromFragmentName } from "../policy/fragment.ts";
 import type { FoundFile, VendorFile } from "./apply-plan.ts";
-import type { ApplyState, KeptRecord } from "../system/state-file.ts";
+import type { ApplyState, KeptRecord } from "../model.ts";
 
 export interface UninstallInput {
   /** Every file of the vendor directories, and every path the state lists that exists. */

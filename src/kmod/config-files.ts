@@ -2,7 +2,6 @@
 // conf_files_list / conf_files_insert_sorted). Pure: it works on directory
 // listings that the system layer has read.
 
-import type { EntryKind } from "../system/root-fs.ts";
 import type { Diagnostic } from "./parse-config.ts";
 import type { KmodBehaviour } from "./kmod-version.ts";
 
@@ -12,6 +11,9 @@ export const MODPROBE_DIRS = ["etc/modprobe.d", "run/modprobe.d", "usr/local/lib
 export function modprobeDirs(behaviour: KmodBehaviour): string[] {
   return MODPROBE_DIRS.filter((dir) => behaviour.readsUsrLib || dir !== "usr/lib/modprobe.d");
 }
+
+/** What a directory entry is once its links are followed (system/root-fs.ts tells). */
+export type EntryKind = "file" | "directory" | "devnull" | "dangling" | "other";
 
 export interface ListedEntry {
   /**

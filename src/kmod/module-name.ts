@@ -1,8 +1,6 @@
 // Module names end up in `install` lines that modprobe runs through a shell as
 // root, and in file names. Only what the kernel itself uses is accepted.
 
-import { UsageError } from "../errors.ts";
-
 /** The kernel's MODULE_NAME_LEN (64) minus sizeof(unsigned long). */
 export const MAX_MODULE_NAME_BYTES = 56;
 
@@ -21,11 +19,4 @@ export function moduleNameProblem(name: string): string | null {
 /** kmod's normal form of a module name: `-` becomes `_`. */
 export function normaliseModuleName(name: string): string {
   return name.replaceAll("-", "_");
-}
-
-/** Validates a name given on the command line; throws a usage error naming it. */
-export function checkModuleName(name: string, what = "module name"): string {
-  const problem = moduleNameProblem(name);
-  if (problem !== null) throw new UsageError(`invalid ${what} ${JSON.stringify(name)}: ${problem}`);
-  return name;
 }

@@ -25,9 +25,10 @@ import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../policy/polic
 import { removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
-import { listInstalledReleases, readModuleIndex } from "../system/module-index.ts";
-import { readState, sameState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
-import { readSystemUsage } from "../system/usage.ts";
+import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
+import type { ApplyState, KeptRecord } from "../model.ts";
+import { readState, sameState } from "../system/state-file.ts";
+import { readSystemUsage } from "./usage.ts";
 import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport } from "./initramfs.ts";
 import { carryOut, configAfter, readManagedContent, readManagedDir } from "./managed-files.ts";
 import { requireRootToChange } from "./privileges.ts";

@@ -21,7 +21,8 @@ import { probeDevice, type BlkidProbe } from "../system/blkid.ts";
 import { readFstab } from "../system/fstab.ts";
 import { readKernelState } from "../system/kernel-state.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
-import { filesystemProviders, listInstalledReleases, readModuleIndex } from "../system/module-index.ts";
+import { filesystemProviders } from "../kmod/module-index.ts";
+import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
 import { readMountUnits } from "../system/mount-units.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 

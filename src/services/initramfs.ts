@@ -9,7 +9,8 @@ import type { Context } from "../context.ts";
 import { RuntimeFailure } from "../errors.ts";
 import { describeErrno } from "../system/errno-text.ts";
 import { detectInitramfsTool, initramfsCommand, regenerateInitramfs, type InitramfsTool } from "../system/initramfs.ts";
-import { readState, unappliedState, writeState, type ApplyState } from "../system/state-file.ts";
+import type { ApplyState } from "../model.ts";
+import { readState, unappliedState, writeState } from "../system/state-file.ts";
 
 export interface InitramfsReport {
   /** The initramfs still carries an older blacklist than the system now enforces. */

@@ -10,7 +10,8 @@ import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import { atomicTempWriter } from "../system/atomic-temp.ts";
 import { describeErrno } from "../system/errno-text.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
-import { writeState, type ApplyState } from "../system/state-file.ts";
+import type { ApplyState } from "../model.ts";
+import { writeState } from "../system/state-file.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 
 /**

@@ -8,8 +8,7 @@ import * as path from "node:path";
 import type { Context } from "../context.ts";
 import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
-import { checkModuleName, normaliseModuleName } from "../kmod/module-name.ts";
-import { resolveFilesystemName } from "../kmod/resolve.ts";
+import { normaliseModuleName } from "../kmod/module-name.ts";
 import {
   blacklistEntries,
   decideOverride,
@@ -22,6 +21,7 @@ import {
   type OverridePlan,
   type OverrideRequest,
 } from "../decide/override-plan.ts";
+import { checkModuleName, resolveFilesystemName } from "../decide/filesystem-name.ts";
 import { refuseUnknownName } from "../decide/unknown-name.ts";
 import { parseMarker } from "../policy/marker.ts";
 import { fragmentName, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
@@ -30,8 +30,10 @@ import { withLock } from "../system/lock.ts";
 import { removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { describeErrno } from "../system/errno-text.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
-import { listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
-import { readSystemUsage, type SystemUsage } from "../system/usage.ts";
+import type { ModuleIndex } from "../kmod/module-index.ts";
+import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
+import type { SystemUsage } from "../decide/usage-evidence.ts";
+import { readSystemUsage } from "./usage.ts";
 import { initramfsAfterChange, type InitramfsReport } from "./initramfs.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 import { requireRootToChange } from "./privileges.ts";

@@ -5,17 +5,20 @@
 import * as path from "node:path";
 import type { Context } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { checkModuleName, normaliseModuleName } from "../kmod/module-name.ts";
-import { blacklistEntryFor, filesystemSurelyLoads, requestBlock, resolveFilesystemName, resolveFilesystemType, type Block, type ResolveFacts } from "../kmod/resolve.ts";
+import { normaliseModuleName } from "../kmod/module-name.ts";
+import { blacklistEntryFor, filesystemSurelyLoads, requestBlock, resolveFilesystemType, type Block, type ResolveFacts } from "../kmod/resolve.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
+import { checkModuleName, resolveFilesystemName } from "../decide/filesystem-name.ts";
 import { decideVerdict, type OverrideFile } from "../decide/verdict.ts";
 import type { FilesystemStatus, StatusReport } from "../model.ts";
 import { parseMarker } from "../policy/marker.ts";
 import { entriesForProfile, findEntry, fragmentName, loadPolicy, shippedPolicyDir, type PolicyEntry } from "../policy/policy.ts";
-import { filesystemModules, filesystemProviders, filesystemTypesOf, listInstalledReleases, readModuleIndex, type ModuleIndex } from "../system/module-index.ts";
+import { filesystemModules, filesystemProviders, filesystemTypesOf, type ModuleIndex } from "../kmod/module-index.ts";
+import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { readKernelState } from "../system/kernel-state.ts";
-import { readSystemUsage, type SystemUsage } from "../system/usage.ts";
+import type { SystemUsage } from "../decide/usage-evidence.ts";
+import { readSystemUsage } from "./usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 
 /** A row of the report: the contract's fields plus the types and a phrase saying why. */

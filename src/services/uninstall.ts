@@ -13,7 +13,8 @@ import { fragmentModuleOf, moduleFromFragmentName } from "../policy/fragment.ts"
 import { atomicTempWriter, removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { describeErrno } from "../system/errno-text.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
-import { readState, sameState, type ApplyState, type KeptRecord } from "../system/state-file.ts";
+import type { ApplyState, KeptRecord } from "../model.ts";
+import { readState, sameState } from "../system/state-file.ts";
 import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport, type RebuildFailureWording } from "./initramfs.ts";
 import { carryOut, configAfter, readManagedContent, readManagedDir } from "./managed-files.ts";
 import { requireRootToChange } from "./privileges.ts";

@@ -5,7 +5,6 @@
 
 import * as path from "node:path";
 import { processAlive } from "./processes.ts";
-import type { RootFs } from "./root-fs.ts";
 
 const ATOMIC_TEMP = /^\..+\.fsblacklist-(\d+)-\d+\.tmp$/;
 
@@ -20,8 +19,14 @@ export function atomicTempWriter(name: string): number | null {
   return pid === undefined ? null : Number(pid);
 }
 
+/** What removeLeftTemporaries needs of a RootFs (root-fs.ts names its temporaries with atomicTempName). */
+interface TemporariesDir {
+  listDir(relDir: string): readonly { name: string }[] | null;
+  removeFile(relPath: string): Promise<boolean>;
+}
+
 /** Removes temporary files whose writer is gone from the given root-relative directories; how many. Call it holding the lock. */
-export async function removeLeftTemporaries(fs: RootFs, dirs: Iterable<string>): Promise<number> {
+export async function removeLeftTemporaries(fs: TemporariesDir, dirs: Iterable<string>): Promise<number> {
   let removed = 0;
   for (const dir of new Set(dirs)) {
     for (const entry of fs.listDir(dir) ?? []) {

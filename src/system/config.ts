@@ -9,42 +9,7 @@ import { RootFs } from "./root-fs.ts";
 import { modprobeDirs } from "../kmod/config-files.ts";
 import { detectKmodVersion } from "./kmod-detect.ts";
 import { kmodBehaviour, NEWEST_KNOWN_KMOD } from "../kmod/kmod-version.ts";
-
-export type InitramfsMode = "report" | "regenerate";
-export type KeepSignal = "loaded" | "registered" | "mounted" | "fstab" | "mount-units";
-export const KEEP_SIGNALS: readonly KeepSignal[] = ["loaded", "registered", "mounted", "fstab", "mount-units"];
-
-export interface Config {
-  /** Root-relative directory where `apply` installs the policy's fragments. */
-  vendorDir: string;
-  /** Root-relative directory for overrides (masks the vendor files by name). */
-  adminDir: string;
-  /** Root-relative path of the state file. */
-  stateFile: string;
-  /** Policy profile: "default" or "cis". */
-  profile: string;
-  /**
-   * Host directory of the policy fragments (the tool's, not the root's, like the
-   * shipped one it defaults to); a relative one in a file is made absolute from
-   * that file's directory when it is loaded.
-   */
-  policyDir: string | null;
-  keep: {
-    /** Which signals make `apply` keep a filesystem usable. */
-    signals: KeepSignal[];
-    /** Filesystems kept usable even when nothing uses them now. */
-    always: string[];
-  };
-  initramfs: {
-    mode: InitramfsMode;
-    /** Allow regeneration under --root (off: it would run the host's tool). */
-    underRoot: boolean;
-  };
-  /** kmod version whose rules to follow; null = detect on the target, else the newest known. */
-  kmodVersion: number | null;
-  /** Where the config came from (root-relative or host path), or null for built-in defaults. */
-  loadedFrom: string | null;
-}
+import { KEEP_SIGNALS, type Config, type KeepSignal } from "../model.ts";
 
 export const DEFAULT_CONFIG_PATH = "etc/fsblacklist/config.yaml";
 

@@ -14,6 +14,7 @@ import { isUtf8 } from "node:buffer";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { atomicTempName } from "./atomic-temp.ts";
+import type { EntryKind } from "../kmod/config-files.ts";
 import { RuntimeFailure, UsageError, errnoCode } from "../errors.ts";
 
 const MAX_SYMLINK_HOPS = 40;
@@ -21,8 +22,6 @@ const MAX_MKDIR_STEPS = 256;
 const SLASH = 0x2f;
 const SLASH_BYTES = Buffer.from("/");
 const DEV_NULL = Buffer.from("/dev/null");
-
-export type EntryKind = "file" | "directory" | "devnull" | "dangling" | "other";
 
 export interface DirEntry {
   /** The name; nameAsText() of its bytes when they are not UTF-8. */

@@ -6,29 +6,8 @@
 // treated as absent, and the next write replaces it whole.
 
 import valid from "semver/functions/valid.js";
+import type { ApplyState, KeptRecord } from "../model.ts";
 import type { RootFs } from "./root-fs.ts";
-
-export interface KeptRecord {
-  module: string;
-  /** Why the running system needs it ("loaded in the running kernel (proc/modules)"). */
-  reason: string;
-  /** When it was first kept (ISO 8601). */
-  since: string;
-  /** Kernel release at that time; null when decided without a running kernel. */
-  kernel: string | null;
-}
-
-export interface ApplyState {
-  /** The policy version apply applied last; null until apply has run. */
-  policyVersion: string | null;
-  /** When apply wrote the state last; null until apply has run. */
-  appliedAt: string | null;
-  kept: KeptRecord[];
-  /** Root-relative paths of the fragments apply installed. */
-  installed: string[];
-  /** The effective blacklist changed and the initramfs was not rebuilt yet (regenerate mode retries). */
-  initramfsPending: boolean;
-}
 
 /** The state before apply has run: nothing applied, installed or kept. */
 export function unappliedState(): ApplyState {

@@ -6,7 +6,12 @@
 
 import { fstatSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
-import type { Output } from "../context.ts";
+
+/** Where a command writes: standard output or error, or a test's capture. */
+export interface Output {
+  write(text: string | Uint8Array): void;
+  isTTY: boolean;
+}
 
 /** Output to `fd` (1 or 2), written synchronously; `isTTY` is asked of the system on first use. */
 export function fdOutput(fd: 1 | 2): Output {

@@ -1,10 +1,9 @@
 // Which key does what, in each mode. Pure, so the key map is table-tested and
 // the help overlay is written from the same table the handler uses.
 
-import type { Key } from "ink";
-import type { Mode, ReviewAction } from "./review-state.ts";
+import type { KeyPress, Mode, ReviewAction } from "./review-model.ts";
 
-export type KeyPress = Partial<Pick<Key, "upArrow" | "downArrow" | "pageUp" | "pageDown" | "home" | "end" | "return" | "escape" | "backspace" | "delete" | "ctrl" | "meta" | "tab">>;
+export type { KeyPress } from "./review-model.ts";
 
 export interface KeyContext {
   mode: Mode["kind"];

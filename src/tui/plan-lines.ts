@@ -3,7 +3,7 @@
 // Pure, so the reducer can bound the scrolling by the same count.
 
 import { unifiedDiff } from "../report/override-report.ts";
-import type { ReviewPlan } from "./review-state.ts";
+import type { ReviewPlan } from "./review-model.ts";
 import { oneLine } from "./text.ts";
 
 export type LineKind = "heading" | "file" | "hunk" | "context" | "removed" | "added" | "note" | "refused";

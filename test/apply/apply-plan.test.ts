@@ -6,7 +6,7 @@ import { planApply, nextState, enforcementChanged, plannedFiles, renderKeepOverr
 import { buildEffectiveConfig } from "../../src/kmod/effective-config.ts";
 import { renderMarker, parseMarker } from "../../src/policy/marker.ts";
 import { kmodBehaviour } from "../../src/kmod/kmod-version.ts";
-import type { ApplyState } from "../../src/system/state-file.ts";
+import type { ApplyState } from "../../src/model.ts";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 

@@ -6,11 +6,12 @@ import assert from "node:assert/strict";
 import { createFakeRoot, FIXTURE_RELEASES, type FakeRootSpec } from "../helpers/fake-root.ts";
 import { canRunOracle, runModprobe, type OracleJob } from "./modprobe-oracle.ts";
 import { RootFs } from "../../src/system/root-fs.ts";
-import { readModuleIndex } from "../../src/system/module-index.ts";
+import { readModuleIndex } from "../../src/system/module-index-files.ts";
+import { resolveFilesystemName } from "../../src/decide/filesystem-name.ts";
 import { readKernelState } from "../../src/system/kernel-state.ts";
 import { readEffectiveConfig } from "../../src/system/modprobe-config.ts";
 import { kmodBehaviour } from "../../src/kmod/kmod-version.ts";
-import { filesystemSurelyLoads, requestBlock, resolveFilesystemName, resolveFilesystemType, resolveModprobe, type ResolveFacts, type Resolution } from "../../src/kmod/resolve.ts";
+import { filesystemSurelyLoads, requestBlock, resolveFilesystemType, resolveModprobe, type ResolveFacts, type Resolution } from "../../src/kmod/resolve.ts";
 
 const oracle = canRunOracle();
 const skipOracle = oracle ? false : "needs root, unshare and kmod's modprobe (the oracle)";

@@ -9,8 +9,9 @@ import { RootFs } from "../../src/system/root-fs.ts";
 import { readKernelState, parseMountinfo, kernelModuleBlacklist } from "../../src/system/kernel-state.ts";
 import { parseFstab } from "../../src/system/fstab.ts";
 import { parseMountUnit, readMountUnits } from "../../src/system/mount-units.ts";
-import { compareReleases, filesystemTypesOf, listInstalledReleases, readModuleIndex } from "../../src/system/module-index.ts";
-import { readSystemUsage } from "../../src/system/usage.ts";
+import { filesystemTypesOf } from "../../src/kmod/module-index.ts";
+import { compareReleases, listInstalledReleases, readModuleIndex } from "../../src/system/module-index-files.ts";
+import { readSystemUsage } from "../../src/services/usage.ts";
 
 test("kernel state: loaded, registered, mounts with escapes, module support, auto-loading, command line", () => {
   const root = createFakeRoot({

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createFakeRoot } from "../helpers/fake-root.ts";
 import { canRunOracle, runModprobe } from "../facts/modprobe-oracle.ts";
 import { RootFs } from "../../src/system/root-fs.ts";
-import { readModuleIndex } from "../../src/system/module-index.ts";
+import { readModuleIndex } from "../../src/system/module-index-files.ts";
 import { readKernelState } from "../../src/system/kernel-state.ts";
 import { readEffectiveConfig } from "../../src/system/modprobe-config.ts";
 import { kmodBehaviour } from "../../src/kmod/kmod-version.ts";

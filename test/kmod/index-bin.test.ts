@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { IndexFormatError, parseIndexBin, type BinIndex } from "../../src/kmod/index-bin.ts";
 import { fnmatch } from "../../src/kmod/fnmatch.ts";
 import { underscores } from "../../src/kmod/parse-config.ts";
-import { moduleNameFromPath } from "../../src/system/module-index.ts";
+import { moduleNameFromPath } from "../../src/kmod/module-index.ts";
 import { createFakeRoot, FIXTURE_KERNELS_DIR, FIXTURE_RELEASES } from "../helpers/fake-root.ts";
 import { makeScratchDir, prng } from "../helpers/tree-generator.ts";
 import { canRunOracle, runModprobe } from "../facts/modprobe-oracle.ts";

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { RootFs } from "../../src/system/root-fs.ts";
-import { aliasesStartingWith, moduleNameFromPath, readModuleIndex, type IndexedAlias, type ModuleIndex } from "../../src/system/module-index.ts";
+import { aliasesStartingWith, moduleNameFromPath, type IndexedAlias, type ModuleIndex } from "../../src/kmod/module-index.ts";
+import { readModuleIndex } from "../../src/system/module-index-files.ts";
 import { FIXTURE_KERNELS_DIR, FIXTURE_RELEASES } from "../helpers/fake-root.ts";
 import { makeScratchDir } from "../helpers/tree-generator.ts";
 

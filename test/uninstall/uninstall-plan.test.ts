@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { planUninstall, removals, uninstalledState, type UninstallInput } from "../../src/decide/uninstall-plan.ts";
 import type { VendorFile } from "../../src/decide/apply-plan.ts";
 import { renderMarker } from "../../src/policy/marker.ts";
-import type { ApplyState } from "../../src/system/state-file.ts";
+import type { ApplyState } from "../../src/model.ts";
 
 const VENDOR = "usr/lib/modprobe.d";
 const ADMIN = "etc/modprobe.d";

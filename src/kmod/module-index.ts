@@ -7,14 +7,12 @@
 // types) and stand in for a .bin that is missing or damaged.
 // modules.softdep is read as part of the modprobe configuration
 // (system/modprobe-config.ts), because kmod merges it there.
+// Pure: system/module-index-files.ts reads the files and hands them over.
 
 import * as path from "node:path";
-import coerce from "semver/functions/coerce.js";
-import compareVersions from "semver/functions/compare.js";
-import { underscores } from "../kmod/parse-config.ts";
-import { fnmatch } from "../kmod/fnmatch.ts";
-import { IndexFormatError, parseIndexBin, type BinIndex } from "../kmod/index-bin.ts";
-import type { RootFs } from "./root-fs.ts";
+import { underscores } from "./parse-config.ts";
+import { fnmatch } from "./fnmatch.ts";
+import { IndexFormatError, type BinIndex } from "./index-bin.ts";
 
 export interface IndexedAlias {
   /** The pattern as kmod matches it (dashes turned into underscores outside brackets). */
@@ -84,8 +82,6 @@ export interface ModuleIndex {
   /** `alias=` entries of built-in modules (modules.builtin.modinfo), e.g. fs-ext3 -> ext4. */
   builtinAliases: IndexedAlias[];
 }
-
-export const MODULES_ROOT = "lib/modules";
 
 /** kmod's modname_normalize: the basename up to the first dot, dashes as underscores. */
 export function moduleNameFromPath(modulePath: string): string {
@@ -232,27 +228,40 @@ class BinDepTable implements ModuleTable {
   }
 }
 
-/** Reads lib/modules/<release>/ under the root; null when that release has no modules.dep. */
-export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null {
-  const dir = `${MODULES_ROOT}/${release}`;
-  if (!fs.exists(`${dir}/modules.dep`)) return null;
-  const depText = (): DepTable => new DepTable(fs.readText(`${dir}/modules.dep`) ?? "");
-  const depBin = readBin(fs, `${dir}/modules.dep.bin`);
+/**
+ * The files depmod wrote for one release, as read from disk. A .bin is null when
+ * it is missing or not a binary index; the text of modules.dep and
+ * modules.alias is read only when a .bin cannot answer.
+ */
+export interface IndexFiles {
+  modulesDep: () => string;
+  modulesDepBin: BinIndex | null;
+  modulesAlias: () => string;
+  modulesAliasBin: BinIndex | null;
+  modulesBuiltinAliasBin: BinIndex | null;
+  modulesBuiltin: string | null;
+  modulesBuiltinModinfo: Buffer | null;
+}
+
+/** The index of `release` (in `dir`, root-relative) over the files read from it. */
+export function moduleIndexFrom(release: string, dir: string, files: IndexFiles): ModuleIndex {
+  const depText = (): DepTable => new DepTable(files.modulesDep());
+  const depBin = files.modulesDepBin;
   const modules = depBin === null ? depText() : new BinDepTable(depBin, depText);
 
   // The text is read only when the .bin cannot answer.
-  const aliases: LazyAliases = { read: () => fs.readText(`${dir}/modules.alias`) ?? "", text: null, parsed: null };
-  let aliasBin = readBin(fs, `${dir}/modules.alias.bin`);
+  const aliases: LazyAliases = { read: files.modulesAlias, text: null, parsed: null };
+  let aliasBin = files.modulesAliasBin;
   let filesystemAliases: { type: string; module: string }[] | null = null;
-  let builtinAliasBin = readBin(fs, `${dir}/modules.builtin.alias.bin`);
+  let builtinAliasBin = files.modulesBuiltinAliasBin;
 
   const builtin = new Set<string>();
-  for (const line of (fs.readText(`${dir}/modules.builtin`) ?? "").split("\n")) {
+  for (const line of (files.modulesBuiltin ?? "").split("\n")) {
     if (line.trim() !== "") builtin.add(moduleNameFromPath(line.trim()));
   }
 
   const builtinAliases: IndexedAlias[] = [];
-  for (const field of (fs.readBytes(`${dir}/modules.builtin.modinfo`)?.toString("latin1") ?? "").split("\0")) {
+  for (const field of (files.modulesBuiltinModinfo?.toString("latin1") ?? "").split("\0")) {
     const match = /^([^.=]+)\.alias=(.+)$/s.exec(field);
     if (!match) continue;
     const pattern = underscores(match[2]!);
@@ -321,16 +330,6 @@ export function readModuleIndex(fs: RootFs, release: string): ModuleIndex | null
   return index;
 }
 
-/** A binary index under the root, or null when it is missing, unreadable or not one (the text twin serves then). */
-function readBin(fs: RootFs, file: string): BinIndex | null {
-  try {
-    const bytes = fs.readBytes(file);
-    return bytes === null ? null : parseIndexBin(bytes);
-  } catch {
-    return null;
-  }
-}
-
 function parseAliases(text: string): IndexedAlias[] {
   const aliases: IndexedAlias[] = [];
   for (const line of text.split("\n")) {
@@ -385,26 +384,6 @@ export function aliasesStartingWith(index: ModuleIndex, first: string): readonly
   }
   byFirst.set(first, found);
   return found;
-}
-
-/** Kernel releases installed under the root (directories with a modules.dep), oldest first. */
-export function listInstalledReleases(fs: RootFs): string[] {
-  const entries = fs.listDir(MODULES_ROOT) ?? [];
-  const releases = entries
-    .filter((e) => e.kind === "directory" && fs.exists(`${MODULES_ROOT}/${e.name}/modules.dep`))
-    .map((e) => e.name);
-  return releases.sort(compareReleases);
-}
-
-/** Orders kernel releases as versions ("6.12.1" after "6.9.3"), never as text. */
-export function compareReleases(a: string, b: string): number {
-  const va = coerce(a);
-  const vb = coerce(b);
-  if (va && vb) {
-    const byVersion = compareVersions(va, vb);
-    if (byVersion !== 0) return byVersion;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 // A real kernel has ~25,000 aliases and ~4,000 modules: asking per module would

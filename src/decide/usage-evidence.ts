@@ -1,13 +1,14 @@
-// Evidence that the system uses a filesystem: its module is loaded, its type is
-// registered or mounted, fstab or a mount unit refers to it. `status` shows it;
-// `apply` keeps a filesystem usable when there is any (per config.keep.signals).
+// What counts as in use: evidence that the system uses a filesystem (its module
+// is loaded, its type is registered or mounted, fstab or a mount unit refers to
+// it). `status` shows it; `apply` keeps a filesystem usable when there is any
+// (per config.keep.signals, decide/apply-plan.ts). Pure: services/usage.ts reads
+// the facts.
 
-import type { KeepSignal } from "./config.ts";
-import { readFstab, type FstabEntry } from "./fstab.ts";
-import { readKernelState, type KernelState } from "./kernel-state.ts";
-import { filesystemModules, filesystemTypesOf, type IndexedModule, type ModuleIndex } from "./module-index.ts";
-import { readMountUnits, type MountUnit } from "./mount-units.ts";
-import type { RootFs } from "./root-fs.ts";
+import type { KeepSignal } from "../model.ts";
+import type { FstabEntry } from "../system/fstab.ts";
+import type { KernelState } from "../system/kernel-state.ts";
+import { filesystemModules, filesystemTypesOf, type IndexedModule, type ModuleIndex } from "../kmod/module-index.ts";
+import type { MountUnit } from "../system/mount-units.ts";
 
 export interface UsageEvidence {
   signal: KeepSignal;
@@ -19,10 +20,14 @@ export interface UsageEvidence {
   where: string;
 }
 
-export interface SystemUsage {
+/** The facts usage is judged from. */
+export interface UsageFacts {
   kernel: KernelState;
   fstab: FstabEntry[];
   mountUnits: MountUnit[];
+}
+
+export interface SystemUsage extends UsageFacts {
   /** fstab entries and mount units whose type mount probes for ("auto" or no Type=): we cannot tell which module they need. */
   untyped: { text: string; where: string }[];
   /**
@@ -34,14 +39,10 @@ export interface SystemUsage {
 }
 
 /**
- * Reads the running kernel's state (unless the caller has read it already),
- * etc/fstab and mount units under the root. `index` is the running kernel's
- * module index (null when there is none): it maps types to modules and modules
- * to their dependants.
+ * The usage the facts show. `index` is the running kernel's module index (null
+ * when there is none): it maps types to modules and modules to their dependants.
  */
-export function readSystemUsage(fs: RootFs, index: ModuleIndex | null, kernel: KernelState = readKernelState(fs)): SystemUsage {
-  const fstab = readFstab(fs);
-  const mountUnits = readMountUnits(fs);
+export function judgeUsage({ kernel, fstab, mountUnits }: UsageFacts, index: ModuleIndex | null): SystemUsage {
   const untyped = [
     ...fstab.filter((e) => e.types.length === 0).map((e) => ({ text: `${e.source} on ${e.target} (type ${e.fstype})`, where: e.where })),
     ...mountUnits.filter((u) => u.type === null).map((u) => ({ text: `${u.what ?? "?"} on ${u.where ?? "?"} (no Type=)`, where: u.path })),
