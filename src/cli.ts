@@ -16,6 +16,19 @@ type Action = (ctx: Context, args: string[], options: Record<string, unknown>) =
 
 export async function runCli(argv: readonly string[], io: IO): Promise<number> {
   let exitCode = 0;
+  const program = commandTable(io, (code) => {
+    exitCode = code;
+  });
+  await program.parseAsync([...argv], { from: "user" });
+  return exitCode;
+}
+
+/**
+ * Every command with its arguments and options; `ranWith` gets the exit code
+ * of the command that ran. The package build also reads it (scripts/package.mjs
+ * writes the man page and the shell completions from it).
+ */
+export function commandTable(io: IO, ranWith: (exitCode: number) => void): Command {
   const program = new Command("fsblacklist")
     .description("Manage modprobe blacklist fragments for rarely used filesystem modules")
     .version(VERSION, "-V, --version")
@@ -46,7 +59,7 @@ export async function runCli(argv: readonly string[], io: IO): Promise<number> {
       const args = self.args;
       const ctx = await createContext(globals, io);
       const module = await load();
-      exitCode = await module.run(ctx, args, globals);
+      ranWith(await module.run(ctx, args, globals));
     });
   };
 
@@ -82,7 +95,5 @@ export async function runCli(argv: readonly string[], io: IO): Promise<number> {
   define("modprobe-hook", "run by our fragments' install lines when a blacklisted module is loaded by name", () => import("./commands/modprobe-hook.ts"), (c) =>
     c.argument("<module>", "the module being loaded"),
   );
-
-  await program.parseAsync([...argv], { from: "user" });
-  return exitCode;
+  return program;
 }
