@@ -10,7 +10,8 @@
 // Layout: /usr/bin/fsblacklist runs /usr/lib/fsblacklist/dist/main.cjs with the
 // distribution's Node; the policy lives in /usr/share/fsblacklist/blacklist.d
 // and /usr/lib/fsblacklist/blacklist.d links to it, where the bundle looks for
-// it (src/policy/policy.ts). The maintainer scripts are packaging/dpkg's. The
+// it (src/policy/policy.ts). The maintainer scripts are packaging/dpkg's, the
+// kernel hooks in /etc/kernel (conffiles) packaging/kernel's. The
 // man page and the completions are written from the command table of the
 // bundle being packaged (scripts/command-docs.mjs).
 import { spawnSync } from "node:child_process";
@@ -73,6 +74,11 @@ try {
     ].join("\n"),
     0o755,
   );
+
+  // The kernel hooks: apply again when a kernel is installed or removed. Files in
+  // /etc are conffiles: an administrator's change survives upgrades.
+  const conffiles = ["etc/kernel/postinst.d/50-fsblacklist", "etc/kernel/postrm.d/50-fsblacklist"];
+  for (const file of conffiles) copy(join("packaging/kernel", file.slice("etc/kernel/".length)), file, 0o755);
 
   // The policy.
   const policyFiles = readdirSync(policyDir).filter((n) => n.endsWith(".conf") || n === "policy.json").sort();
@@ -138,10 +144,11 @@ try {
   for (const script of ["postinst", "prerm", "postrm"]) {
     put(`DEBIAN/${script}`, readFileSync(join("packaging/dpkg", script), "utf8").replace(/^#DEBHELPER#\n/m, ""), 0o755);
   }
+  put("DEBIAN/conffiles", conffiles.map((f) => `/${f}\n`).join(""));
   put(
     "DEBIAN/md5sums",
     files
-      .filter((f) => lstatSync(join(stage, f)).isFile())
+      .filter((f) => lstatSync(join(stage, f)).isFile() && !conffiles.includes(f))
       .map((f) => `${createHash("md5").update(readFileSync(join(stage, f))).digest("hex")}  ${f}\n`)
       .join(""),
   );

@@ -95,6 +95,15 @@ test("the packaged bundle runs and finds the policy through /usr/lib/fsblacklist
   }
 });
 
+test("kernel hooks: packaging/kernel's, executable, in /etc/kernel and listed as conffiles", () => {
+  const hooks = ["etc/kernel/postinst.d/50-fsblacklist", "etc/kernel/postrm.d/50-fsblacklist"];
+  assert.equal(fs.readFileSync(path.join(control, "conffiles"), "utf8"), hooks.map((h) => `/${h}\n`).join(""));
+  for (const hook of hooks) {
+    assert.deepEqual(fs.readFileSync(path.join(tree, hook)), fs.readFileSync(path.join(REPO, "packaging/kernel", hook.slice("etc/kernel/".length))), hook);
+    assert.equal(fs.statSync(path.join(tree, hook)).mode & 0o777, 0o755, hook);
+  }
+});
+
 test("maintainer scripts: packaging/dpkg's, with the #DEBHELPER# line dropped as dh_installdeb does", () => {
   for (const script of ["postinst", "prerm", "postrm"]) {
     const shipped = fs.readFileSync(path.join(control, script), "utf8");
