@@ -64,7 +64,10 @@ export function commandTable(io: IO, ranWith: (exitCode: number) => void): Comma
   };
 
   define("status", "show every policy filesystem, its state and what decides it", () => import("./commands/status.ts"), (c) =>
-    c.argument("[fs...]", "filesystem types or module names (default: all)"),
+    c
+      .argument("[fs...]", "filesystem types or module names (default: all)")
+      .option("--kernel <release>", "judge this installed kernel instead of the running one")
+      .option("--all-kernels", "add what every installed kernel offers for each filesystem"),
   );
   define("showconfig", "print the effective modprobe configuration as `modprobe -c` does", () => import("./commands/showconfig.ts"));
   define("apply", "install the shipped policy, keeping filesystems in use loadable (package hooks)", () => import("./commands/apply.ts"), (c) =>

@@ -5,8 +5,11 @@ import { computeStatus } from "../services/status.ts";
 import { renderStatusTable } from "../report/status-table.ts";
 import { printDiagnostics, writeJson } from "../report/output.ts";
 
-export async function run(ctx: Context, args: string[]): Promise<number> {
-  const result = computeStatus(ctx, args);
+export async function run(ctx: Context, args: string[], options: { kernel?: string; allKernels?: boolean } = {}): Promise<number> {
+  const result = computeStatus(ctx, args, {
+    ...(options.kernel === undefined ? {} : { kernel: options.kernel }),
+    allKernels: options.allKernels === true,
+  });
   if (ctx.json) writeJson(ctx, result.report);
   else {
     ctx.stdout.write(

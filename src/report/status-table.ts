@@ -1,6 +1,7 @@
 // `status` for people: a table that fits 80 columns, a summary, what uses what,
 // and notes; with named filesystems, the details of each.
 
+import type { KernelAvailability } from "../decide/kernel-availability.ts";
 import type { FsState } from "../model.ts";
 import type { FilesystemStatusDetail, StatusResult } from "../services/status.ts";
 
@@ -15,6 +16,7 @@ const STATE_COLOUR: Record<FsState, string> = {
   unavailable: "\x1b[2m",
 };
 const RESET = "\x1b[0m";
+const KERNEL_WORD: Record<KernelAvailability, string> = { present: "module", builtin: "built-in", "not-built": "none", "outside-range": "range" };
 
 export interface TableOptions {
   colour: boolean;
@@ -69,23 +71,32 @@ export function renderStatusTable(result: StatusResult, options: TableOptions): 
 
   if (rows.length === 0) return out + "No filesystems to show.\n";
   // The module only where it differs from the type ("vxfs (freevxfs)"), so that a row fits 80 columns.
-  const header = ["FILESYSTEM", "STATE", "IN USE", "DECIDED BY"];
+  // --all-kernels: a column per installed kernel (K1, K2, ... named below the table), before DECIDED BY.
+  const releases = Object.keys(report.kernels ?? {});
+  const header = ["FILESYSTEM", "STATE", "IN USE", ...releases.map((_, k) => `K${k + 1}`), "DECIDED BY"];
   const cells = rows.map((fs) => [
     fs.module === null || fs.module === fs.name ? fs.name : `${fs.name} (${fs.module})`,
     fs.state,
     inUse(fs),
+    ...releases.map((release) => KERNEL_WORD[report.kernels![release]![fs.name]!]),
     shortSource(fs.decidedBy, options),
   ]);
-  const widths = header.slice(0, 3).map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const fixed = header.length - 1;
+  const widths = header.slice(0, fixed).map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[], colourState: FsState | null): string => {
-    const padded = c.slice(0, 3).map((v, i) => v.padEnd(widths[i]!));
+    const padded = c.slice(0, fixed).map((v, i) => v.padEnd(widths[i]!));
     if (colourState !== null && options.colour) padded[1] = STATE_COLOUR[colourState] + padded[1] + RESET;
-    return (padded.join("  ") + "  " + c[3]).trimEnd() + "\n";
+    return (padded.join("  ") + "  " + c[fixed]).trimEnd() + "\n";
   };
   out += "\n" + line(header, null);
   rows.forEach((fs, i) => {
     out += line(cells[i]!, fs.state);
   });
+
+  releases.forEach((release, k) => {
+    out += `${k === 0 ? "\n" : ""}K${k + 1} = ${release}${release === report.kernel ? " (judged above)" : ""}\n`;
+  });
+  if (releases.length > 0) out += "module: its module is installed; built-in: compiled in; none: not built; range: outside the policy's kernel range\n";
 
   const counts = STATE_ORDER.map((state) => [state, rows.filter((r) => r.state === state).length] as const).filter(([, n]) => n > 0);
   out += `\n${rows.length} filesystem${rows.length === 1 ? "" : "s"}: ${counts.map(([state, n]) => `${n} ${state}`).join(", ")}.\n`;

@@ -12,7 +12,7 @@ import { checkModuleName, resolveFilesystemName } from "../decide/filesystem-nam
 import { decideVerdict, type OverrideFile } from "../decide/verdict.ts";
 import type { FilesystemStatus, StatusReport } from "../model.ts";
 import { parseMarker } from "../policy/marker.ts";
-import { entriesForProfile, findEntry, fragmentName, loadPolicy, shippedPolicyDir, type PolicyEntry } from "../policy/policy.ts";
+import { entriesForProfile, findEntry, fragmentName, loadPolicy, shippedPolicyDir, type Policy, type PolicyEntry } from "../policy/policy.ts";
 import { filesystemModules, filesystemProviders, filesystemTypesOf, type ModuleIndex } from "../kmod/module-index.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
@@ -20,6 +20,8 @@ import { readKernelState } from "../system/kernel-state.ts";
 import type { SystemUsage } from "../decide/usage-evidence.ts";
 import { readSystemUsage } from "./usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
+import { availabilityOn, installedKernels } from "./kernels.ts";
+import type { KernelAvailability } from "../decide/kernel-availability.ts";
 
 /** A row of the report: the contract's fields plus the types and a phrase saying why. */
 export interface FilesystemStatusDetail extends FilesystemStatus {
@@ -28,22 +30,35 @@ export interface FilesystemStatusDetail extends FilesystemStatus {
   why: string;
 }
 
+/** `status --all-kernels`: per installed kernel (oldest first), per filesystem name. */
+export type KernelsReport = Record<string, Record<string, KernelAvailability>>;
+
+export interface StatusOptions {
+  /** Judge this installed kernel instead of the running one (`--kernel`). */
+  kernel?: string;
+  /** Say what every installed kernel offers for each filesystem (`--all-kernels`). */
+  allKernels?: boolean;
+}
+
 export interface StatusResult {
-  report: Omit<StatusReport, "filesystems"> & { filesystems: FilesystemStatusDetail[] };
+  report: Omit<StatusReport, "filesystems"> & { filesystems: FilesystemStatusDetail[]; kernels?: KernelsReport };
   /** The effective configuration, for its diagnostics. */
   config: EffectiveConfig;
   /** Root-relative module directory the facts come from, or null. */
   moduleDir: string | null;
 }
 
-export function computeStatus(ctx: Context, names: readonly string[] = []): StatusResult {
+export function computeStatus(ctx: Context, names: readonly string[] = [], options: StatusOptions = {}): StatusResult {
   const { fs, config: settings } = ctx;
   const policy = loadPolicy(settings.policyDir ?? shippedPolicyDir());
   const profileEntries = entriesForProfile(policy, settings.profile);
 
   const kernel = readKernelState(fs);
-  const release = kernel.release;
-  const indexRelease = release !== null && fs.exists(`lib/modules/${release}/modules.dep`) ? release : kernel.running ? null : (listInstalledReleases(fs).at(-1) ?? null);
+  const chosen = options.kernel === undefined ? null : checkInstalledKernel(ctx, options.kernel);
+  // Another kernel than the running one: what proc/ says about built-in types and module support is not about it.
+  const judgingOther = chosen !== null && chosen !== kernel.release;
+  const release = chosen ?? kernel.release;
+  const indexRelease = chosen ?? (release !== null && fs.exists(`lib/modules/${release}/modules.dep`) ? release : kernel.running ? null : (listInstalledReleases(fs).at(-1) ?? null));
   const index = indexRelease === null ? null : readModuleIndex(fs, indexRelease);
   const usage = readSystemUsage(fs, index, kernel);
   const config = readEffectiveConfig(fs, { behaviour: behaviourFor(ctx), release: indexRelease, cmdline: kernel.running });
@@ -53,12 +68,16 @@ export function computeStatus(ctx: Context, names: readonly string[] = []): Stat
   const modules = names.length > 0 ? namedModules(names, index, policy.entries, kernel.registered) : defaultModules(profileEntries, index, facts, config);
   const filesystems = modules.map((module) => {
     const entry = findEntry(policy, module);
-    return statusOf(ctx, module, entry, index, facts, usage);
+    return statusOf(ctx, module, entry, index, facts, usage, judgingOther);
   });
   filesystems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
+  const notes = judgingOther
+    ? [`Judging the installed kernel ${release}; loaded, mounted and in use are about the running kernel ${kernel.release ?? "(none)"}.`]
+    : notesFor(ctx, usage, release, indexRelease, index);
+  const kernels = options.allKernels === true ? kernelsReport(ctx, policy, filesystems) : undefined;
   return {
-    report: { kernel: release, notes: [...notesFor(ctx, usage, release, indexRelease, index), ...policyNotes(ctx, profileEntries)], filesystems },
+    report: { kernel: release, notes: [...notes, ...policyNotes(ctx, profileEntries)], filesystems, ...(kernels === undefined ? {} : { kernels }) },
     config,
     moduleDir: index?.dir ?? null,
   };
@@ -121,7 +140,35 @@ function readOverride(ctx: Context, module: string): OverrideFile | null {
   return { path: file, marker: text === null ? null : parseMarker(text) };
 }
 
-function statusOf(ctx: Context, module: string, entry: PolicyEntry | null, index: ModuleIndex | null, facts: ResolveFacts, usage: SystemUsage): FilesystemStatusDetail {
+/** The release named by `--kernel`, when modules for it are installed under the root. */
+function checkInstalledKernel(ctx: Context, release: string): string {
+  if (release !== "" && !release.includes("/") && release !== "." && release !== ".." && ctx.fs.exists(`lib/modules/${release}/modules.dep`)) return release;
+  const installed = listInstalledReleases(ctx.fs);
+  throw new UsageError(
+    `--kernel ${release}: no kernel of that release is installed (no lib/modules/${release}/modules.dep)`,
+    installed.length === 0 ? "no kernel modules are installed under lib/modules" : `installed: ${installed.join(", ")}`,
+  );
+}
+
+function kernelsReport(ctx: Context, policy: Policy, filesystems: readonly FilesystemStatusDetail[]): KernelsReport {
+  const report: KernelsReport = {};
+  for (const kernel of installedKernels(ctx)) {
+    const row: Record<string, KernelAvailability> = {};
+    for (const fs of filesystems) row[fs.name] = availabilityOn(ctx, kernel, fs.module ?? fs.name, fs.types, findEntry(policy, fs.module ?? fs.name));
+    report[kernel.release] = row;
+  }
+  return report;
+}
+
+function statusOf(
+  ctx: Context,
+  module: string,
+  entry: PolicyEntry | null,
+  index: ModuleIndex | null,
+  facts: ResolveFacts,
+  usage: SystemUsage,
+  judgingOther: boolean,
+): FilesystemStatusDetail {
   const policyTypes = entry?.filesystems ?? [];
   const indexTypes = index === null ? [] : filesystemTypesOf(index, module);
   const types = [...new Set([...policyTypes, ...indexTypes])];
@@ -131,7 +178,7 @@ function statusOf(ctx: Context, module: string, entry: PolicyEntry | null, index
   // A type the kernel has registered while no loaded module provides it is compiled in.
   const providers = (type: string): string[] => (index === null ? [] : filesystemProviders(index, type));
   const registeredWithoutModule =
-    kernel.running && [...types, module].some((t) => kernel.registered.has(t) && ![module, ...providers(t)].some((m) => kernel.loaded.has(m)));
+    kernel.running && !judgingOther && [...types, module].some((t) => kernel.registered.has(t) && ![module, ...providers(t)].some((m) => kernel.loaded.has(m)));
   const builtin = (index?.builtin.has(module) ?? false) || registeredWithoutModule;
 
   let block: Block | null;
@@ -146,7 +193,7 @@ function statusOf(ctx: Context, module: string, entry: PolicyEntry | null, index
   const verdict = decideVerdict({
     builtin,
     present: present || (index === null && !kernel.running),
-    moduleSupport: kernel.moduleSupport || !kernel.running,
+    moduleSupport: kernel.moduleSupport || !kernel.running || judgingOther,
     block,
     override: readOverride(ctx, module),
   });

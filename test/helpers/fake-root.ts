@@ -132,10 +132,19 @@ export function createFakeRoot(spec: FakeRootSpec = {}): FakeRoot {
   }
 }
 
+/**
+ * Installs one more kernel in a fake root: a fixture's metadata under
+ * lib/modules/<as> (default its own release; another name stands for a kernel
+ * that is not in the fixtures, e.g. a future one).
+ */
+export function addKernel(rootDir: string, release: FixtureRelease, as: string = release): void {
+  installKernel(rootDir, release, as);
+}
+
 /** Copies a fixture release with placeholder modules; returns its built-in filesystem types. */
-function installKernel(dir: string, release: FixtureRelease): string[] {
+function installKernel(dir: string, release: FixtureRelease, as: string = release): string[] {
   const source = path.join(FIXTURE_KERNELS_DIR, release);
-  const target = path.join(dir, "lib/modules", release);
+  const target = path.join(dir, "lib/modules", as);
   fs.mkdirSync(target, { recursive: true });
   for (const name of fs.readdirSync(source)) {
     if (name.startsWith("modules.")) fs.copyFileSync(path.join(source, name), path.join(target, name));
