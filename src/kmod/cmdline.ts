@@ -181,3 +181,18 @@ function simpleScanner(buf: string[], quotes: boolean, emit: Emit): void {
   buf[p] = "\0";
   if (isModule) emit(modname, param, value);
 }
+
+/**
+ * `module_blacklist=a,b` as the kernel reads it (not kmod: the kernel refuses these modules by any route) (kernel/module/main.c): comma
+ * separated names compared exactly with the module's name. Later occurrences
+ * replace earlier ones, as for any kernel parameter.
+ */
+export function kernelModuleBlacklist(cmdline: string): string[] {
+  let names: string[] = [];
+  for (const word of cmdline.split(/\s+/)) {
+    if (word.startsWith("module_blacklist=")) {
+      names = word.slice("module_blacklist=".length).replace(/^"|"$/g, "").split(",").filter(Boolean);
+    }
+  }
+  return names;
+}

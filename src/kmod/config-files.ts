@@ -133,3 +133,20 @@ export function selectConfigFiles(
   const files = [...byName.values()].sort(compareFileNames);
   return { files, diagnostics };
 }
+
+/** The directory listings with the overlay's files added (as regular files) or taken away. */
+export function withFiles(dirs: readonly ListedDir[], overlay: ReadonlyMap<string, string | null>): ListedDir[] {
+  if (overlay.size === 0) return [...dirs];
+  return dirs.map((listed) => {
+    // A path that is not a directory cannot hold a file: writing one would fail.
+    if (listed.notDirectory !== undefined) return listed;
+    let entries = listed.entries;
+    for (const [file, text] of overlay) {
+      if (file.slice(0, Math.max(0, file.lastIndexOf("/"))) !== listed.dir) continue;
+      const name = file.slice(file.lastIndexOf("/") + 1);
+      entries = (entries ?? []).filter((e) => e.name !== name);
+      if (text !== null) entries.push({ name, kind: "file" });
+    }
+    return { ...listed, entries };
+  });
+}

@@ -3,6 +3,7 @@
 
 import type { RootFs } from "./root-fs.ts";
 import { procIsForeign, runningRelease } from "./kernel-release.ts";
+import { kernelModuleBlacklist } from "../kmod/cmdline.ts";
 
 export interface Mount {
   /** Mount point, unescaped. */
@@ -107,19 +108,4 @@ export function parseMountinfo(text: string): Mount[] {
     });
   });
   return mounts;
-}
-
-/**
- * `module_blacklist=a,b` as the kernel reads it (kernel/module/main.c): comma
- * separated names compared exactly with the module's name. Later occurrences
- * replace earlier ones, as for any kernel parameter.
- */
-export function kernelModuleBlacklist(cmdline: string): string[] {
-  let names: string[] = [];
-  for (const word of cmdline.split(/\s+/)) {
-    if (word.startsWith("module_blacklist=")) {
-      names = word.slice("module_blacklist=".length).replace(/^"|"$/g, "").split(",").filter(Boolean);
-    }
-  }
-  return names;
 }

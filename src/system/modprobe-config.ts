@@ -1,12 +1,11 @@
 // Reads what kmod would read under the root and builds the effective configuration:
 // as it is now, or as it will be once planned writes are carried out.
 
-import { modprobeDirs, type ListedDir, type ListedEntry } from "../kmod/config-files.ts";
+import { modprobeDirs, withFiles, type ListedDir, type ListedEntry } from "../kmod/config-files.ts";
 import { buildEffectiveConfig, renderConfigFiles, type ConfigInputs, type EffectiveConfig } from "../kmod/effective-config.ts";
 import type { KmodBehaviour } from "../kmod/kmod-version.ts";
 import type { Diagnostic } from "../kmod/parse-config.ts";
 import { errnoCode } from "../errors.ts";
-import * as path from "node:path";
 import { SymlinkLoopError, nameAsText, type RootFs } from "./root-fs.ts";
 
 export interface ReadConfigOptions {
@@ -73,11 +72,15 @@ export function readModprobeC(fs: RootFs, options: ReadConfigOptions): { text: s
   return { text, diagnostics: [...diagnostics, ...problems.listing, ...problems.reading] };
 }
 
-/** What the kmod model reads, through the root; what could not be listed or read is collected as it happens. */
-function configInputs(fs: RootFs, options: ReadConfigOptions): { inputs: ConfigInputs; problems: { listing: Diagnostic[]; reading: Diagnostic[] } } {
+/**
+ * What the kmod model reads, through the root; what could not be listed or read
+ * is collected as it happens. decide/simulate.ts works on these to tell what
+ * kmod reads after a change.
+ */
+export function configInputs(fs: RootFs, options: ReadConfigOptions): { inputs: ConfigInputs; problems: { listing: Diagnostic[]; reading: Diagnostic[] } } {
   const listing: Diagnostic[] = [];
   const overlay = options.overlay ?? new Map<string, string | null>();
-  const dirs = withOverlay(listConfigDirs(fs, options.behaviour, listing), overlay);
+  const dirs = withFiles(listConfigDirs(fs, options.behaviour, listing), overlay);
   const moduleDirFiles: { name: "modules.softdep" | "modules.weakdep"; path: string }[] = [];
   if (options.release !== null) {
     for (const name of ["modules.softdep", "modules.weakdep"] as const) {
@@ -112,21 +115,4 @@ function configInputs(fs: RootFs, options: ReadConfigOptions): { inputs: ConfigI
     behaviour: options.behaviour,
   };
   return { inputs, problems: { listing, reading } };
-}
-
-/** The directory listings with the overlay's files added (as regular files) or taken away. */
-function withOverlay(dirs: ListedDir[], overlay: ReadonlyMap<string, string | null>): ListedDir[] {
-  if (overlay.size === 0) return dirs;
-  return dirs.map((listed) => {
-    // A path that is not a directory cannot hold a file: writing one would fail.
-    if (listed.notDirectory !== undefined) return listed;
-    let entries = listed.entries;
-    for (const [file, text] of overlay) {
-      if (path.posix.dirname(file) !== listed.dir) continue;
-      const name = path.posix.basename(file);
-      entries = (entries ?? []).filter((e) => e.name !== name);
-      if (text !== null) entries.push({ name, kind: "file" });
-    }
-    return { ...listed, entries };
-  });
 }
