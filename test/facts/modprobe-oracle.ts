@@ -19,8 +19,8 @@ export interface ModprobeRun {
 export interface OracleJob {
   root: string;
   release: string;
-  /** "lookup": `modprobe -R`; "dry-run": `modprobe -n -v`. */
-  mode: "lookup" | "dry-run";
+  /** "lookup": `modprobe -R`; "dry-run": `modprobe -n -v`; "show-depends": `--show-depends` (loaded modules ignored: the next boot). */
+  mode: "lookup" | "dry-run" | "show-depends";
   requests: readonly string[];
 }
 
@@ -39,7 +39,7 @@ export function runModprobe(jobs: readonly OracleJob[]): ModprobeRun[][] {
       script += `mount --bind ${quote(existsSync(cmdline) ? cmdline : empty)} /proc/cmdline\n`;
       if (existsSync(sysModule)) script += `mount --bind ${quote(sysModule)} /sys/module\n`;
       const config = MODPROBE_DIRS.map((dir) => `-C ${quote(path.join(job.root, dir))}`).join(" ");
-      const mode = job.mode === "lookup" ? "-R" : "-n -v";
+      const mode = job.mode === "lookup" ? "-R" : job.mode === "dry-run" ? "-n -v" : "--show-depends";
       job.requests.forEach((request, r) => {
         const file = path.join(out, `${j}-${r}`);
         script += `modprobe ${mode} ${config} -d ${quote(job.root)} -S ${quote(job.release)} -- ${quote(request)} >${quote(file + ".out")} 2>${quote(file + ".err")}; echo $? >${quote(file + ".rc")}\n`;
@@ -71,4 +71,37 @@ export function runModprobe(jobs: readonly OracleJob[]): ModprobeRun[][] {
 export function canRunOracle(): boolean {
   if (process.getuid?.() !== 0) return false;
   return spawnSync("unshare", ["-m", "true"]).status === 0 && spawnSync("modprobe", ["--version"]).status === 0;
+}
+
+/**
+ * The real kmod's verdict on one `--show-depends` run: the request loads a
+ * module when kmod found one (exit 0, something printed) and every `install`
+ * line it would run is one that goes on to load the module (fsblacklist's own
+ * hook line, or exactly `/sbin/modprobe --ignore-install MODULE`), and the
+ * kernel's `module_blacklist=` names none of the files it inserts. Judged from
+ * kmod's output alone, never from our model: the commands that count as loading
+ * are listed here verbatim.
+ */
+export function kmodLoads(run: ModprobeRun, cmdline: string): boolean {
+  if (run.status !== 0) return false;
+  const lines = run.stdout.split("\n").filter(Boolean);
+  if (lines.length === 0) return false;
+  const refused = new Set<string>();
+  for (const word of cmdline.split(/\s+/)) if (word.startsWith("module_blacklist=")) for (const n of word.slice(17).split(",")) refused.add(n);
+  for (const line of lines) {
+    const install = /^install (.*) $/.exec(line);
+    if (install !== null) {
+      const command = install[1]!;
+      const hook = /^\/usr\/bin\/fsblacklist modprobe-hook (\S+) 2>\/dev\/null; \/sbin\/modprobe --ignore-install (\S+) \$CMDLINE_OPTS$/.exec(command);
+      const plain = /^\/sbin\/modprobe --ignore-install (\S+)$/.exec(command);
+      if (!(hook !== null && hook[1] === hook[2]) && plain === null) return false;
+      continue;
+    }
+    const insmod = /^insmod (\S+)/.exec(line);
+    if (insmod !== null) {
+      const name = path.basename(insmod[1]!).replace(/\.ko(\.\w+)?$/, "").replaceAll("-", "_");
+      if (refused.has(name)) return false;
+    }
+  }
+  return true;
 }
