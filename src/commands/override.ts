@@ -4,10 +4,9 @@
 
 import type { Context } from "../context.ts";
 import { RuntimeFailure } from "../errors.ts";
-import { refusedChanges, type OverridePlan, type OverrideRequest } from "../decide/override-plan.ts";
-import { PlanOutdated, applyOverridePlan, checkOverrideNames, loadModuleNow, planOverride, type ApplyOutcome, type LoadResult } from "../services/overrides.ts";
+import { refusedChanges, type OverrideRequest } from "../decide/override-plan.ts";
+import { checkOverrideNames, loadModuleNow, planAndApplyOverride, planOverride, type LoadResult } from "../services/overrides.ts";
 import { requireRootToChange } from "../services/privileges.ts";
-import { waitingMessage } from "../system/lock.ts";
 import { printOverrideDryRun, printOverrideResult } from "../report/override-report.ts";
 
 interface OverrideOptions {
@@ -30,7 +29,12 @@ async function run(ctx: Context, request: OverrideRequest, names: string[], opti
     return 0;
   }
   requireRootToChange(ctx, request, [ctx.config.adminDir]);
-  const { plan, changed, initramfs } = await planAndApply(ctx, request, names);
+  const outcome = await planAndApplyOverride(ctx, request, names);
+  if (outcome.refused) {
+    printOverrideResult(ctx, outcome.plan, { changed: false });
+    throw refusal(refusedChanges(outcome.plan).length, outcome.plan.changes.length, false);
+  }
+  const { plan, changed, initramfs } = outcome;
   const loads: LoadResult[] = [];
   if (request === "allow" && options.now === true) {
     for (const change of plan.changes) loads.push(await loadModuleNow(ctx, change.module));
@@ -47,34 +51,6 @@ async function run(ctx: Context, request: OverrideRequest, names: string[], opti
     );
   }
   return rebuildError === null ? 0 : 1;
-}
-
-const MAX_PLAN_ATTEMPTS = 25;
-
-/**
- * Plans and writes. A run that got the lock first may have changed the same file
- * since we planned: then we plan again, as if we had started after it. Each retry
- * means another run finished a change, so few are ever needed.
- */
-async function planAndApply(ctx: Context, request: OverrideRequest, names: string[]): Promise<{ plan: OverridePlan } & ApplyOutcome> {
-  let waited = false;
-  const onWait = (pid: number): void => {
-    if (!waited) ctx.stderr.write(waitingMessage(pid));
-    waited = true;
-  };
-  for (let attempt = 1; ; attempt++) {
-    const plan = await planOverride(ctx, request, names);
-    const refused = refusedChanges(plan);
-    if (refused.length > 0) {
-      printOverrideResult(ctx, plan, { changed: false });
-      throw refusal(refused.length, plan.changes.length, false);
-    }
-    try {
-      return { plan, ...(await applyOverridePlan(ctx, plan, { onWait })) };
-    } catch (error) {
-      if (!(error instanceof PlanOutdated) || attempt >= MAX_PLAN_ATTEMPTS) throw error;
-    }
-  }
 }
 
 function refusal(refused: number, total: number, dryRun: boolean): RuntimeFailure {

@@ -20,22 +20,8 @@ export function parseKernelCmdline(
   const entries: ConfigEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   const source = { file: SOURCE_FILE, line: 0 };
-  // A mutable byte array, so we can mirror kmod's in-place edits ('\0' and memmove).
-  const truncated = raw.slice(0, KCMD_LINE_MAX);
-  const nulAt = truncated.indexOf("\0");
-  const buf = [...(nulAt >= 0 ? truncated.slice(0, nulAt) : truncated), "\0"];
-  const cString = (from: number): string => {
-    let end = from;
-    while (end < buf.length && buf[end] !== "\0") end++;
-    return buf.slice(from, end).join("");
-  };
-
-  const emit: Emit = (modnameAt, paramAt, valueAt) => {
-    if (paramAt === null) return;
-    const modname = cString(modnameAt);
-    const param = cString(paramAt);
+  scanOptions(raw, behaviour, (modname, param, value) => {
     if (modname === "modprobe" && param.startsWith("blacklist=")) {
-      const value = valueAt === null ? null : cString(valueAt);
       if (value === null) return;
       for (const name of value.split(",")) entries.push({ kind: "blacklist", module: name, source });
       return;
@@ -51,11 +37,41 @@ export function parseKernelCmdline(
     }
     // kmod stores command-line options like file ones: tabs become spaces.
     entries.push({ kind: "options", module: module.text, options: param.replaceAll("\t", " "), source });
-  };
+  });
+  return { entries, diagnostics };
+}
 
+/**
+ * The `modprobe.blacklist=` option that names `module`, as kmod reads it
+ * (`modprobe.blacklist=jfs,minix`, quotes gone), or null when none does.
+ */
+export function cmdlineBlacklistWord(raw: string, module: string, behaviour: KmodBehaviour = kmodBehaviour()): string | null {
+  let word: string | null = null;
+  scanOptions(raw, behaviour, (modname, param, value) => {
+    if (word === null && modname === "modprobe" && param.startsWith("blacklist=") && value !== null && value.split(",").includes(module)) {
+      word = `modprobe.blacklist=${value}`;
+    }
+  });
+  return word;
+}
+
+/** Each `module.param[=value]` option of the command line, in order, as kmod splits it. */
+function scanOptions(raw: string, behaviour: KmodBehaviour, onOption: (modname: string, param: string, value: string | null) => void): void {
+  // A mutable byte array, so we can mirror kmod's in-place edits ('\0' and memmove).
+  const truncated = raw.slice(0, KCMD_LINE_MAX);
+  const nulAt = truncated.indexOf("\0");
+  const buf = [...(nulAt >= 0 ? truncated.slice(0, nulAt) : truncated), "\0"];
+  const cString = (from: number): string => {
+    let end = from;
+    while (end < buf.length && buf[end] !== "\0") end++;
+    return buf.slice(from, end).join("");
+  };
+  const emit: Emit = (modnameAt, paramAt, valueAt) => {
+    if (paramAt === null) return;
+    onOption(cString(modnameAt), cString(paramAt), valueAt === null ? null : cString(valueAt));
+  };
   if (behaviour.cmdlineStateMachine) stateMachine(buf, emit);
   else simpleScanner(buf, behaviour.cmdlineQuotes, emit);
-  return { entries, diagnostics };
 }
 
 type Emit = (modnameAt: number, paramAt: number | null, valueAt: number | null) => void;

@@ -23,12 +23,13 @@ import {
 } from "../decide/override-plan.ts";
 import { checkModuleName, resolveFilesystemName } from "../decide/filesystem-name.ts";
 import { refuseUnknownName } from "../decide/unknown-name.ts";
-import { parseMarker } from "../policy/marker.ts";
 import { fragmentName, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
 import { runningRelease } from "../system/kernel-release.ts";
-import { withLock } from "../system/lock.ts";
+import { waitingMessage, withLock } from "../system/lock.ts";
 import { removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { describeErrno } from "../system/errno-text.ts";
+import { modprobeLoad } from "../system/modprobe.ts";
+import { readOverrideFile } from "../system/override-file.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import type { ModuleIndex } from "../kmod/module-index.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
@@ -92,15 +93,13 @@ export async function planOverride(ctx: Context, request: OverrideRequest, names
 }
 
 function readCurrent(ctx: Context, file: string): CurrentOverride {
-  const entry = ctx.fs.listDir(path.posix.dirname(file))?.find((e) => e.name === path.posix.basename(file));
-  if (entry === undefined) return { owner: "none", text: null, marker: null, what: "" };
-  if (entry.kind !== "file") {
-    const what = { devnull: "a link to /dev/null", dangling: "a dangling link", directory: "a directory", other: "a special file" }[entry.kind];
+  const found = readOverrideFile(ctx.fs, file);
+  if (found.kind === "none") return { owner: "none", text: null, marker: null, what: "" };
+  if (found.kind !== "file") {
+    const what = { devnull: "a link to /dev/null", dangling: "a dangling link", directory: "a directory", other: "a special file" }[found.kind];
     return { owner: "admin", text: null, marker: null, what };
   }
-  const text = ctx.fs.readText(file) ?? "";
-  const marker = parseMarker(text);
-  return { owner: marker === null ? "admin" : "ours", text, marker, what: "a file" };
+  return { owner: found.marker === null ? "admin" : "ours", text: found.text ?? "", marker: found.marker, what: "a file" };
 }
 
 // ---------------------------------------------------------------------------
@@ -121,6 +120,36 @@ export interface ApplyOutcome {
   changed: boolean;
   /** What became of the initramfs; null when the blacklist did not change. */
   initramfs: InitramfsReport | null;
+}
+
+const MAX_PLAN_ATTEMPTS = 25;
+
+/**
+ * Plans and writes, saying once on stderr when it waits for another run's lock.
+ * A run that got the lock first may have changed the same file since we
+ * planned: then we plan again, as if we had started after it. Each retry means
+ * another run finished a change, so few are ever needed. A plan with refusals
+ * is returned unwritten.
+ */
+export async function planAndApplyOverride(
+  ctx: Context,
+  request: OverrideRequest,
+  names: readonly string[],
+): Promise<{ plan: OverridePlan; refused: true } | ({ plan: OverridePlan; refused: false } & ApplyOutcome)> {
+  let waited = false;
+  const onWait = (pid: number): void => {
+    if (!waited) ctx.stderr.write(waitingMessage(pid));
+    waited = true;
+  };
+  for (let attempt = 1; ; attempt++) {
+    const plan = await planOverride(ctx, request, names);
+    if (refusedChanges(plan).length > 0) return { plan, refused: true };
+    try {
+      return { plan, refused: false, ...(await applyOverridePlan(ctx, plan, { onWait })) };
+    } catch (error) {
+      if (!(error instanceof PlanOutdated) || attempt >= MAX_PLAN_ATTEMPTS) throw error;
+    }
+  }
 }
 
 /**
@@ -197,13 +226,9 @@ export interface LoadResult {
  */
 export async function loadModuleNow(ctx: Context, module: string): Promise<LoadResult> {
   checkModuleName(module);
-  const { execa } = await import("execa");
   const release = runningRelease(ctx.fs);
-  const underRoot = ctx.fs.isHostRoot ? [] : ["-d", ctx.fs.root, ...(release === null ? [] : ["-S", release])];
-  const args = ["--ignore-install", ...underRoot, "--", module];
-  const result = await execa("modprobe", args, { reject: false, stdin: "ignore", env: { LC_ALL: "C" } });
-  if (result.exitCode === 0) return { module, ok: true, error: null };
-  let error = result.failed && result.exitCode === undefined ? `cannot run modprobe: ${result.shortMessage}` : result.stderr.trim() || `modprobe exited with ${result.exitCode}`;
+  let error = await modprobeLoad(module, ctx.fs.isHostRoot ? null : { root: ctx.fs.root, release });
+  if (error === null) return { module, ok: true, error: null };
   if (release !== null && !ctx.fs.exists("proc/modules")) {
     error += "; this kernel has no loadable module support (there is no /proc/modules)";
   }

@@ -11,12 +11,12 @@ import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import { checkModuleName, resolveFilesystemName } from "../decide/filesystem-name.ts";
 import { decideVerdict, type OverrideFile } from "../decide/verdict.ts";
 import type { FilesystemStatus, StatusReport } from "../model.ts";
-import { parseMarker } from "../policy/marker.ts";
 import { entriesForProfile, findEntry, fragmentName, loadPolicy, shippedPolicyDir, type Policy, type PolicyEntry } from "../policy/policy.ts";
 import { filesystemModules, filesystemProviders, filesystemTypesOf, type ModuleIndex } from "../kmod/module-index.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { readKernelState } from "../system/kernel-state.ts";
+import { overrideFilesIn, type OverrideFileRead } from "../system/override-file.ts";
 import type { SystemUsage } from "../decide/usage-evidence.ts";
 import { readSystemUsage } from "./usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
@@ -66,9 +66,10 @@ export function computeStatus(ctx: Context, names: readonly string[] = [], optio
   const facts: ResolveFacts = { entries: config.entries, index, loaded: new Set(), kernelBlacklist: kernel.kernelBlacklist };
 
   const modules = names.length > 0 ? namedModules(names, index, policy.entries, kernel.registered) : defaultModules(profileEntries, index, facts, config);
+  const overrides = overrideFilesIn(fs, settings.adminDir);
   const filesystems = modules.map((module) => {
     const entry = findEntry(policy, module);
-    return statusOf(ctx, module, entry, index, facts, usage, judgingOther);
+    return statusOf(ctx, module, entry, index, facts, usage, judgingOther, overrides);
   });
   filesystems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
@@ -132,12 +133,12 @@ function typeBlock(type: string, facts: ResolveFacts): Block | null {
   return byType.get(type)!;
 }
 
-function readOverride(ctx: Context, module: string): OverrideFile | null {
-  const file = path.posix.join(ctx.config.adminDir, fragmentName(module));
-  const resolved = ctx.fs.resolve(file);
-  if (resolved.kind === "dangling") return null;
-  const text = resolved.kind === "file" ? ctx.fs.readText(file) : null;
-  return { path: file, marker: text === null ? null : parseMarker(text) };
+type OverrideFiles = ReturnType<typeof overrideFilesIn>;
+
+/** The override file of that module as status shows it: none when there is no file to read (nothing, or a dangling link). */
+function overrideOf(found: OverrideFileRead): OverrideFile | null {
+  if (found.kind === "none" || found.kind === "dangling") return null;
+  return { path: found.path, marker: found.marker };
 }
 
 /** The release named by `--kernel`, when modules for it are installed under the root. */
@@ -168,6 +169,7 @@ function statusOf(
   facts: ResolveFacts,
   usage: SystemUsage,
   judgingOther: boolean,
+  overrides: OverrideFiles,
 ): FilesystemStatusDetail {
   const policyTypes = entry?.filesystems ?? [];
   const indexTypes = index === null ? [] : filesystemTypesOf(index, module);
@@ -195,7 +197,7 @@ function statusOf(
     present: present || (index === null && !kernel.running),
     moduleSupport: kernel.moduleSupport || !kernel.running || judgingOther,
     block,
-    override: readOverride(ctx, module),
+    override: overrideOf(overrides.read(fragmentName(module))),
   });
   const evidence = usage.evidenceFor(module, types);
   return {
