@@ -1,12 +1,13 @@
 // `fsblacklist status [FS...]`: the state of every policy filesystem (or those named).
 
 import type { Context } from "../context.ts";
-import { computeStatus } from "../services/status.ts";
+import { computeStatusWithImages } from "../services/status.ts";
+import { bootBlockMessage } from "../report/initramfs-report.ts";
 import { renderStatusTable } from "../report/status-table.ts";
 import { printDiagnostics, writeJson } from "../report/output.ts";
 
 export async function run(ctx: Context, args: string[], options: { kernel?: string; allKernels?: boolean } = {}): Promise<number> {
-  const result = computeStatus(ctx, args, {
+  const result = await computeStatusWithImages(ctx, args, {
     ...(options.kernel === undefined ? {} : { kernel: options.kernel }),
     allKernels: options.allKernels === true,
   });
@@ -17,5 +18,8 @@ export async function run(ctx: Context, args: string[], options: { kernel?: stri
     );
   }
   printDiagnostics(ctx, result.config.diagnostics);
+  for (const image of result.report.initramfs ?? []) {
+    for (const block of image.bootBlocked) ctx.stderr.write(`fsblacklist: error: ${bootBlockMessage(image, block)}\n`);
+  }
   return 0;
 }

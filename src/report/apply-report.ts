@@ -12,6 +12,7 @@ export function applyJson(result: ApplyResult): unknown {
     actions: result.actions.map(({ action, path, module, reason }) => ({ action, path, module, reason })),
     initramfsStale: result.initramfs.stale,
     initramfs: result.initramfs,
+    initramfsImages: result.images,
     blacklistChanged: result.blacklistChanged,
     policyVersion: result.policyVersion,
     previousPolicyVersion: result.previousPolicyVersion,
@@ -54,6 +55,7 @@ export function renderApplyText(result: ApplyResult): string {
   for (const note of result.notes) lines.push(`Note: ${note}`);
   const initramfs = initramfsLine(result.initramfs, result.dryRun);
   if (initramfs !== null) lines.push(initramfs);
+  for (const image of result.images) if (image.state !== "current") lines.push(`  ${image.path}: ${image.summary}`);
   if (result.dryRun) lines.push("Dry run: nothing was changed.");
   return lines.join("\n") + "\n";
 }

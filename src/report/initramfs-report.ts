@@ -1,6 +1,8 @@
 // The one sentence about the initramfs after a change of the blacklist, the
 // same after `apply` as after `allow`, `block` and `reset`.
 
+import type { BootBlock } from "../decide/initramfs-compare.ts";
+import type { ImageReport } from "../services/initramfs-images.ts";
 import type { InitramfsReport } from "../services/initramfs.ts";
 
 /** Null when there is nothing to say (not stale, not rebuilt). */
@@ -11,4 +13,10 @@ export function initramfsLine(initramfs: InitramfsReport, dryRun: boolean): stri
   return initramfs.command === null
     ? `If this system boots with an initramfs, rebuild it: it still carries the ${which} blacklist.`
     : `The initramfs still carries the ${which} blacklist; run: ${initramfs.command}`;
+}
+
+/** The error for a filesystem the image must mount at boot but refuses to load. */
+export function bootBlockMessage(image: ImageReport, block: BootBlock): string {
+  const fix = image.rebuild === null ? "rebuild the initramfs with the distribution's tool" : `run: ${image.rebuild}`;
+  return `${image.path} blocks ${block.type}, which ${block.where} mounts at boot (${block.target}): this kernel may not boot; ${fix}`;
 }

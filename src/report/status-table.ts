@@ -98,6 +98,15 @@ export function renderStatusTable(result: StatusResult, options: TableOptions): 
   });
   if (releases.length > 0) out += "module: its module is installed; built-in: compiled in; none: not built; range: outside the policy's kernel range\n";
 
+  const images = report.initramfs ?? [];
+  if (images.length > 0) {
+    out += "\nInitramfs:\n";
+    for (const image of images) {
+      const fix = image.state === "current" || image.rebuild === null ? "" : `; rebuild: ${image.rebuild}`;
+      out += wrap(`${image.summary}${fix}`, "    ", `  ${image.path}: `);
+    }
+  }
+
   const counts = STATE_ORDER.map((state) => [state, rows.filter((r) => r.state === state).length] as const).filter(([, n]) => n > 0);
   out += `\n${rows.length} filesystem${rows.length === 1 ? "" : "s"}: ${counts.map(([state, n]) => `${n} ${state}`).join(", ")}.\n`;
 

@@ -30,6 +30,7 @@ import type { ApplyState, KeptRecord } from "../model.ts";
 import { readState, sameState } from "../system/state-file.ts";
 import { readSystemUsage } from "./usage.ts";
 import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport } from "./initramfs.ts";
+import { checkInitramfsImages, type ImageReport } from "./initramfs-images.ts";
 import { carryOut, configAfter, readManagedContent, readManagedDir } from "./managed-files.ts";
 import { requireRootToChange } from "./privileges.ts";
 
@@ -48,6 +49,8 @@ export interface ApplyResult {
   profile: string;
   kernel: string | null;
   initramfs: InitramfsReport;
+  /** Each image under boot/ compared with the configuration this run leaves (would leave). */
+  images: ImageReport[];
 }
 
 interface Decision {
@@ -88,18 +91,42 @@ export async function applyPolicy(ctx: Context, options: { dryRun: boolean }): P
   const policy = loadFragments(ctx);
   // Deciding without the lock is safe: writes are atomic and the state file is
   // written last, so a plan with nothing to do means no other run is half-way.
-  const first = decide(ctx, policy);
+  let first = decide(ctx, policy, null);
   if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${first.stateWarning}\n`);
-  if (options.dryRun || !hasWork(first)) return result(ctx, first, { dryRun: options.dryRun, changed: hasWork(first), initramfs: initramfsReport(ctx, first.initramfs) });
+  // The images as they are against the configuration this run leaves: where one
+  // can be read, that decides whether the initramfs is stale.
+  const images = await measureImages(ctx, policy, first.plan, plannedFiles(first.plan.actions));
+  const measured = measuredStale(images);
+  if (measured !== null) first = decide(ctx, policy, measured);
+  if (options.dryRun || !hasWork(first)) {
+    return result(ctx, first, { dryRun: options.dryRun, changed: hasWork(first), initramfs: initramfsReport(ctx, first.initramfs), images });
+  }
   requireRootToChange(ctx, "apply", [ctx.config.vendorDir, ctx.config.adminDir]);
-  return withLock(ctx.fs, () => applyLocked(ctx, policy), {
+  return withLock(ctx.fs, () => applyLocked(ctx, policy, measured, images), {
     onWait: (pid) => ctx.stderr.write(waitingMessage(pid)),
   });
 }
 
-async function applyLocked(ctx: Context, policy: LoadedPolicy): Promise<ApplyResult> {
-  const d = decide(ctx, policy);
-  if (!hasWork(d)) return result(ctx, d, { dryRun: false, changed: false, initramfs: initramfsReport(ctx, d.initramfs) });
+/** Stale when a readable image differs; null (the rule decides) when no image could be read. */
+function measuredStale(images: readonly ImageReport[]): boolean | null {
+  const readable = images.filter((image) => image.state !== "unreadable");
+  return readable.length === 0 ? null : readable.some((image) => image.state === "stale");
+}
+
+async function measureImages(ctx: Context, policy: LoadedPolicy, plan: ApplyPlan, overlay: ReadonlyMap<string, string | null>): Promise<ImageReport[]> {
+  const kept = new Set(plan.kept.map((k) => k.module));
+  const filesystems = policy.fragments.map((f) => ({
+    name: policy.filesystems.get(f.module)?.[0] ?? f.module,
+    module: f.module,
+    types: policy.filesystems.get(f.module) ?? [],
+    systemState: kept.has(f.module) ? ("kept" as const) : null,
+  }));
+  return checkInitramfsImages(ctx, { filesystems, overlay });
+}
+
+async function applyLocked(ctx: Context, policy: LoadedPolicy, measured: boolean | null, images: ImageReport[]): Promise<ApplyResult> {
+  const d = decide(ctx, policy, measured);
+  if (!hasWork(d)) return result(ctx, d, { dryRun: false, changed: false, initramfs: initramfsReport(ctx, d.initramfs), images });
   const cleaned = await removeLeftTemporaries(ctx.fs, [ctx.config.vendorDir, ctx.config.adminDir, path.posix.dirname(ctx.config.stateFile)]);
   if (cleaned > 0) d.notes.push(`removed ${cleaned} temporary file(s) left by an interrupted run`);
 
@@ -111,10 +138,14 @@ async function applyLocked(ctx: Context, policy: LoadedPolicy): Promise<ApplyRes
   if (stateChanged) await carryOut(ctx, ctx.config.stateFile, d.next, progress);
 
   const initramfs = await settleInitramfs(ctx, d.initramfs, d.next, (state) => carryOut(ctx, ctx.config.stateFile, state, progress));
-  return result(ctx, d, { dryRun: false, changed: writes.length > 0 || stateChanged || initramfs.regenerated, initramfs });
+  // After a rebuild the images are new: measure them again.
+  const after = initramfs.regenerated ? await measureImages(ctx, policy, d.plan, new Map()) : images;
+  const stale = measuredStale(after);
+  return result(ctx, d, { dryRun: false, changed: writes.length > 0 || stateChanged || initramfs.regenerated, initramfs: stale === null ? initramfs : { ...initramfs, stale }, images: after });
 }
 
-function decide(ctx: Context, policy: LoadedPolicy): Decision {
+/** `measured`: whether the readable images are stale (null: none could be read, the rule below decides). */
+function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): Decision {
   const { fs, config } = ctx;
   const notes: string[] = [];
   const { state: previous, warning } = readState(fs, config.stateFile);
@@ -160,12 +191,12 @@ function decide(ctx: Context, policy: LoadedPolicy): Decision {
   };
   const plan = planApply(input);
   const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, plannedFiles(plan.actions)));
-  const initramfs = planInitramfs(ctx, blacklistChanged || previous?.initramfsPending === true);
+  const initramfs = planInitramfs(ctx, measured ?? (blacklistChanged || previous?.initramfsPending === true));
   const next = nextState(input, plan, initramfs.rebuild !== null);
   return { input, plan, blacklistChanged, next, initramfs, notes: [...notes, ...initramfs.notes, ...plan.notes], stateWarning: warning };
 }
 
-function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: boolean; initramfs: InitramfsReport }): ApplyResult {
+function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: boolean; initramfs: InitramfsReport; images: ImageReport[] }): ApplyResult {
   return {
     dryRun: outcome.dryRun,
     changed: outcome.changed,
@@ -179,6 +210,7 @@ function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: 
     profile: ctx.config.profile,
     kernel: d.input.kernel,
     initramfs: outcome.initramfs,
+    images: outcome.images,
   };
 }
 

@@ -21,6 +21,7 @@ import type { SystemUsage } from "../decide/usage-evidence.ts";
 import { readSystemUsage } from "./usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 import { availabilityOn, installedKernels } from "./kernels.ts";
+import { checkInitramfsImages, type ImageReport } from "./initramfs-images.ts";
 import type { KernelAvailability } from "../decide/kernel-availability.ts";
 
 /** A row of the report: the contract's fields plus the types and a phrase saying why. */
@@ -41,7 +42,7 @@ export interface StatusOptions {
 }
 
 export interface StatusResult {
-  report: Omit<StatusReport, "filesystems"> & { filesystems: FilesystemStatusDetail[]; kernels?: KernelsReport };
+  report: Omit<StatusReport, "filesystems"> & { filesystems: FilesystemStatusDetail[]; kernels?: KernelsReport; initramfs?: ImageReport[] };
   /** The effective configuration, for its diagnostics. */
   config: EffectiveConfig;
   /** Root-relative module directory the facts come from, or null. */
@@ -139,6 +140,14 @@ type OverrideFiles = ReturnType<typeof overrideFilesIn>;
 function overrideOf(found: OverrideFileRead): OverrideFile | null {
   if (found.kind === "none" || found.kind === "dangling") return null;
   return { path: found.path, marker: found.marker };
+}
+
+/** computeStatus() and each initramfs image under boot/ compared with it (what `status` shows). */
+export async function computeStatusWithImages(ctx: Context, names: readonly string[] = [], options: StatusOptions = {}): Promise<StatusResult> {
+  const result = computeStatus(ctx, names, options);
+  const filesystems = result.report.filesystems.map((fs) => ({ name: fs.name, module: fs.module ?? fs.name, types: fs.types, systemState: fs.state }));
+  const initramfs = await checkInitramfsImages(ctx, { filesystems });
+  return { ...result, report: { ...result.report, initramfs } };
 }
 
 /** The release named by `--kernel`, when modules for it are installed under the root. */

@@ -56,3 +56,25 @@ export function writeImage(file: string, files: ImageFiles, options: { compressi
   const main = compress(cpioArchive(files), options.compression);
   fs.writeFileSync(file, options.microcode === true ? Buffer.concat([microcodeArchive(), main]) : main);
 }
+
+/**
+ * An image of the root's modprobe.d as the initramfs tools copy it (every
+ * modprobe.d directory kmod reads, links to /dev/null kept as links), with the
+ * kernel's module directory, written to boot/initrd.img-<release> under the root.
+ */
+export function imageFromRoot(root: string, release: string, options: { compression: ImageCompression; microcode?: boolean; name?: string }): string {
+  const files: ImageFiles = { [`usr/lib/modules/${release}/modules.dep`]: "" };
+  for (const dir of ["etc/modprobe.d", "run/modprobe.d", "usr/local/lib/modprobe.d", "usr/lib/modprobe.d", "lib/modprobe.d"]) {
+    const host = path.join(root, dir);
+    if (!fs.existsSync(host) || fs.lstatSync(host).isSymbolicLink()) continue;
+    for (const name of fs.readdirSync(host)) {
+      const file = path.join(host, name);
+      const stat = fs.lstatSync(file);
+      if (stat.isSymbolicLink()) files[`${dir}/${name}`] = { link: fs.readlinkSync(file) };
+      else if (stat.isFile()) files[`${dir}/${name}`] = fs.readFileSync(file);
+    }
+  }
+  const image = path.join(root, "boot", options.name ?? `initrd.img-${release}`);
+  writeImage(image, files, options);
+  return image;
+}
