@@ -99,6 +99,8 @@ export interface DiagnoseFacts {
   installLineIsOurs: boolean;
   message: MountMessage | null;
   os: OsRelease | null;
+  /** Other installed kernels that have the filesystem (a module or built in, inside the policy's range). */
+  otherKernels?: readonly { release: string; how: "module" | "built in" }[];
 }
 
 export interface Diagnosis {
@@ -224,6 +226,18 @@ function decide(facts: DiagnoseFacts): Diagnosis {
 }
 
 function missing(facts: DiagnoseFacts, fstype: string, module: string | null): Diagnosis {
+  const diagnosis = missingHere(facts, fstype, module);
+  const others = facts.otherKernels ?? [];
+  if (others.length === 0 || diagnosis.cause === "unknown-filesystem") return diagnosis;
+  const named = others.map((k) => `${k.release} (${k.how})`).join(", ");
+  return {
+    ...diagnosis,
+    evidence: [...diagnosis.evidence, `${fstype} works on ${others.length === 1 ? "another installed kernel" : "other installed kernels"}: ${named}`],
+    advice: `${diagnosis.advice === null ? "" : `${diagnosis.advice} `}${diagnosis.advice !== null || diagnosis.fix.length > 0 ? "Or boot" : "Boot"} ${others.length === 1 ? "the installed kernel" : "one of the installed kernels"} ${others.map((k) => k.release).join(", ")}, where ${fstype} works.`,
+  };
+}
+
+function missingHere(facts: DiagnoseFacts, fstype: string, module: string | null): Diagnosis {
   const { release, modprobe } = facts;
   const kernel = release ?? "the installed kernel";
   const moduleDir = `lib/modules/${release ?? "<release>"}`;

@@ -17,6 +17,8 @@ import { readEffectiveConfig } from "../system/modprobe-config.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
 import { identifyTarget } from "../system/mount-target.ts";
 import { readOverrideFile } from "../system/override-file.ts";
+import { availabilityOn, installedKernels } from "./kernels.ts";
+import { kernelHasFilesystem } from "../decide/kernel-availability.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 
 export interface ExplainInput {
@@ -132,6 +134,7 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
     installLineIsOurs: installLineIsOurs(modprobe, adminFileIsOurs),
     message,
     os: readOsRelease(ctx),
+    otherKernels: kernelType === null ? [] : otherKernelsWith(ctx, release, kernelType, policyEntry),
   });
 
   return {
@@ -141,6 +144,17 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
     mountError: message === null ? null : { kind: message.kind, line: message.line, meaning: usualMeaning(message) },
     notes,
   };
+}
+
+/** The installed kernels other than the judged one where the filesystem works. */
+function otherKernelsWith(ctx: Context, judged: string | null, type: string, entry: PolicyEntry | null): { release: string; how: "module" | "built in" }[] {
+  const found: { release: string; how: "module" | "built in" }[] = [];
+  for (const kernel of installedKernels(ctx)) {
+    if (kernel.release === judged) continue;
+    const availability = availabilityOn(ctx, kernel, entry?.module ?? type, [type], entry);
+    if (kernelHasFilesystem(availability)) found.push({ release: kernel.release, how: availability === "builtin" ? "built in" : "module" });
+  }
+  return found;
 }
 
 function loadPolicyEntry(ctx: Context, fstype: string, notes: string[]): PolicyEntry | null {
