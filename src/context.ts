@@ -7,7 +7,7 @@ import { loadConfig } from "./system/config.ts";
 import { UsageError } from "./errors.ts";
 import { statSync } from "node:fs";
 import * as path from "node:path";
-import { fdOutput, type Output } from "./system/stdio.ts";
+import { fdInput, fdOutput, type Input, type Output } from "./system/stdio.ts";
 
 export interface GlobalOptions {
   root?: string;
@@ -19,6 +19,7 @@ export interface Context {
   fs: RootFs;
   config: Config;
   json: boolean;
+  stdin: Input;
   stdout: Output;
   stderr: Output;
   env: NodeJS.ProcessEnv;
@@ -31,6 +32,8 @@ export interface Context {
 }
 
 export interface IO {
+  /** Default: the process's standard input. */
+  stdin?: Input;
   stdout: Output;
   stderr: Output;
   env: NodeJS.ProcessEnv;
@@ -41,6 +44,7 @@ export interface IO {
 
 export function processIO(): IO {
   return {
+    stdin: fdInput(),
     stdout: fdOutput(1),
     stderr: fdOutput(2),
     env: process.env,
@@ -68,6 +72,7 @@ export async function createContext(options: GlobalOptions, io: IO): Promise<Con
     fs,
     config,
     json: options.json === true,
+    stdin: io.stdin ?? fdInput(),
     stdout: io.stdout,
     stderr: io.stderr,
     env: io.env,

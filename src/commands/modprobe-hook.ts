@@ -14,28 +14,28 @@ import type { Context, IO } from "../context.ts";
 import { moduleNameProblem, normaliseModuleName } from "../kmod/module-name.ts";
 import { converse } from "../services/modprobe-hook.ts";
 import { RootFs, chooseRoot } from "../system/root-fs.ts";
-import { isTerminal } from "../system/stdio.ts";
+import { fdInput, type Input } from "../system/stdio.ts";
 import { openTerminal, type Terminal } from "../system/terminal.ts";
 
 const INITRD_RELEASE = "etc/initrd-release";
 
 /** Through the command table (`--root DIR modprobe-hook jfs`). */
 export async function run(ctx: Context, args: string[]): Promise<number> {
-  return hook(args[0], ctx.uid, ctx.fs.root, async () => ctx);
+  return hook(args[0], ctx.uid, ctx.stdin, ctx.fs.root, async () => ctx);
 }
 
 /** The fast path main.ts takes for exactly `modprobe-hook MODULE`, as our install lines call it. */
 export async function runFromModprobe(args: readonly string[], io: IO): Promise<number> {
-  return hook(args[0], io.uid, chooseRoot(undefined, io.env), async () => {
+  return hook(args[0], io.uid, io.stdin ?? fdInput(), chooseRoot(undefined, io.env), async () => {
     const { createContext } = await import("../context.ts");
     return createContext({}, io);
   });
 }
 
-async function hook(name: string | undefined, uid: number, rootDir: string, makeContext: () => Promise<Context>): Promise<number> {
+async function hook(name: string | undefined, uid: number, stdin: Input, rootDir: string, makeContext: () => Promise<Context>): Promise<number> {
   // An invalid name is never used, not even in a message: it could only come from a hand-written line.
   if (name === undefined || moduleNameProblem(name) !== null) return 0;
-  if (uid !== 0 || !isTerminal(0)) return 0;
+  if (uid !== 0 || !stdin.isTTY) return 0;
   let tty: Terminal | null = null;
   try {
     if (new RootFs(rootDir).exists(INITRD_RELEASE)) return 0;

@@ -64,7 +64,7 @@ function stoppedMessage(end: ReviewEnd, failed: string | null): string {
 export async function run(ctx: Context): Promise<number> {
   if (ctx.json) throw new UsageError("review is interactive and prints no JSON", "use `fsblacklist status --json`");
   // Ink reads keys from stdin and draws on stdout: both must be the terminal.
-  if (process.stdin.isTTY !== true || !ctx.stdout.isTTY) {
+  if (!ctx.stdin.isTTY || !ctx.stdout.isTTY) {
     throw new UsageError("review needs an interactive terminal (stdin and stdout must both be one)", WITHOUT_A_TERMINAL);
   }
   const ui = loadUi();

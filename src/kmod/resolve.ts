@@ -215,7 +215,7 @@ export function installBlocks(effect: InstallEffect): boolean {
 }
 
 function probe(candidate: Candidate, facts: ResolveFacts): ModuleOutcome {
-  const { entries, index } = facts;
+  const { entries } = facts;
   const builtin = candidate.builtin || isBuiltin(candidate.name, facts);
   const loaded = isLive(candidate.name, facts);
   const blacklistedBy = blacklistEntryFor(candidate.name, entries);

@@ -31,7 +31,7 @@ function inUse(fs: FilesystemStatusDetail): string {
   if (fs.mounted) return "mounted";
   if (fs.loaded) return "loaded";
   if (fs.inFstab) return "fstab";
-  if (fs.usedBy.some((u) => u.includes("(etc/systemd/") || u.includes("/lib/systemd/"))) return "unit";
+  if (fs.inMountUnit) return "unit";
   if (fs.usedBy.length > 0) return "yes";
   return "-";
 }

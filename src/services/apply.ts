@@ -20,14 +20,16 @@ import {
   type UseEvidence,
   type VendorFile,
 } from "../decide/apply-plan.ts";
+import { judgedKernel } from "../decide/judged-kernel.ts";
 import { fragmentModuleOf, fragmentName, renderFragment } from "../policy/fragment.ts";
 import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../policy/policy.ts";
 import { removeLeftTemporaries } from "../system/atomic-temp.ts";
-import { runningRelease } from "../system/kernel-release.ts";
+import { readKernelState } from "../system/kernel-state.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
-import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
+import { readModuleIndex } from "../system/module-index-files.ts";
 import type { ApplyState, KeptRecord } from "../model.ts";
 import { readState, sameState } from "../system/state-file.ts";
+import { kernelFacts } from "./kernels.ts";
 import { readSystemUsage } from "./usage.ts";
 import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport } from "./initramfs.ts";
 import { checkInitramfsImages, type ImageReport } from "./initramfs-images.ts";
@@ -151,9 +153,9 @@ function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): D
   const { state: previous, warning } = readState(fs, config.stateFile);
   if (warning !== null) notes.push(warning);
 
-  const release = runningRelease(fs);
-  const indexRelease = release !== null && fs.exists(`lib/modules/${release}/modules.dep`) ? release : (listInstalledReleases(fs).at(-1) ?? null);
-  const usage = readSystemUsage(fs, indexRelease === null ? null : readModuleIndex(fs, indexRelease));
+  const kernel = readKernelState(fs);
+  const indexRelease = judgedKernel(kernelFacts(fs, kernel), "any-boot");
+  const usage = readSystemUsage(fs, indexRelease === null ? null : readModuleIndex(fs, indexRelease), kernel);
   const sawRunningKernel = usage.kernel.running;
   if (!sawRunningKernel) {
     notes.push(`no running kernel under ${fs.root} (no proc/ of its own): what to keep was decided from etc/fstab and mount units alone`);
@@ -185,7 +187,7 @@ function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): D
     evidence,
     keepSignals: config.keep.signals,
     sawRunningKernel,
-    kernel: sawRunningKernel ? release : null,
+    kernel: sawRunningKernel ? kernel.release : null,
     previous,
     now: new Date().toISOString(),
   };

@@ -6,6 +6,7 @@
 import type { Context } from "../context.ts";
 import { RuntimeFailure, UsageError } from "../errors.ts";
 import { diagnose, isKnownType, type Diagnosis, type ModprobeOutcome, type Unrecognised } from "../decide/diagnose.ts";
+import { judgedKernel } from "../decide/judged-kernel.ts";
 import { adminFileFor, allowLifts, installLineIsOurs, outcomeOf, requestedType } from "../decide/modprobe-outcome.ts";
 import { parseOsRelease, type OsRelease } from "../decide/module-packages.ts";
 import { parseMountMessage, usualMeaning } from "../decide/mount-message.ts";
@@ -14,10 +15,10 @@ import { resolveFilesystemType } from "../kmod/resolve.ts";
 import { findEntry, loadPolicy, shippedPolicyDir, type PolicyEntry } from "../policy/policy.ts";
 import { readKernelState } from "../system/kernel-state.ts";
 import { readEffectiveConfig } from "../system/modprobe-config.ts";
-import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
+import { readModuleIndex } from "../system/module-index-files.ts";
 import { identifyTarget } from "../system/mount-target.ts";
 import { readOverrideFile } from "../system/override-file.ts";
-import { availabilityOn, installedKernels } from "./kernels.ts";
+import { availabilityOn, installedKernels, kernelFacts } from "./kernels.ts";
 import { kernelHasFilesystem } from "../decide/kernel-availability.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 
@@ -88,8 +89,8 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
 
   const kernelType = fstype === null ? null : requestedType(fstype);
   const state = readKernelState(ctx.fs);
-  const installed = listInstalledReleases(ctx.fs);
-  const release = state.release ?? installed[installed.length - 1] ?? null;
+  const judged = judgedKernel(kernelFacts(ctx.fs, state), "this-boot");
+  const release = state.running ? state.release : judged;
   if (!state.running) {
     notes.push(
       release === null
@@ -97,8 +98,8 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
         : `no running kernel under the root: judged for ${release}, the newest kernel installed there`,
     );
   }
-  const index = release === null ? null : readModuleIndex(ctx.fs, release);
-  const config = readEffectiveConfig(ctx.fs, { behaviour: behaviourFor(ctx), release, cmdline: state.running });
+  const index = judged === null ? null : readModuleIndex(ctx.fs, judged);
+  const config = readEffectiveConfig(ctx.fs, { behaviour: behaviourFor(ctx), release: judged, cmdline: state.running });
   const policyEntry = fstype === null ? null : loadPolicyEntry(ctx, kernelType!, notes);
 
   let modprobe: ModprobeOutcome = { kind: "no-module" };

@@ -7,7 +7,19 @@ import { kernelAvailability, type KernelAvailability } from "../decide/kernel-av
 import { underscores } from "../kmod/parse-config.ts";
 import { appliesToKernel, type PolicyEntry } from "../policy/policy.ts";
 import { filesystemProviders, type ModuleIndex } from "../kmod/module-index.ts";
-import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
+import type { KernelFacts } from "../decide/judged-kernel.ts";
+import { MODULES_ROOT, listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
+import type { RootFs } from "../system/root-fs.ts";
+
+/** What decide/judged-kernel.ts needs, read under the root; `kernel` is the running kernel's state when the caller has read it. */
+export function kernelFacts(fs: RootFs, kernel: { running: boolean; release: string | null }): KernelFacts {
+  return {
+    running: kernel.release,
+    visible: kernel.running,
+    runningHasModules: kernel.release !== null && fs.exists(`${MODULES_ROOT}/${kernel.release}/modules.dep`),
+    installed: () => listInstalledReleases(fs),
+  };
+}
 
 export interface InstalledKernel {
   release: string;

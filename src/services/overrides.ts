@@ -22,6 +22,7 @@ import {
   type OverrideRequest,
 } from "../decide/override-plan.ts";
 import { checkModuleName, resolveFilesystemName } from "../decide/filesystem-name.ts";
+import { kernelsByPreference } from "../decide/judged-kernel.ts";
 import { refuseUnknownName } from "../decide/unknown-name.ts";
 import { fragmentName, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
 import { runningRelease } from "../system/kernel-release.ts";
@@ -250,8 +251,7 @@ interface Facts {
 function readFacts(ctx: Context): Facts {
   const policy = loadPolicy(ctx.config.policyDir ?? shippedPolicyDir());
   const release = runningRelease(ctx.fs);
-  const installed = listInstalledReleases(ctx.fs).reverse();
-  const releases = release !== null && installed.includes(release) ? [release, ...installed.filter((r) => r !== release)] : installed;
+  const releases = kernelsByPreference({ running: release, installed: () => listInstalledReleases(ctx.fs) });
   const cache = new Map<string, ModuleIndex | null>();
   const index = (r: string): ModuleIndex | null => {
     if (!cache.has(r)) cache.set(r, readModuleIndex(ctx.fs, r));

@@ -8,6 +8,7 @@ import { UsageError } from "../errors.ts";
 import { normaliseModuleName } from "../kmod/module-name.ts";
 import { blacklistEntryFor, filesystemSurelyLoads, requestBlock, resolveFilesystemType, type Block, type ResolveFacts } from "../kmod/resolve.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
+import { judgedKernel } from "../decide/judged-kernel.ts";
 import { checkModuleName, resolveFilesystemName } from "../decide/filesystem-name.ts";
 import { decideVerdict, type OverrideFile } from "../decide/verdict.ts";
 import type { FilesystemStatus, StatusReport } from "../model.ts";
@@ -20,7 +21,7 @@ import { overrideFilesIn, type OverrideFileRead } from "../system/override-file.
 import type { SystemUsage } from "../decide/usage-evidence.ts";
 import { readSystemUsage } from "./usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
-import { availabilityOn, installedKernels } from "./kernels.ts";
+import { availabilityOn, installedKernels, kernelFacts } from "./kernels.ts";
 import { checkInitramfsImages, type ImageReport } from "./initramfs-images.ts";
 import type { KernelAvailability } from "../decide/kernel-availability.ts";
 
@@ -28,6 +29,8 @@ import type { KernelAvailability } from "../decide/kernel-availability.ts";
 export interface FilesystemStatusDetail extends FilesystemStatus {
   /** Filesystem types the module serves (policy and kernel index). */
   types: string[];
+  /** A systemd mount unit refers to it (the evidence in usedBy says which). */
+  inMountUnit: boolean;
   why: string;
 }
 
@@ -59,7 +62,7 @@ export function computeStatus(ctx: Context, names: readonly string[] = [], optio
   // Another kernel than the running one: what proc/ says about built-in types and module support is not about it.
   const judgingOther = chosen !== null && chosen !== kernel.release;
   const release = chosen ?? kernel.release;
-  const indexRelease = chosen ?? (release !== null && fs.exists(`lib/modules/${release}/modules.dep`) ? release : kernel.running ? null : (listInstalledReleases(fs).at(-1) ?? null));
+  const indexRelease = chosen ?? judgedKernel(kernelFacts(fs, kernel), "this-boot");
   const index = indexRelease === null ? null : readModuleIndex(fs, indexRelease);
   const usage = readSystemUsage(fs, index, kernel);
   const config = readEffectiveConfig(fs, { behaviour: behaviourFor(ctx), release: indexRelease, cmdline: kernel.running });
@@ -217,6 +220,7 @@ function statusOf(
     loaded: kernel.loaded.has(module),
     mounted: evidence.some((e) => e.signal === "mounted"),
     inFstab: evidence.some((e) => e.signal === "fstab"),
+    inMountUnit: evidence.some((e) => e.signal === "mount-units"),
     present,
     reason: entry?.reason ?? null,
     references: entry?.references ?? [],

@@ -55,6 +55,22 @@ export function fdOutput(fd: 1 | 2): Output {
   };
 }
 
+/** Where a command reads: whether standard input is a terminal is all commands ask of it (the review's Ink reads the stream itself). */
+export interface Input {
+  readonly isTTY: boolean;
+}
+
+/** Standard input (fd 0); whether it is a terminal is asked of the system on first use. */
+export function fdInput(): Input {
+  let tty: boolean | undefined;
+  return {
+    get isTTY() {
+      tty ??= isTerminal(0);
+      return tty;
+    },
+  };
+}
+
 /** Whether `fd` is a terminal, loading Node's tty module (and the stream modules it needs) only for a character device. */
 export function isTerminal(fd: number): boolean {
   return isCharacterDevice(fd) && (createRequire(import.meta.url)("node:tty") as typeof import("node:tty")).isatty(fd);

@@ -4,7 +4,7 @@
 
 import { isInterrupt, keyToAction } from "./keys.ts";
 import { planLines } from "./plan-lines.ts";
-import type { KeyPress, ReviewReport, ReviewFilesystem, PendingAction, PendingChange, FileChange, ApplyOutcome, ReviewPlan, Mode, ReviewExit, Message, ReviewState, ReviewAction, ViewSize } from "./review-model.ts";
+import type { KeyPress, ReviewReport, ReviewFilesystem, PendingAction, PendingChange, Message, ReviewState, ReviewAction, ViewSize } from "./review-model.ts";
 
 export type { ReviewReport, ReviewFilesystem, PendingAction, PendingChange, FileChange, ApplyOutcome, ReviewPlan, Mode, ReviewExit, Message, ReviewState, ReviewAction, ViewSize } from "./review-model.ts";
 

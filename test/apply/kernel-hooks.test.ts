@@ -118,7 +118,7 @@ for (const phase of ["postinst", "postrm"] as const) {
 }
 
 /** The real kernel-install, with only our plugin and a private boot directory and configuration. */
-function kernelInstall(root: string, args: readonly string[], bin: string | null) {
+function kernelInstall(_root: string, args: readonly string[], bin: string | null) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "fsblacklist-kernel-install-"));
   try {
     fs.writeFileSync(path.join(work, "vmlinuz"), "");

@@ -14,6 +14,7 @@ export function filesystem(name: string, overrides: Partial<ReviewFilesystem> = 
     loaded: false,
     mounted: false,
     inFstab: false,
+    inMountUnit: false,
     present: true,
     reason: `${name}: rarely used, poorly maintained filesystem`,
     references: [],
