@@ -184,7 +184,7 @@ rmSync(join(staging, "policy-check.cjs"));
 // and ~2.5 ms less to deserialise in every run). A function that is not in it
 // compiles on first use as without a cache. V8 takes the cache only under the
 // default flags and for this source.
-const { wrap, ID_PREFIX } = createRequire(import.meta.url)(LOADER);
+const { ID_PREFIX } = createRequire(import.meta.url)(LOADER);
 for (const file of CACHED) {
   const path = join(staging, file);
   const imports = /\bimport\(("\.\/[\w-]+\.mjs")\)/g;

@@ -1,7 +1,7 @@
 // The command table. Each action imports its command module only when it runs,
 // so `fsblacklist status` never loads Ink, React or execa.
 
-import { Command, CommanderError, Option } from "commander";
+import { Command, type CommanderError, Option } from "commander";
 import { createContext, type Context, type GlobalOptions, type IO } from "./context.ts";
 import { VERSION } from "./version.ts";
 

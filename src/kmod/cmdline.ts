@@ -48,7 +48,7 @@ export function parseKernelCmdline(
 export function cmdlineBlacklistWord(raw: string, module: string, behaviour: KmodBehaviour = kmodBehaviour()): string | null {
   let word: string | null = null;
   scanOptions(raw, behaviour, (modname, param, value) => {
-    if (word === null && modname === "modprobe" && param.startsWith("blacklist=") && value !== null && value.split(",").includes(module)) {
+    if (word === null && modname === "modprobe" && param.startsWith("blacklist=") && value?.split(",").includes(module)) {
       word = `modprobe.blacklist=${value}`;
     }
   });

@@ -73,7 +73,7 @@ async function checkImage(
     behaviour: ReturnType<typeof behaviourFor>;
   },
 ): Promise<ImageReport> {
-  let image;
+  let image: Awaited<ReturnType<typeof readInitramfsImage>>;
   try {
     image = await readInitramfsImage(ctx.fs, file.path);
   } catch (error) {

@@ -38,6 +38,7 @@ export function DiffView({ plan, scroll, width, height, colour }: DiffViewProps)
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
       <Line bold={colour}>{`Changes to write: ${files}${position}`}</Line>
       {shown.map((line, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a line is its place in the diff; the same text recurs
         <Line key={first + i} {...tint(colour, TINT[line.kind])} bold={colour && (line.kind === "heading" || line.kind === "refused")}>
           {line.text === "" ? " " : printable(line.text)}
         </Line>

@@ -80,7 +80,7 @@ const CASES: Case[] = [
       name: `${command}: the admin directory is read-only`,
       args: command.split(" "),
       fault: (root, run) => readOnly(path.join(root, ADMIN), run),
-      message: new RegExp(`^fsblacklist: cannot (write|remove) etc/modprobe\\.d/60-blacklist_fs-\\w+\\.conf: read-only file system \\(EROFS\\)[^\\n]*nothing was changed\\n`),
+      message: /^fsblacklist: cannot (write|remove) etc\/modprobe\.d\/60-blacklist_fs-\w+\.conf: read-only file system \(EROFS\)[^\n]*nothing was changed\n/,
     }),
   ),
   {

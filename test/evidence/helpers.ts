@@ -125,7 +125,7 @@ export function unsafeInstallLines(root: string, adminFiles: ReadonlyMap<string,
   const problems: string[] = [];
   for (const [file, bytes] of configFiles(root)) {
     const before = adminFiles.get(file);
-    if (before !== undefined && before.equals(bytes)) continue;
+    if (before?.equals(bytes)) continue;
     // kmod joins backslash-continued lines; an install line hidden behind one would still run.
     const text = bytes.toString("latin1").replace(/\\\r?\n/g, "");
     text.split("\n").forEach((line, i) => {

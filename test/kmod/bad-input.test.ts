@@ -80,7 +80,9 @@ describe("binary and huge files", () => {
     for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
     // Sprinkle in words kmod acts on, so that some binary lines do count.
     const words = ["\nblacklist bin-a\n", "\noptions bin\x00-b p=\xff\n", "\nalias \xfe\xfd bin\n", "\nsoftdep x pre: \x80\n"];
-    words.forEach((w, n) => Buffer.from(w, "latin1").copy(bytes, 1000 + n * 50_000));
+    words.forEach((w, n) => {
+      Buffer.from(w, "latin1").copy(bytes, 1000 + n * 50_000);
+    });
     const root = tree({ "etc/modprobe.d/binary.conf": bytes.toString("latin1"), "proc/cmdline": bytes.subarray(0, 4096).toString("latin1") });
     const [oracle] = await runOracle([root], { parallel: 1 });
     const model = modelAt(root, 30);

@@ -99,7 +99,9 @@ test("what the simulation says loads after a change is what the real kmod loads 
       const runs = (): ReturnType<typeof runModprobe>[number] =>
         runModprobe([{ root: root.dir, release: root.release!, mode: "show-depends", requests: TYPES.map((t) => `fs-${t}`) }])[0]!;
       const cmdlineNow = readFileSync(path.join(root.dir, "proc/cmdline"), "utf8");
-      runs().forEach((run, i) => assert.equal(before.filesystem(TYPES[i]!).loads, kmodLoads(run, cmdlineNow), `${c.name}: before, ${run.request}: ${run.stdout}`));
+      runs().forEach((run, i) => {
+        assert.equal(before.filesystem(TYPES[i]!).loads, kmodLoads(run, cmdlineNow), `${c.name}: before, ${run.request}: ${run.stdout}`);
+      });
       carryOut(root.dir, change);
       const cmdlineAfter = readFileSync(path.join(root.dir, "proc/cmdline"), "utf8");
       let changed = 0;

@@ -161,7 +161,9 @@ describe("the kernel command line across versions (v24 quotes, v28 bad module na
     ];
     const trees = lines.map((cmdline) => tree({ "proc/cmdline": cmdline }));
     const oracle = await runOracle(trees, { parallel: 1 });
-    lines.forEach((cmdline, i) => assert.equal(at(30, cmdline), oracle[i]!.config.toString("latin1"), JSON.stringify(cmdline)));
+    lines.forEach((cmdline, i) => {
+      assert.equal(at(30, cmdline), oracle[i]!.config.toString("latin1"), JSON.stringify(cmdline));
+    });
   });
 
   test("a tab separates words from 29; before, it is part of the word", () => {

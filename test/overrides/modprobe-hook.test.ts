@@ -86,7 +86,7 @@ test("no, an unknown answer, and end of input: nothing is written", async (t) =>
   terminal.type(hookCommand(root.dir));
   await terminal.waitFor(PROMPT);
   terminal.type("maybe");
-  screen = await terminal.waitFor(/(Un-blacklist jfs permanently\?[^]*){2}/);
+  screen = await terminal.waitFor(/(Un-blacklist jfs permanently\?[\s\S]*){2}/);
   terminal.keys("C-d");
   screen = await terminal.waitFor(/^EXIT=\d+$/m);
   assert.equal(count(screen, PROMPT), 2, screen);

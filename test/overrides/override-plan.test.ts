@@ -299,7 +299,9 @@ for (const row of ROWS) {
     assert.equal(change.action, row.expect.action, change.reason);
     assert.match(change.reason, row.expect.reason);
     assert.equal(change.notes.length, row.expect.notes?.length ?? 0, change.notes.join("\n"));
-    row.expect.notes?.forEach((note, i) => assert.match(change.notes[i]!, note));
+    row.expect.notes?.forEach((note, i) => {
+      assert.match(change.notes[i]!, note);
+    });
     assert.equal(change.affectsBlacklist, row.expect.affectsBlacklist);
     assert.deepEqual([change.name, change.module, change.path, change.before], [facts.name, row.module, file, facts.current.text]);
     const { after } = row.expect;

@@ -12,10 +12,10 @@ import vm from "node:vm";
 register(new URL("./load-hook.mjs", import.meta.url));
 
 const load = Module._load;
-Module._load = function (request, parent, isMain) {
+Module._load = function (request, parent, isMain, ...rest) {
   const file = Module._resolveFilename(request, parent, isMain);
   if (isAbsolute(file)) appendFileSync(process.env.FSB_LOAD_LOG, `${pathToFileURL(file).href}\n`);
-  return load.apply(this, arguments);
+  return load.call(this, request, parent, isMain, ...rest);
 };
 
 const Script = vm.Script;
