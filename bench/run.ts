@@ -141,7 +141,13 @@ function benchStartup(): void {
       ratioRow(`status --json / node -e 0 (full kernel ${release})`, fullStatus, bare!, 1.5);
       ratioRow(`apply --dry-run / node -e 0 (full kernel ${release})`, fullDryRun, bare!, null);
     } else {
-      rows.push({ what: "status --json, apply --dry-run (full kernel)", goal: "≤ 1.5x", measured: "—", verdict: "skipped", detail: "no full module metadata: set FSB_BENCH_MODULES=/lib/modules/<release>" });
+      rows.push({
+        what: "status --json, apply --dry-run (full kernel)",
+        goal: "≤ 1.5x",
+        measured: "—",
+        verdict: "skipped",
+        detail: "no full module metadata: set FSB_BENCH_MODULES=/lib/modules/<release>",
+      });
     }
   } finally {
     fixture.cleanup();
@@ -188,8 +194,17 @@ async function benchReview(): Promise<void> {
       measured: spread(wall, ms),
       verdict: summarise(wall).median < 300 ? "pass" : "FAIL",
       detail:
-        `CPU used by then ${spread(review.map((t) => t.cpu), ms)}; ` +
-        `node printing one line, timed the same way: ${spread(floor.map((t) => t.wall), ms)} wall, ${spread(floor.map((t) => t.cpu), ms)} CPU`,
+        `CPU used by then ${spread(
+          review.map((t) => t.cpu),
+          ms,
+        )}; ` +
+        `node printing one line, timed the same way: ${spread(
+          floor.map((t) => t.wall),
+          ms,
+        )} wall, ${spread(
+          floor.map((t) => t.cpu),
+          ms,
+        )} CPU`,
     });
   } finally {
     fixture.cleanup();
@@ -222,7 +237,10 @@ async function main(): Promise<void> {
     // Each part on its own, so one that cannot run here still leaves the others' rows.
     for (const [name, part] of [
       ["start-up", () => benchStartup()],
-      ["showconfig", () => (kmodVersion() === null ? rows.push({ what: "showconfig / modprobe -c", goal: "≤ 3x", measured: "—", verdict: "skipped", detail: "kmod is not installed" }) : benchShowconfig(scratch))],
+      [
+        "showconfig",
+        () => (kmodVersion() === null ? rows.push({ what: "showconfig / modprobe -c", goal: "≤ 3x", measured: "—", verdict: "skipped", detail: "kmod is not installed" }) : benchShowconfig(scratch)),
+      ],
       ["review", () => benchReview()],
     ] as const) {
       try {

@@ -53,14 +53,21 @@ export function describeCommands(program) {
 }
 
 const usageOf = (command) =>
-  [command.options.some((o) => o.long !== "--help") ? "[options]" : null, ...command.arguments.map((a) => (a.required ? `<${a.name}${a.variadic ? "..." : ""}>` : `[${a.name}${a.variadic ? "..." : ""}]`))]
+  [
+    command.options.some((o) => o.long !== "--help") ? "[options]" : null,
+    ...command.arguments.map((a) => (a.required ? `<${a.name}${a.variadic ? "..." : ""}>` : `[${a.name}${a.variadic ? "..." : ""}]`)),
+  ]
     .filter((part) => part !== null)
     .join(" ");
 
 // ---- man page -------------------------------------------------------------
 
 /** Text as roff prints it: backslashes and hyphens escaped, no line that starts a request. */
-const roff = (text) => text.replace(/\\/g, "\\e").replace(/-/g, "\\-").replace(/^([.'])/gm, "\\&$1");
+const roff = (text) =>
+  text
+    .replace(/\\/g, "\\e")
+    .replace(/-/g, "\\-")
+    .replace(/^([.'])/gm, "\\&$1");
 
 /** fsblacklist(8): the command table, and around it the prose it does not carry (purpose, exit status, files). */
 export function manPage(table, { version, date, filesystems }) {
@@ -92,7 +99,11 @@ export function manPage(table, { version, date, filesystems }) {
   add(".SH FILES");
   add(".TP", ".I /usr/share/fsblacklist/blacklist.d", roff(`the shipped policy: one fragment per filesystem module (${filesystems.join(", ")}).`));
   add(".TP", ".I /usr/lib/modprobe.d/60\\-blacklist_fs\\-*.conf", roff("the fragments apply installs (/lib/modprobe.d where kmod is older than 32)."));
-  add(".TP", ".I /etc/modprobe.d/60\\-blacklist_fs\\-*.conf", roff("overrides: allow, block and apply's keeps, marked as fsblacklist's; a file without the marker is the administrator's and never changed."));
+  add(
+    ".TP",
+    ".I /etc/modprobe.d/60\\-blacklist_fs\\-*.conf",
+    roff("overrides: allow, block and apply's keeps, marked as fsblacklist's; a file without the marker is the administrator's and never changed."),
+  );
   add(".TP", ".I /etc/fsblacklist/config.yaml", "the configuration.");
   add(".TP", ".I /var/lib/fsblacklist/state.json", "what apply installed and kept, and why.");
   add(".SH SEE ALSO", ".BR modprobe.d (5),", ".BR modprobe (8),", ".BR update\\-initramfs (8)");
@@ -126,7 +137,7 @@ export function bashCompletion(table, { filesystems }) {
     "",
     `    local filesystems="${shellWords(filesystems)}"`,
     `    local globals="${shellWords(optionWords(table.options))}"`,
-    "    local command=\"\" i",
+    '    local command="" i',
     "    for ((i = 1; i < cword; i++)); do",
     "        case ${words[i]} in",
     `            ${values.map((o) => o.long).join("|")}) ((i++)) ;;`,
@@ -139,7 +150,7 @@ export function bashCompletion(table, { filesystems }) {
     ...values.map((o) => `        ${o.long}) ${bashReply(o.completes)}; return ;;`),
     "    esac",
     "",
-    "    local options=\"\" arguments=text",
+    '    local options="" arguments=text',
     "    case $command in",
     `        "") COMPREPLY=($(compgen -W "${shellWords(table.commands.map((c) => c.name))} $globals" -- "$cur")); return ;;`,
     ...table.commands.map((c) => {
@@ -167,7 +178,11 @@ export function bashCompletion(table, { filesystems }) {
 // ---- zsh ------------------------------------------------------------------
 
 /** A description inside a single-quoted _arguments spec: brackets and colons escaped. */
-const zshText = (text) => text.replace(/\\/g, "\\\\").replace(/[[\]:]/g, (c) => `\\${c}`).replace(/'/g, "'\\''");
+const zshText = (text) =>
+  text
+    .replace(/\\/g, "\\\\")
+    .replace(/[[\]:]/g, (c) => `\\${c}`)
+    .replace(/'/g, "'\\''");
 
 export function zshCompletion(table, { filesystems }) {
   const action = (completes) => ({ directories: "_files -/", files: "_files", filesystems: "_fsblacklist_filesystems", text: " " })[completes];
@@ -201,10 +216,7 @@ export function zshCompletion(table, { filesystems }) {
     "      curcontext=${curcontext%:*:*}:fsblacklist-$line[1]:",
     "      case $line[1] in",
     ...table.commands.map((c) => {
-      const args =
-        c.name === "help"
-          ? ["':command:(" + shellWords(table.commands.map((x) => x.name)) + ")'"]
-          : c.arguments.map((a) => `'${a.variadic ? "*" : ""}:${a.name}:${action(a.completes)}'`);
+      const args = c.name === "help" ? ["':command:(" + shellWords(table.commands.map((x) => x.name)) + ")'"] : c.arguments.map((a) => `'${a.variadic ? "*" : ""}:${a.name}:${action(a.completes)}'`);
       return `        ${c.name}) _arguments $globals ${[...c.options.map(spec), ...args].join(" ")} && ret=0 ;;`;
     }),
     "      esac",
@@ -224,8 +236,7 @@ const fishText = (text) => `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}
 
 export function fishCompletion(table, { filesystems }) {
   const commands = table.commands.map((c) => c.name);
-  const valueFlags = (completes) =>
-    ({ directories: "-x -a '(__fish_complete_directories)'", files: "-r -F", filesystems: `-x -a ${fishText(shellWords(filesystems))}`, text: "-x" })[completes];
+  const valueFlags = (completes) => ({ directories: "-x -a '(__fish_complete_directories)'", files: "-r -F", filesystems: `-x -a ${fishText(shellWords(filesystems))}`, text: "-x" })[completes];
   const optionLine = (o, condition) => {
     const names = [o.short ? `-s ${o.short.slice(1)}` : null, o.long ? `-l ${o.long.slice(2)}` : null].filter((n) => n !== null).join(" ");
     const value = o.value === null ? "" : ` ${valueFlags(o.completes)}`;

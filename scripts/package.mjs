@@ -81,7 +81,9 @@ try {
   for (const file of conffiles) copy(join("packaging/kernel", file.slice("etc/kernel/".length)), file, 0o755);
 
   // The policy.
-  const policyFiles = readdirSync(policyDir).filter((n) => n.endsWith(".conf") || n === "policy.json").sort();
+  const policyFiles = readdirSync(policyDir)
+    .filter((n) => n.endsWith(".conf") || n === "policy.json")
+    .sort();
   for (const name of policyFiles) copy(join(policyDir, name), `usr/share/fsblacklist/blacklist.d/${name}`);
   symlinkSync("../../share/fsblacklist/blacklist.d", join(stage, "usr/lib/fsblacklist/blacklist.d"));
   const filesystems = [
@@ -91,7 +93,11 @@ try {
         .flatMap((n) => {
           const text = readFileSync(join(policyDir, n), "utf8");
           const module = /^60-blacklist_fs-(.+)\.conf$/.exec(n)?.[1];
-          const types = /^# filesystem: (.+)$/m.exec(text)?.[1].split(/[\s,]+/).filter(Boolean) ?? [];
+          const types =
+            /^# filesystem: (.+)$/m
+              .exec(text)?.[1]
+              .split(/[\s,]+/)
+              .filter(Boolean) ?? [];
           return [module, ...types].filter(Boolean);
         }),
     ),
@@ -149,7 +155,12 @@ try {
     "DEBIAN/md5sums",
     files
       .filter((f) => lstatSync(join(stage, f)).isFile() && !conffiles.includes(f))
-      .map((f) => `${createHash("md5").update(readFileSync(join(stage, f))).digest("hex")}  ${f}\n`)
+      .map(
+        (f) =>
+          `${createHash("md5")
+            .update(readFileSync(join(stage, f)))
+            .digest("hex")}  ${f}\n`,
+      )
       .join(""),
   );
   put(

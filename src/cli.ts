@@ -46,12 +46,7 @@ export function commandTable(io: IO, ranWith: (exitCode: number) => void): Comma
       throw new CliExit(code);
     });
 
-  const define = (
-    name: string,
-    description: string,
-    load: () => Promise<{ run: Action }>,
-    configure: (command: Command) => Command = (c) => c,
-  ): void => {
+  const define = (name: string, description: string, load: () => Promise<{ run: Action }>, configure: (command: Command) => Command = (c) => c): void => {
     const command = configure(program.command(name).description(description));
     command.action(async (...received: unknown[]) => {
       const self = received[received.length - 1] as Command;
@@ -63,40 +58,59 @@ export function commandTable(io: IO, ranWith: (exitCode: number) => void): Comma
     });
   };
 
-  define("status", "show every policy filesystem, its state and what decides it", () => import("./commands/status.ts"), (c) =>
-    c
-      .argument("[fs...]", "filesystem types or module names (default: all)")
-      .option("--kernel <release>", "judge this installed kernel instead of the running one")
-      .option("--all-kernels", "add what every installed kernel offers for each filesystem"),
+  define(
+    "status",
+    "show every policy filesystem, its state and what decides it",
+    () => import("./commands/status.ts"),
+    (c) =>
+      c
+        .argument("[fs...]", "filesystem types or module names (default: all)")
+        .option("--kernel <release>", "judge this installed kernel instead of the running one")
+        .option("--all-kernels", "add what every installed kernel offers for each filesystem"),
   );
   define("showconfig", "print the effective modprobe configuration as `modprobe -c` does", () => import("./commands/showconfig.ts"));
-  define("apply", "install the shipped policy, keeping filesystems in use loadable (package hooks)", () => import("./commands/apply.ts"), (c) =>
-    c.option("--dry-run", "print the plan and change nothing").option("--yes", "accepted for scripts; apply never prompts"),
+  define(
+    "apply",
+    "install the shipped policy, keeping filesystems in use loadable (package hooks)",
+    () => import("./commands/apply.ts"),
+    (c) => c.option("--dry-run", "print the plan and change nothing").option("--yes", "accepted for scripts; apply never prompts"),
   );
-  define("uninstall", "remove what apply installed (package removal hooks)", () => import("./commands/uninstall.ts"), (c) =>
-    c.option("--dry-run", "print the plan and change nothing").option("--purge", "also remove allow/block overrides and the state file"),
+  define(
+    "uninstall",
+    "remove what apply installed (package removal hooks)",
+    () => import("./commands/uninstall.ts"),
+    (c) => c.option("--dry-run", "print the plan and change nothing").option("--purge", "also remove allow/block overrides and the state file"),
   );
-  define("allow", "un-blacklist filesystems persistently", () => import("./commands/override.ts").then((m) => ({ run: m.runAllow })), (c) =>
-    c
-      .argument("<fs...>", "filesystem types or module names")
-      .option("--now", "also load the module now")
-      .option("--dry-run", "print what would change and change nothing"),
+  define(
+    "allow",
+    "un-blacklist filesystems persistently",
+    () => import("./commands/override.ts").then((m) => ({ run: m.runAllow })),
+    (c) => c.argument("<fs...>", "filesystem types or module names").option("--now", "also load the module now").option("--dry-run", "print what would change and change nothing"),
   );
-  define("block", "blacklist filesystems persistently, even against a later apply", () => import("./commands/override.ts").then((m) => ({ run: m.runBlock })), (c) =>
-    c.argument("<fs...>", "filesystem types or module names").option("--dry-run", "print what would change and change nothing"),
+  define(
+    "block",
+    "blacklist filesystems persistently, even against a later apply",
+    () => import("./commands/override.ts").then((m) => ({ run: m.runBlock })),
+    (c) => c.argument("<fs...>", "filesystem types or module names").option("--dry-run", "print what would change and change nothing"),
   );
-  define("reset", "drop our override; the vendor default applies again", () => import("./commands/override.ts").then((m) => ({ run: m.runReset })), (c) =>
-    c.argument("<fs...>", "filesystem types or module names").option("--dry-run", "print what would change and change nothing"),
+  define(
+    "reset",
+    "drop our override; the vendor default applies again",
+    () => import("./commands/override.ts").then((m) => ({ run: m.runReset })),
+    (c) => c.argument("<fs...>", "filesystem types or module names").option("--dry-run", "print what would change and change nothing"),
   );
-  define("explain", "say why a mount of a filesystem fails or would fail, and the fix", () => import("./commands/explain.ts"), (c) =>
-    c
-      .argument("[target]", "a device, image file or mount point")
-      .option("--type <type>", "the filesystem type")
-      .option("--message <text>", "the error text that mount printed"),
+  define(
+    "explain",
+    "say why a mount of a filesystem fails or would fail, and the fix",
+    () => import("./commands/explain.ts"),
+    (c) => c.argument("[target]", "a device, image file or mount point").option("--type <type>", "the filesystem type").option("--message <text>", "the error text that mount printed"),
   );
   define("review", "review and change the list in an interactive terminal UI", () => import("./commands/review.ts"));
-  define("modprobe-hook", "run by our fragments' install lines when a blacklisted module is loaded by name", () => import("./commands/modprobe-hook.ts"), (c) =>
-    c.argument("<module>", "the module being loaded"),
+  define(
+    "modprobe-hook",
+    "run by our fragments' install lines when a blacklisted module is loaded by name",
+    () => import("./commands/modprobe-hook.ts"),
+    (c) => c.argument("<module>", "the module being loaded"),
   );
   return program;
 }

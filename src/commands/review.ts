@@ -8,8 +8,7 @@ import { mayChangeSystem } from "../services/privileges.ts";
 import { computeStatus } from "../services/status.ts";
 import type { ReviewEnd } from "../tui/run-review.tsx";
 
-const WITHOUT_A_TERMINAL =
-  "use `fsblacklist status` to see every filesystem and its state, and `fsblacklist allow FS...`, `fsblacklist block FS...` or `fsblacklist reset FS...` to change it";
+const WITHOUT_A_TERMINAL = "use `fsblacklist status` to see every filesystem and its state, and `fsblacklist allow FS...`, `fsblacklist block FS...` or `fsblacklist reset FS...` to change it";
 
 /**
  * Ink draws only a last frame, when it ends, if it believes it runs in CI: it
@@ -74,7 +73,11 @@ export async function run(ctx: Context): Promise<number> {
   const { report } = computeStatus(ctx);
   const [{ runReview }, { overrideServices }] = await ui;
   const applied: string[] = [];
-  const services = overrideServices(ctx, async () => computeStatus(ctx).report, (summary) => applied.push(...summary));
+  const services = overrideServices(
+    ctx,
+    async () => computeStatus(ctx).report,
+    (summary) => applied.push(...summary),
+  );
   const end = await runReview({ report, services, canApply, colour: ctx.colour }, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
   // A confirmed write under way when the review ended finishes whole (under the lock) before we exit.
   const failed = end.writing ? await services.lastWrite() : null;

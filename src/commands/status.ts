@@ -13,9 +13,7 @@ export async function run(ctx: Context, args: string[], options: { kernel?: stri
   });
   if (ctx.json) writeJson(ctx, result.report);
   else {
-    ctx.stdout.write(
-      renderStatusTable(result, { colour: ctx.colour, vendorDir: ctx.config.vendorDir, adminDir: ctx.config.adminDir, details: args.length > 0 }),
-    );
+    ctx.stdout.write(renderStatusTable(result, { colour: ctx.colour, vendorDir: ctx.config.vendorDir, adminDir: ctx.config.adminDir, details: args.length > 0 }));
   }
   printDiagnostics(ctx, result.config.diagnostics);
   for (const image of result.report.initramfs ?? []) {

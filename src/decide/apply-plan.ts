@@ -166,8 +166,7 @@ export function planApply(input: PlanInput): ApplyPlan {
       actions.push({ action: "skip", path: override, module: fragment.module, reason: `blocked by \`fsblacklist block\` (${marker.date})` });
       if (uses.length > 0) {
         notes.push(
-          `${fragment.module} is in use (${uses.map((u) => u.detail).join("; ")}) but stays blocked by \`fsblacklist block\`; ` +
-            `\`fsblacklist reset ${fragment.module}\` lets apply keep it`,
+          `${fragment.module} is in use (${uses.map((u) => u.detail).join("; ")}) but stays blocked by \`fsblacklist block\`; ` + `\`fsblacklist reset ${fragment.module}\` lets apply keep it`,
         );
       }
     } else if (uses.length > 0 || !input.sawRunningKernel) {

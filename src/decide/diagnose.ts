@@ -66,9 +66,7 @@ export type ModprobeOutcome =
   | { kind: "kernel-blacklisted"; module: string; refused: string };
 
 /** Why blkid gave no filesystem type. */
-export type Unrecognised =
-  | { kind: "no-signature"; path: string }
-  | { kind: "partition-table"; path: string; ptType: string };
+export type Unrecognised = { kind: "no-signature"; path: string } | { kind: "partition-table"; path: string; ptType: string };
 
 export interface DiagnoseFacts {
   /** The type mount asks the kernel for; null when it could not be determined. */
@@ -158,10 +156,7 @@ function decide(facts: DiagnoseFacts): Diagnosis {
       ...base,
       cause: "no-module-support",
       summary: `This kernel (${kernel}) cannot load modules, and ${fstype} is not built into it.`,
-      evidence: [
-        `proc/modules does not exist: ${kernel} was built without loadable module support`,
-        `proc/filesystems does not list ${fstype}: the kernel has no driver for it`,
-      ],
+      evidence: [`proc/modules does not exist: ${kernel} was built without loadable module support`, `proc/filesystems does not list ${fstype}: the kernel has no driver for it`],
       fix: [],
       once: null,
       advice: `No command on this system can add ${fstype}: boot a kernel that has ${fstype} built in or can load modules (most distribution kernels can).`,
@@ -200,10 +195,7 @@ function decide(facts: DiagnoseFacts): Diagnosis {
         ...base,
         cause: "dependency-blocked",
         summary: `${loading} needs ${modprobe.dependency}, and an install line stops ${modprobe.dependency} from loading.`,
-        evidence: [
-          `${loading} depends on ${modprobe.dependency} (lib/modules/${release ?? "<release>"}/modules.dep)`,
-          `${modprobe.line.where}: ${modprobe.line.text}`,
-        ],
+        evidence: [`${loading} depends on ${modprobe.dependency} (lib/modules/${release ?? "<release>"}/modules.dep)`, `${modprobe.line.where}: ${modprobe.line.text}`],
         fix: facts.installLineIsOurs ? [`fsblacklist allow ${modprobe.dependency}`] : [commentOut(modprobe.line)],
         once: `modprobe --ignore-install ${loading}`,
         advice: null,

@@ -21,11 +21,7 @@ export interface NamedFilesystem {
  * index first, then through the names the policy knows (a kernel may lack the
  * module). Null when neither knows it.
  */
-export function resolveFilesystemName(
-  input: string,
-  index: ModuleIndex | null,
-  known: readonly { module: string; types: readonly string[] }[],
-): NamedFilesystem | null {
+export function resolveFilesystemName(input: string, index: ModuleIndex | null, known: readonly { module: string; types: readonly string[] }[]): NamedFilesystem | null {
   const name = input.replaceAll("-", "_");
   const withTypes = (module: string, via: NamedFilesystem["via"]): NamedFilesystem => ({
     input,
@@ -41,8 +37,7 @@ export function resolveFilesystemName(
     const builtinAlias = index.builtinAliases.find((a) => a.pattern === `fs_${name}`);
     if (builtinAlias) return withTypes(builtinAlias.module, "builtin-alias");
   }
-  const fromPolicy =
-    known.find((k) => k.module === name) ?? known.find((k) => k.types.some((t) => t === input || t.replaceAll("-", "_") === name));
+  const fromPolicy = known.find((k) => k.module === name) ?? known.find((k) => k.types.some((t) => t === input || t.replaceAll("-", "_") === name));
   if (fromPolicy) {
     const types = index === null ? [...fromPolicy.types] : [...new Set([...filesystemTypesOf(index, fromPolicy.module), ...fromPolicy.types])];
     return { input, module: fromPolicy.module, types, via: "policy" };

@@ -50,14 +50,7 @@ function configLine(source: Source, entries: readonly ConfigEntry[], cmdline: st
     return { where: "proc/cmdline", text: cmdlineBlacklistWord(cmdline ?? "", module, behaviour) ?? `modprobe.blacklist=${module}` };
   }
   const entry = entries.find((e) => e.source.file === source.file && e.source.line === source.line);
-  const text =
-    entry === undefined
-      ? ""
-      : entry.kind === "blacklist"
-        ? `blacklist ${entry.module}`
-        : entry.kind === "install"
-          ? `install ${entry.module} ${entry.command}`
-          : "";
+  const text = entry === undefined ? "" : entry.kind === "blacklist" ? `blacklist ${entry.module}` : entry.kind === "install" ? `install ${entry.module} ${entry.command}` : "";
   return { where: `${source.file}:${source.line}`, text: Buffer.from(text, "latin1").toString("utf8") };
 }
 

@@ -83,7 +83,7 @@ const PATTERNS: readonly Pattern[] = [
   { kind: "read-only", regex: /cannot mount (.+?) read-only/, source: 1 },
   { kind: "read-only", regex: /(\S+) is write-protected but explicit read-write mode requested/, source: 1 },
   { kind: "corrupted", regex: /probably corrupted filesystem on (.+?)\.?$/, source: 1 },
-  { kind: "bad-option", regex: /failed to parse mount options|bad option; /, },
+  { kind: "bad-option", regex: /failed to parse mount options|bad option; / },
   { kind: "mounted-read-only", regex: /WARNING: source write-protected, mounted read-only/ },
   // util-linux 2.39+ uses the new mount API and passes the kernel's own words on.
   { kind: "syscall-failed", regex: /\b(?:mount\(2\) system call|fsconfig\(\)|fsopen\(\)|fsmount\(\)|move_mount\(\)|fsconfig system call) failed: (.+?)\.?$/, detail: 1 },

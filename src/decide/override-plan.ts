@@ -111,20 +111,14 @@ export function decideOverride(facts: OverrideFacts, after: EffectiveConfig): Ov
   const { request, module, name, file, current } = facts;
 
   if (current.owner === "admin") {
-    return refuse(
-      `${file} is ${current.what} without fsblacklist's marker: it belongs to the administrator and fsblacklist never changes it`,
-      adminFileAdvice(request, file, module),
-    );
+    return refuse(`${file} is ${current.what} without fsblacklist's marker: it belongs to the administrator and fsblacklist never changes it`, adminFileAdvice(request, file, module));
   }
   const blockedAfter = blacklistEntries(after, module);
   if (request === "reset") {
     if (current.owner === "none") return change("unchanged", null, `no override in ${file}; the default applies`, [], blockedBefore);
     const first = blockedAfter[0];
     // Dropping an allow or block of a module in use blocks it until `apply` keeps it again.
-    const notes =
-      first !== undefined && facts.inUse.length > 0
-        ? [`${module} is in use (${facts.inUse.join("; ")}) and blacklisted again: run fsblacklist apply to keep it loadable`]
-        : [];
+    const notes = first !== undefined && facts.inUse.length > 0 ? [`${module} is in use (${facts.inUse.join("; ")}) and blacklisted again: run fsblacklist apply to keep it loadable`] : [];
     return change("remove", null, first === undefined ? `the default applies again: nothing blacklists ${module}` : `the default applies again: blacklisted by ${where(first)}`, notes, blockedAfter);
   }
   const text = plannedText(facts);

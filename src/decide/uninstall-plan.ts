@@ -99,7 +99,14 @@ export function planUninstall(input: UninstallInput): UninstallPlan {
         add(1, "remove", "override", file.path, module, `apply's keep (${marker.reason}), removed by --purge; ${masked} decides for ${module} again`);
       } else {
         kept.push({ module, reason: marker.reason, since: marker.date, kernel: marker.kernel });
-        add(2, "leave", "override", file.path, module, `apply's keep (${marker.reason}) masks ${masked}, which fsblacklist did not write and which would block ${module} again; \`fsblacklist uninstall --purge\` removes it`);
+        add(
+          2,
+          "leave",
+          "override",
+          file.path,
+          module,
+          `apply's keep (${marker.reason}) masks ${masked}, which fsblacklist did not write and which would block ${module} again; \`fsblacklist uninstall --purge\` removes it`,
+        );
       }
       continue;
     }

@@ -13,10 +13,7 @@ const SOURCE_FILE = "proc/cmdline";
 
 type State = "ignore" | "modname" | "param" | "value" | "complete";
 
-export function parseKernelCmdline(
-  raw: string,
-  behaviour: KmodBehaviour = kmodBehaviour(),
-): { entries: ConfigEntry[]; diagnostics: Diagnostic[] } {
+export function parseKernelCmdline(raw: string, behaviour: KmodBehaviour = kmodBehaviour()): { entries: ConfigEntry[]; diagnostics: Diagnostic[] } {
   const entries: ConfigEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   const source = { file: SOURCE_FILE, line: 0 };

@@ -87,10 +87,7 @@ export function compareFileNames(a: { name: string; rawName?: Buffer }, b: { nam
  * directory that has a name wins it; later ones are ignored. An empty file or a
  * link to /dev/null wins its name and contributes nothing: that is masking.
  */
-export function selectConfigFiles(
-  dirs: readonly ListedDir[],
-  behaviour: KmodBehaviour,
-): { files: SelectedFile[]; diagnostics: Diagnostic[] } {
+export function selectConfigFiles(dirs: readonly ListedDir[], behaviour: KmodBehaviour): { files: SelectedFile[]; diagnostics: Diagnostic[] } {
   const byName = new Map<string, SelectedFile>();
   const diagnostics: Diagnostic[] = [];
   // Names as text are one per byte string (ListedEntry.name), so they key the masking.

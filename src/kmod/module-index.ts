@@ -105,7 +105,10 @@ class DepLine implements IndexedModule {
   }
 
   get deps(): string[] {
-    this.#deps ??= this.#text.split(/[ \t]+/).filter(Boolean).map(moduleNameFromPath);
+    this.#deps ??= this.#text
+      .split(/[ \t]+/)
+      .filter(Boolean)
+      .map(moduleNameFromPath);
     return this.#deps;
   }
 }
@@ -184,20 +187,34 @@ class BinDepTable implements ModuleTable {
   }
 
   has(name: string): boolean {
-    return this.#use((found) => found(name) !== null, (text) => text.has(name));
+    return this.#use(
+      (found) => found(name) !== null,
+      (text) => text.has(name),
+    );
   }
 
   get(name: string): IndexedModule | undefined {
-    return this.#use((found) => found(name)?.module, (text) => text.get(name));
+    return this.#use(
+      (found) => found(name)?.module,
+      (text) => text.get(name),
+    );
   }
 
   rank(name: string): number | undefined {
-    return this.#use((found) => found(name)?.rank, (text) => text.rank(name));
+    return this.#use(
+      (found) => found(name)?.rank,
+      (text) => text.rank(name),
+    );
   }
 
   keys(): IterableIterator<string> {
     return this.#use(
-      (_found, bin) => bin.entries().sort((a, b) => a.priority - b.priority).map((e) => e.key)[Symbol.iterator](),
+      (_found, bin) =>
+        bin
+          .entries()
+          .sort((a, b) => a.priority - b.priority)
+          .map((e) => e.key)
+          [Symbol.iterator](),
       (text) => text.keys(),
     );
   }

@@ -281,12 +281,7 @@ function parseBody(lines: string[], firstLine: number, module: string, problem: 
       if (line === expectedInstall) continue;
       // Only the exact line we write may reach a shell with metacharacters in it.
       const meta = SHELL_META.exec(line);
-      problem(
-        lineNo,
-        meta
-          ? `shell metacharacter '${meta[0]}' in an install line that is not the expected one: "${expectedInstall}"`
-          : `the install line must read "${expectedInstall}"`,
-      );
+      problem(lineNo, meta ? `shell metacharacter '${meta[0]}' in an install line that is not the expected one: "${expectedInstall}"` : `the install line must read "${expectedInstall}"`);
     } else {
       problem(lineNo, `unexpected line: a fragment holds only its header, "blacklist ${module}" and the install line`);
     }

@@ -205,11 +205,7 @@ export function loadPolicy(dir: string, recorded: ValidatedPolicy | null = recor
     }
     const text = readText(file, problems);
     if (text === null) continue;
-    const entry = parseFragment(
-      text,
-      { path: file, fileName: name, policyVersion: meta?.version ?? null, profiles: meta ? new Set(Object.keys(meta.profiles)) : null },
-      problems,
-    );
+    const entry = parseFragment(text, { path: file, fileName: name, policyVersion: meta?.version ?? null, profiles: meta ? new Set(Object.keys(meta.profiles)) : null }, problems);
     if (entry) entries.push(entry);
   }
   checkSharedFilesystems(entries, problems);
@@ -232,10 +228,7 @@ function checkSharedFilesystems(entries: readonly PolicyEntry[], problems: Polic
 /** The entries a profile installs; an unknown profile is a configuration error. */
 export function entriesForProfile(policy: Policy, profile: string): PolicyEntry[] {
   if (!(profile in policy.profiles)) {
-    throw new UsageError(
-      `unknown policy profile '${profile}'`,
-      `set "profile" in the configuration to one of: ${Object.keys(policy.profiles).join(", ")}`,
-    );
+    throw new UsageError(`unknown policy profile '${profile}'`, `set "profile" in the configuration to one of: ${Object.keys(policy.profiles).join(", ")}`);
   }
   return policy.entries.filter((entry) => entry.profiles.includes(profile));
 }
@@ -262,9 +255,5 @@ export function appliesToKernel(entry: PolicyEntry, release: string): boolean {
 /** The entry for a module name (`-` and `_` alike) or, failing that, for a filesystem type. */
 export function findEntry(policy: Policy, nameOrType: string): PolicyEntry | null {
   const wanted = normaliseModuleName(nameOrType);
-  return (
-    policy.entries.find((entry) => normaliseModuleName(entry.module) === wanted) ??
-    policy.entries.find((entry) => entry.filesystems.includes(nameOrType)) ??
-    null
-  );
+  return policy.entries.find((entry) => normaliseModuleName(entry.module) === wanted) ?? policy.entries.find((entry) => entry.filesystems.includes(nameOrType)) ?? null;
 }

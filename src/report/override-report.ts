@@ -9,10 +9,7 @@ import { initramfsLine } from "./initramfs-report.ts";
 import { writeJson } from "./output.ts";
 
 /** The JSON document of PRODUCT.md's `apply --json` shape, for overrides. */
-export function overrideJson(
-  plan: OverridePlan,
-  options: { dryRun: boolean; changed: boolean; loads?: readonly LoadResult[]; initramfs?: InitramfsReport | null },
-): unknown {
+export function overrideJson(plan: OverridePlan, options: { dryRun: boolean; changed: boolean; loads?: readonly LoadResult[]; initramfs?: InitramfsReport | null }): unknown {
   return {
     changed: options.changed,
     dryRun: options.dryRun,

@@ -39,7 +39,10 @@ function inUse(fs: FilesystemStatusDetail): string {
 /** "vendor 60-blacklist_fs-jfs.conf:8": the two directories we manage by name, anything else in full. */
 function shortSource(decidedBy: string | null, options: TableOptions): string {
   if (decidedBy === null) return "-";
-  for (const [label, dir] of [["vendor", options.vendorDir], ["admin", options.adminDir]] as const) {
+  for (const [label, dir] of [
+    ["vendor", options.vendorDir],
+    ["admin", options.adminDir],
+  ] as const) {
     const prefix = dir.replace(/\/+$/, "") + "/";
     if (decidedBy.startsWith(prefix) && !decidedBy.slice(prefix.length).includes("/")) return `${label} ${decidedBy.slice(prefix.length)}`;
   }
@@ -129,10 +132,6 @@ export function renderStatusTable(result: StatusResult, options: TableOptions): 
     }
   }
   out += "\n";
-  out += wrap(
-    `Files: vendor = ${options.vendorDir}/, admin = ${options.adminDir}/. ` +
-      "`fsblacklist status FS` shows the details of one filesystem, `--json` everything.",
-    "",
-  );
+  out += wrap(`Files: vendor = ${options.vendorDir}/, admin = ${options.adminDir}/. ` + "`fsblacklist status FS` shows the details of one filesystem, `--json` everything.", "");
   return out;
 }

@@ -226,8 +226,3 @@ function readVendorFiles(ctx: Context, previous: ApplyState | null): VendorFile[
   }
   return files.map((f) => ({ ...f, headerModule: f.content === null ? null : fragmentModuleOf(f.content), identity: ctx.fs.identity(f.path) }));
 }
-
-
-
-
-

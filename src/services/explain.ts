@@ -47,7 +47,10 @@ const FSTYPE = /^[A-Za-z0-9_+][A-Za-z0-9_.+-]{0,55}$/;
 
 export async function explain(ctx: Context, input: ExplainInput): Promise<ExplainReport> {
   if (input.target === null && input.type === null && input.message === null) {
-    throw new UsageError("name a device, image file or mount point, or give --type or --message", "e.g. fsblacklist explain /dev/sdb1, or fsblacklist explain --message \"$(mount /dev/sdb1 /mnt 2>&1)\"");
+    throw new UsageError(
+      "name a device, image file or mount point, or give --type or --message",
+      'e.g. fsblacklist explain /dev/sdb1, or fsblacklist explain --message "$(mount /dev/sdb1 /mnt 2>&1)"',
+    );
   }
   if (input.message !== null && input.message.trim() === "") throw new UsageError("--message is empty: pass the text mount printed");
   if (input.type !== null && !FSTYPE.test(input.type)) {
@@ -69,10 +72,7 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
     const found = await identifyTarget(ctx.fs, input.target, input.cwd);
     if (fstype === null) {
       if (found.ambivalent) {
-        throw new UsageError(
-          `${found.from}, and mount refuses to guess between them ("more filesystems detected")`,
-          "name the type with --type (wipefs DEVICE lists the signatures)",
-        );
+        throw new UsageError(`${found.from}, and mount refuses to guess between them ("more filesystems detected")`, "name the type with --type (wipefs DEVICE lists the signatures)");
       }
       if (found.type === null) unrecognised = found.unrecognised;
       fstype = found.type;

@@ -79,7 +79,16 @@ async function checkImage(
   } catch (error) {
     if (!(error instanceof InitramfsReadError)) throw error;
     const why = error.message.startsWith(`${file.path}: `) ? error.message.slice(file.path.length + 2) : error.message;
-    return { path: file.path, release: file.release, state: "unreadable", summary: `unreadable: ${why}`, differences: [], bootBlocked: [], parts: [], rebuild: rebuildCommand(ctx, with_.tool, file.path, file.release) };
+    return {
+      path: file.path,
+      release: file.release,
+      state: "unreadable",
+      summary: `unreadable: ${why}`,
+      differences: [],
+      bootBlocked: [],
+      parts: [],
+      rebuild: rebuildCommand(ctx, with_.tool, file.path, file.release),
+    };
   }
   const release = file.release ?? image.tree.releases()[0] ?? null;
   const system = with_.systemFor(release);

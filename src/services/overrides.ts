@@ -64,8 +64,7 @@ export async function planOverride(ctx: Context, request: OverrideRequest, names
   const facts = readFacts(ctx);
   const behaviour = behaviourFor(ctx);
   /** The effective configuration with `file` holding `text` (null: no file). */
-  const configWith = (file: string, text: string | null): EffectiveConfig =>
-    readEffectiveConfig(ctx.fs, { behaviour, release: facts.release, cmdline: true, overlay: new Map([[file, text]]) });
+  const configWith = (file: string, text: string | null): EffectiveConfig => readEffectiveConfig(ctx.fs, { behaviour, release: facts.release, cmdline: true, overlay: new Map([[file, text]]) });
   const before = readEffectiveConfig(ctx.fs, { behaviour, release: facts.release, cmdline: true });
   const stamp = { reason: options.reason ?? null, date: (options.now ?? new Date()).toISOString(), kernel: facts.release };
   const changes: OverrideChange[] = [];

@@ -191,8 +191,7 @@ function statusOf(
   const present = indexed !== undefined && ctx.fs.exists(`${index!.dir}/${indexed.path}`);
   // A type the kernel has registered while no loaded module provides it is compiled in.
   const providers = (type: string): string[] => (index === null ? [] : filesystemProviders(index, type));
-  const registeredWithoutModule =
-    kernel.running && !judgingOther && [...types, module].some((t) => kernel.registered.has(t) && ![module, ...providers(t)].some((m) => kernel.loaded.has(m)));
+  const registeredWithoutModule = kernel.running && !judgingOther && [...types, module].some((t) => kernel.registered.has(t) && ![module, ...providers(t)].some((m) => kernel.loaded.has(m)));
   const builtin = (index?.builtin.has(module) ?? false) || registeredWithoutModule;
 
   let block: Block | null;

@@ -197,10 +197,6 @@ function readFragmentCandidates(ctx: Context, previous: ApplyState | null): { fi
   return { files: files.map((f) => ({ ...f, headerModule: f.content === null ? null : fragmentModuleOf(f.content) })), aliases };
 }
 
-
-
-
-
 /** The state file's directory (a link there is not followed: it is not our directory). Something written there meanwhile keeps it, with a note. */
 async function removeEmptyDirectory(ctx: Context, dir: string, notes: string[]): Promise<void> {
   try {

@@ -65,10 +65,7 @@ function withRootDefaults(fs: RootFs, config: Config, raw: unknown, shownPath = 
     config.vendorDir = behaviour.readsUsrLib ? "usr/lib/modprobe.d" : "lib/modprobe.d";
   } else if (!kmodReads(fs, config.vendorDir, modprobeDirs(behaviour))) {
     // Fragments kmod never reads would look installed and protect nothing.
-    throw new UsageError(
-      `${shownPath}: vendorDir ${config.vendorDir} is not a directory kmod ${behaviour.version} reads`,
-      `kmod ${behaviour.version} reads ${modprobeDirs(behaviour).join(", ")}`,
-    );
+    throw new UsageError(`${shownPath}: vendorDir ${config.vendorDir} is not a directory kmod ${behaviour.version} reads`, `kmod ${behaviour.version} reads ${modprobeDirs(behaviour).join(", ")}`);
   }
   return config;
 }

@@ -38,9 +38,7 @@ function readBin(fs: RootFs, file: string): BinIndex | null {
 /** Kernel releases installed under the root (directories with a modules.dep), oldest first. */
 export function listInstalledReleases(fs: RootFs): string[] {
   const entries = fs.listDir(MODULES_ROOT) ?? [];
-  const releases = entries
-    .filter((e) => e.kind === "directory" && fs.exists(`${MODULES_ROOT}/${e.name}/modules.dep`))
-    .map((e) => e.name);
+  const releases = entries.filter((e) => e.kind === "directory" && fs.exists(`${MODULES_ROOT}/${e.name}/modules.dep`)).map((e) => e.name);
   return releases.sort(compareReleases);
 }
 

@@ -125,9 +125,7 @@ function Region({ state, layout, colour }: { state: ReviewState; layout: Layout;
     case "diff":
       return <DiffView plan={state.mode.plan} scroll={state.mode.scroll} width={width} height={regionHeight} colour={colour} />;
     case "details":
-      return (
-        <DetailsPane fs={selected} kernel={state.report.kernel} pending={selected ? state.pending[selected.name] : undefined} width={width} height={regionHeight} expanded colour={colour} />
-      );
+      return <DetailsPane fs={selected} kernel={state.report.kernel} pending={selected ? state.pending[selected.name] : undefined} width={width} height={regionHeight} expanded colour={colour} />;
     case "quit-confirm": {
       const changes = pendingChanges(state).map((c) => `${c.action} ${c.name}`);
       return (
@@ -156,7 +154,15 @@ function Region({ state, layout, colour }: { state: ReviewState; layout: Layout;
             colour={colour}
           />
           {layout.detailsHeight > 0 && (
-            <DetailsPane fs={selected} kernel={state.report.kernel} pending={selected ? state.pending[selected.name] : undefined} width={width} height={layout.detailsHeight} expanded={false} colour={colour} />
+            <DetailsPane
+              fs={selected}
+              kernel={state.report.kernel}
+              pending={selected ? state.pending[selected.name] : undefined}
+              width={width}
+              height={layout.detailsHeight}
+              expanded={false}
+              colour={colour}
+            />
           )}
         </Box>
       );

@@ -18,14 +18,7 @@ export interface FilesystemListProps {
 }
 
 export function ListHeader({ width, colour }: { width: number; colour: boolean }) {
-  const line =
-    pad("", COLUMNS.mark) +
-    pad("NAME", COLUMNS.name) +
-    pad("MODULE", COLUMNS.module) +
-    pad("STATE", COLUMNS.state) +
-    pad("USE", COLUMNS.use) +
-    pad("CHANGE", COLUMNS.change) +
-    "REASON";
+  const line = pad("", COLUMNS.mark) + pad("NAME", COLUMNS.name) + pad("MODULE", COLUMNS.module) + pad("STATE", COLUMNS.state) + pad("USE", COLUMNS.use) + pad("CHANGE", COLUMNS.change) + "REASON";
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate-end" bold={colour} dimColor={colour}>
@@ -61,9 +54,7 @@ export function FilesystemList({ filesystems, cursor, top, rows, width, pending,
       {shown.length === 0 ? (
         <Text wrap="truncate-end">{"  No filesystem matches the filter (Esc clears it)"}</Text>
       ) : (
-        shown.map((fs, i) => (
-          <Row key={fs.name} fs={fs} selected={top + i === cursor} pending={pending[fs.name]} width={width} colour={colour} />
-        ))
+        shown.map((fs, i) => <Row key={fs.name} fs={fs} selected={top + i === cursor} pending={pending[fs.name]} width={width} colour={colour} />)
       )}
     </Box>
   );

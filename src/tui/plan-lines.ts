@@ -13,7 +13,6 @@ export interface ViewLine {
   text: string;
 }
 
-
 function heading(before: string | null, after: string | null): string {
   if (before === null) return "create";
   if (after === null) return "remove";

@@ -6,7 +6,21 @@ import { isInterrupt, keyToAction } from "./keys.ts";
 import { planLines } from "./plan-lines.ts";
 import type { KeyPress, ReviewReport, ReviewFilesystem, PendingAction, PendingChange, Message, ReviewState, ReviewAction, ViewSize } from "./review-model.ts";
 
-export type { ReviewReport, ReviewFilesystem, PendingAction, PendingChange, FileChange, ApplyOutcome, ReviewPlan, Mode, ReviewExit, Message, ReviewState, ReviewAction, ViewSize } from "./review-model.ts";
+export type {
+  ReviewReport,
+  ReviewFilesystem,
+  PendingAction,
+  PendingChange,
+  FileChange,
+  ApplyOutcome,
+  ReviewPlan,
+  Mode,
+  ReviewExit,
+  Message,
+  ReviewState,
+  ReviewAction,
+  ViewSize,
+} from "./review-model.ts";
 
 export function initialState(report: ReviewReport, canApply: boolean, size: ViewSize = { rows: 10, pageRows: 10, drawable: true }): ReviewState {
   return {
@@ -48,9 +62,7 @@ export function selectedFilesystem(state: ReviewState): ReviewFilesystem | null 
 
 export function pendingChanges(state: ReviewState): PendingChange[] {
   // Report order, so that the plan and the summary read like the list.
-  return state.report.filesystems
-    .filter((fs) => state.pending[fs.name] !== undefined)
-    .map((fs) => ({ name: fs.name, action: state.pending[fs.name]! }));
+  return state.report.filesystems.filter((fs) => state.pending[fs.name] !== undefined).map((fs) => ({ name: fs.name, action: state.pending[fs.name]! }));
 }
 
 /** What ending the review now would leave undone: changes marked but not written, or a confirmed write under way. */
@@ -82,9 +94,7 @@ function isBlocking(fs: ReviewFilesystem): boolean | null {
 export function equivalentCommands(changes: readonly PendingChange[]): string[] {
   const byAction = new Map<PendingAction, string[]>();
   for (const change of changes) byAction.set(change.action, [...(byAction.get(change.action) ?? []), change.name]);
-  return (["allow", "block", "reset"] as const)
-    .filter((action) => byAction.has(action))
-    .map((action) => `fsblacklist ${action} ${byAction.get(action)!.join(" ")}`);
+  return (["allow", "block", "reset"] as const).filter((action) => byAction.has(action)).map((action) => `fsblacklist ${action} ${byAction.get(action)!.join(" ")}`);
 }
 
 function withSelection(state: ReviewState, index: number): ReviewState {
@@ -128,9 +138,7 @@ function toggle(state: ReviewState): ReviewState {
   const blocking = isBlocking(fs);
   if (blocking === null) {
     const text =
-      fs.state === "builtin"
-        ? `${fs.name} is built into the kernel; a blacklist cannot stop it`
-        : `${fs.name}: no module for this kernel (other kernels: fsblacklist allow|block ${fs.name})`;
+      fs.state === "builtin" ? `${fs.name} is built into the kernel; a blacklist cannot stop it` : `${fs.name}: no module for this kernel (other kernels: fsblacklist allow|block ${fs.name})`;
     return { ...state, message: { tone: "info", text } };
   }
   return setPending(state, fs.name, blocking ? "allow" : "block");

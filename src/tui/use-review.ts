@@ -3,29 +3,14 @@
 
 import { useEffect, useReducer, type Dispatch } from "react";
 import { describeError } from "./describe-error.ts";
-import {
-  initialState,
-  pendingChanges,
-  reviewReducer,
-  type PendingChange,
-  type ReviewAction,
-  type ReviewPlan,
-  type ReviewReport,
-  type ReviewState,
-  type ViewSize,
-} from "./review-state.ts";
+import { initialState, pendingChanges, reviewReducer, type PendingChange, type ReviewAction, type ReviewPlan, type ReviewReport, type ReviewState, type ViewSize } from "./review-state.ts";
 
 export interface ReviewServices {
   /** The exact file changes for these pending changes, through the overrides service. */
   plan(changes: readonly PendingChange[]): Promise<ReviewPlan>;
 }
 
-export function useReview(
-  report: ReviewReport,
-  services: ReviewServices,
-  canApply: boolean,
-  size: ViewSize,
-): [ReviewState, Dispatch<ReviewAction>] {
+export function useReview(report: ReviewReport, services: ReviewServices, canApply: boolean, size: ViewSize): [ReviewState, Dispatch<ReviewAction>] {
   const [state, dispatch] = useReducer(reviewReducer, undefined, () => initialState(report, canApply, size));
   const { mode } = state;
 

@@ -70,11 +70,7 @@ test("an in-use filesystem is kept by a marked override written before its fragm
       ],
     }),
   );
-  assert.deepEqual(summary(plan), [
-    "keep etc/modprobe.d/60-blacklist_fs-jfs.conf",
-    "install usr/lib/modprobe.d/60-blacklist_fs-jfs.conf",
-    "install usr/lib/modprobe.d/60-blacklist_fs-minix.conf",
-  ]);
+  assert.deepEqual(summary(plan), ["keep etc/modprobe.d/60-blacklist_fs-jfs.conf", "install usr/lib/modprobe.d/60-blacklist_fs-jfs.conf", "install usr/lib/modprobe.d/60-blacklist_fs-minix.conf"]);
   const keep = plan.actions[0]!;
   assert.equal(keep.reason, "loaded in the running kernel (proc/modules); mounted at /srv (proc/self/mountinfo)");
   const written = parseMarker(keep.content!);
@@ -94,9 +90,16 @@ test("module names compare in kmod's normal form, and signals switched off in th
       keepSignals: ["registered"],
     }),
   );
-  assert.deepEqual(plan.kept.map((k) => [k.module, k.reason]), [["foo_fs", "registered"]]);
+  assert.deepEqual(
+    plan.kept.map((k) => [k.module, k.reason]),
+    [["foo_fs", "registered"]],
+  );
   const always = planApply(input({ keepSignals: [], evidence: [{ module: "minix", signal: "always", detail: "keep.always in the configuration" }] }));
-  assert.deepEqual(always.kept.map((k) => k.module), ["minix"], "keep.always needs no signal");
+  assert.deepEqual(
+    always.kept.map((k) => k.module),
+    ["minix"],
+    "keep.always needs no signal",
+  );
 });
 
 test("an administrator's own file and our allow/block overrides always win and are never touched", () => {
@@ -119,7 +122,10 @@ test("an administrator's own file and our allow/block overrides always win and a
     "minix: allowed by `fsblacklist allow` (2024-01-01T00:00:00.000Z)",
     "ufs: the administrator's own file of this name decides",
   ]);
-  assert.ok(plan.actions.every((a) => a.action === "skip" || a.path.startsWith("usr/lib/")), "nothing is written in the admin directory");
+  assert.ok(
+    plan.actions.every((a) => a.action === "skip" || a.path.startsWith("usr/lib/")),
+    "nothing is written in the admin directory",
+  );
   assert.deepEqual(plan.kept, []);
   assert.equal(plan.notes.length, 1);
   assert.match(plan.notes[0]!, /^hfs is in use \(mounted\) but stays blocked by `fsblacklist block`/);
@@ -145,7 +151,10 @@ test("an existing keep stays while in use, and is lifted once nothing uses the f
 test("without a running kernel, keeps are never lifted (loaded or mounted cannot be seen)", () => {
   const plan = planApply(input({ adminFiles: [admin("jfs", marker("keep", "jfs"))], sawRunningKernel: false, kernel: null }));
   assert.ok(!plan.actions.some((a) => a.action === "unkeep"));
-  assert.deepEqual(plan.kept.map((k) => k.module), ["jfs"]);
+  assert.deepEqual(
+    plan.kept.map((k) => k.module),
+    ["jfs"],
+  );
   assert.match(plan.notes.join("\n"), /jfs stays kept .*without a running kernel/);
   const fresh = planApply(input({ sawRunningKernel: false, kernel: null, evidence: [{ module: "minix", signal: "fstab", detail: "etc/fstab:1" }] }));
   assert.equal(parseMarker(fresh.actions[0]!.content!)?.kernel, null);
@@ -218,7 +227,10 @@ test("a keep that masks a file we did not write stays when its filesystem leaves
     }),
   );
   assert.deepEqual(summary(plan), []);
-  assert.deepEqual(plan.kept.map((k) => k.module), ["jfs"]);
+  assert.deepEqual(
+    plan.kept.map((k) => k.module),
+    ["jfs"],
+  );
 });
 
 test("moving the vendor directory installs in the new place and removes the old files", () => {
@@ -242,10 +254,13 @@ test("plannedFiles: what the actions write or remove, skips left out; enforcemen
     { action: "remove", path: "usr/lib/modprobe.d/60-blacklist_fs-old.conf", module: "old", reason: "" },
     { action: "skip", path: jfs, module: "jfs", reason: "" },
   ]);
-  assert.deepEqual([...files], [
-    ["etc/modprobe.d/60-blacklist_fs-jfs.conf", keep],
-    ["usr/lib/modprobe.d/60-blacklist_fs-old.conf", null],
-  ]);
+  assert.deepEqual(
+    [...files],
+    [
+      ["etc/modprobe.d/60-blacklist_fs-jfs.conf", keep],
+      ["usr/lib/modprobe.d/60-blacklist_fs-old.conf", null],
+    ],
+  );
 
   const config = (text: string) =>
     buildEffectiveConfig({

@@ -37,7 +37,10 @@ test("fresh install with nothing in use: kmod blacklists every filesystem of the
     const { json } = applyJson(root.dir);
     assert.equal(json.changed, true);
     assert.deepEqual(json.kept, []);
-    assert.deepEqual(json.actions.map((a) => a.action), DEFAULT_MODULES.map(() => "install"));
+    assert.deepEqual(
+      json.actions.map((a) => a.action),
+      DEFAULT_MODULES.map(() => "install"),
+    );
     assert.equal(json.initramfsStale, true, "a fresh blacklist is not in the initramfs yet");
     assert.equal(json.kernel, "6.1.0-50-amd64");
 
@@ -61,16 +64,25 @@ test("filesystems the system uses stay loadable for kmod, the rest are blocked, 
   const root = inUseRoot();
   try {
     const { json } = applyJson(root.dir);
-    assert.deepEqual(json.kept.map((k) => k.module), ["hfsplus", "jfs", "minix"]);
+    assert.deepEqual(
+      json.kept.map((k) => k.module),
+      ["hfsplus", "jfs", "minix"],
+    );
     const reason = (m: string): string => json.kept.find((k) => k.module === m)!.reason;
     assert.match(reason("jfs"), /jfs loaded \(proc\/modules\)/);
     assert.match(reason("minix"), /minix \/dev\/sdb1 on \/mnt\/old, noauto \(etc\/fstab:3\)/);
     assert.match(reason("hfsplus"), /hfsplus mounted at \/mnt\/mac \(proc\/self\/mountinfo:\d+\)/);
 
     const keeps = json.actions.filter((a) => a.action === "keep");
-    assert.deepEqual(keeps.map((a) => a.path), ["hfsplus", "jfs", "minix"].map((m) => `${ADMIN}/${fragmentName(m)}`));
+    assert.deepEqual(
+      keeps.map((a) => a.path),
+      ["hfsplus", "jfs", "minix"].map((m) => `${ADMIN}/${fragmentName(m)}`),
+    );
     const firstInstall = json.actions.findIndex((a) => a.action === "install");
-    assert.ok(json.actions.slice(0, firstInstall).every((a) => a.action === "keep"), "keeps are written before the fragments they mask");
+    assert.ok(
+      json.actions.slice(0, firstInstall).every((a) => a.action === "keep"),
+      "keeps are written before the fragments they mask",
+    );
 
     const marker = parseMarker(fs.readFileSync(path.join(root.dir, ADMIN, fragmentName("jfs")), "utf8"));
     assert.equal(marker?.kind, "keep");
@@ -122,8 +134,15 @@ test("an administrator's own file is untouched byte for byte, and allow/block ov
     assert.equal(skip("jfs"), "the administrator's own file of this name decides");
     assert.equal(skip("ufs"), `allowed by \`fsblacklist allow\` (${overrideDate})`);
     assert.equal(skip("hfsplus"), `blocked by \`fsblacklist block\` (${overrideDate})`);
-    assert.ok(json.notes.some((n) => n.startsWith("hfsplus is in use (") && n.includes("stays blocked")), json.notes.join("\n"));
-    assert.deepEqual(json.kept.map((k) => k.module), ["minix"], "only minix is kept: the others are decided by the administrator");
+    assert.ok(
+      json.notes.some((n) => n.startsWith("hfsplus is in use (") && n.includes("stays blocked")),
+      json.notes.join("\n"),
+    );
+    assert.deepEqual(
+      json.kept.map((k) => k.module),
+      ["minix"],
+      "only minix is kept: the others are decided by the administrator",
+    );
 
     const kmod = kmodVerdict(root.dir);
     assert.ok(kmod.blacklisted.has("jfs"), "the administrator's file blacklists jfs");
@@ -144,7 +163,10 @@ test("a second apply reports no change and rewrites nothing", () => {
     assert.equal(json.changed, false);
     assert.deepEqual(json.actions, []);
     assert.equal(json.initramfsStale, false);
-    assert.deepEqual(json.kept.map((k) => k.module), ["hfsplus", "jfs", "minix"]);
+    assert.deepEqual(
+      json.kept.map((k) => k.module),
+      ["hfsplus", "jfs", "minix"],
+    );
     assert.deepEqual(snapshot(root.dir), before, "same content, same mtimes, same inodes");
     assert.equal(result.stderr, "");
     const text = apply(root.dir);
@@ -184,9 +206,18 @@ test("under --root without a running kernel, apply decides from fstab and mount 
   try {
     const { json } = applyJson(root.dir);
     assert.equal(json.kernel, null);
-    assert.deepEqual(json.kept.map((k) => [k.module, k.kernel]), [["minix", null], ["ufs", null]]);
+    assert.deepEqual(
+      json.kept.map((k) => [k.module, k.kernel]),
+      [
+        ["minix", null],
+        ["ufs", null],
+      ],
+    );
     assert.match(json.kept.find((k) => k.module === "ufs")!.reason, /etc\/systemd\/system\/srv-data\.mount/);
-    assert.ok(json.notes.some((n) => /no running kernel under .*: what to keep was decided from etc\/fstab and mount units alone/.test(n)), json.notes.join("\n"));
+    assert.ok(
+      json.notes.some((n) => /no running kernel under .*: what to keep was decided from etc\/fstab and mount units alone/.test(n)),
+      json.notes.join("\n"),
+    );
     assert.equal(parseMarker(fs.readFileSync(path.join(root.dir, ADMIN, fragmentName("minix")), "utf8"))?.kernel, null);
   } finally {
     root.cleanup();
@@ -203,7 +234,10 @@ test("keeps: lifted when the evidence is gone, kept without a running kernel to 
     fs.renameSync(path.join(root.dir, "proc"), path.join(root.dir, "proc.away"));
     fs.renameSync(path.join(root.dir, "sys"), path.join(root.dir, "sys.away"));
     const blind = applyJson(root.dir).json;
-    assert.deepEqual(blind.kept.map((k) => k.module), ["jfs"]);
+    assert.deepEqual(
+      blind.kept.map((k) => k.module),
+      ["jfs"],
+    );
     assert.ok(blind.notes.some((n) => n.startsWith("jfs stays kept")));
     assert.ok(fs.existsSync(keepFile));
     fs.renameSync(path.join(root.dir, "proc.away"), path.join(root.dir, "proc"));
@@ -212,7 +246,10 @@ test("keeps: lifted when the evidence is gone, kept without a running kernel to 
     fs.writeFileSync(path.join(root.dir, "proc/modules"), "");
     fs.rmSync(path.join(root.dir, "sys/module/jfs"), { recursive: true });
     const { json } = applyJson(root.dir);
-    assert.deepEqual(json.actions.map((a) => [a.action, a.module]), [["unkeep", "jfs"]]);
+    assert.deepEqual(
+      json.actions.map((a) => [a.action, a.module]),
+      [["unkeep", "jfs"]],
+    );
     assert.match(json.actions[0]!.reason, /^no longer in use \(kept since .*: jfs loaded \(proc\/modules\)\); the policy's blacklist applies again$/);
     assert.equal(json.initramfsStale, true);
     assert.ok(!fs.existsSync(keepFile));
@@ -223,8 +260,16 @@ test("keeps: lifted when the evidence is gone, kept without a running kernel to 
 });
 
 test("a policy update removes the fragment of a dropped entry and reports new entries", () => {
-  const v1 = makePolicy("1.0.0", [{ module: "jfs", since: "1.0.0" }, { module: "minix", since: "1.0.0" }, { module: "cramfs", since: "1.0.0" }]);
-  const v2 = makePolicy("1.1.0", [{ module: "jfs", since: "1.0.0" }, { module: "minix", since: "1.0.0" }, { module: "ufs", since: "1.1.0" }]);
+  const v1 = makePolicy("1.0.0", [
+    { module: "jfs", since: "1.0.0" },
+    { module: "minix", since: "1.0.0" },
+    { module: "cramfs", since: "1.0.0" },
+  ]);
+  const v2 = makePolicy("1.1.0", [
+    { module: "jfs", since: "1.0.0" },
+    { module: "minix", since: "1.0.0" },
+    { module: "ufs", since: "1.1.0" },
+  ]);
   const root = createFakeRoot({ files: { [`${VENDOR}/50-distribution.conf`]: "blacklist floppy\n" } });
   try {
     writeConfig(root.dir, `policyDir: ${v1.dir}\n`);
@@ -271,7 +316,10 @@ test("the fragments land in the configured directories, and the cis profile writ
     writeConfig(root.dir, "vendorDir: lib/modprobe.d\nprofile: cis\n");
     const { json } = applyJson(root.dir);
     assert.ok(json.actions.filter((a) => a.action === "install").every((a) => a.path.startsWith("lib/modprobe.d/")));
-    assert.deepEqual(json.kept.map((k) => k.module), ["udf"]);
+    assert.deepEqual(
+      json.kept.map((k) => k.module),
+      ["udf"],
+    );
     const kmod = kmodVerdict(root.dir);
     assert.equal(kmod.installs.get("squashfs"), "/bin/false");
     assert.ok(loadableFor(kmod, "udf"));
@@ -296,7 +344,10 @@ test("not as root: a dry run works, a real run of a root it cannot write fails w
     assert.match(dry.stdout, /would keep\s+etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf/);
     const real = run([]);
     assert.equal(real.status, 1);
-    assert.match(real.stderr, /^fsblacklist: cannot create lock run\/fsblacklist\.lock: permission denied \(EACCES\)\nhint: changing the system needs root|cannot write etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf: permission denied \(EACCES\)/);
+    assert.match(
+      real.stderr,
+      /^fsblacklist: cannot create lock run\/fsblacklist\.lock: permission denied \(EACCES\)\nhint: changing the system needs root|cannot write etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf: permission denied \(EACCES\)/,
+    );
     assert.deepEqual(snapshot(root.dir), before);
   } finally {
     root.cleanup();

@@ -84,7 +84,10 @@ test("runs killed (SIGKILL) at points spread over their writes leave every file 
   // changed, cramfs dropped, ufs added, with jfs unloaded and minix loaded.
   const modules = DEFAULT_MODULES.filter((m) => m !== "ufs").slice(0, 16);
   assert.ok(modules.includes("jfs") && modules.includes("minix") && modules.includes("cramfs"));
-  const v1 = makePolicy("1.0.0", modules.map((module) => ({ module, since: "1.0.0" })));
+  const v1 = makePolicy(
+    "1.0.0",
+    modules.map((module) => ({ module, since: "1.0.0" })),
+  );
   const v2 = makePolicy("1.1.0", [...modules.filter((m) => m !== "cramfs").map((module) => ({ module, since: "1.0.1" })), { module: "ufs", since: "1.1.0" }]);
   const template = createFakeRoot({ loaded: ["jfs"] });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "fsblacklist-kill-"));

@@ -60,7 +60,10 @@ test("regenerate mode under --root: not without initramfs.underRoot; with it, in
     installDracut(root.dir, 3);
     const failed = apply(root.dir, ["--json"]);
     assert.equal(failed.status, 1);
-    assert.match(failed.stderr, /^fsblacklist: chroot \S+ \/usr\/bin\/dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\nthe blacklist itself was applied; the next `fsblacklist apply` tries the initramfs again\n$/);
+    assert.match(
+      failed.stderr,
+      /^fsblacklist: chroot \S+ \/usr\/bin\/dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\nthe blacklist itself was applied; the next `fsblacklist apply` tries the initramfs again\n$/,
+    );
     const failedJson = JSON.parse(failed.stdout);
     assert.deepEqual([failedJson.changed, failedJson.initramfsStale, failedJson.initramfs.regenerated], [true, true, false]);
     assert.equal(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")).initramfsPending, true);

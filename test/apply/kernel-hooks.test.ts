@@ -33,11 +33,7 @@ function binDir(root: string, chrooted: boolean): string {
  */
 function installToolHooks(dir: string, names: readonly string[], root: string): void {
   for (const name of names) {
-    fs.writeFileSync(
-      path.join(dir, name),
-      `#!/bin/sh\necho "${name} $* fragments=$(ls '${root}/${VENDOR}' 2>/dev/null | wc -l)" >> '${root}/hook-log'\n`,
-      { mode: 0o755 },
-    );
+    fs.writeFileSync(path.join(dir, name), `#!/bin/sh\necho "${name} $* fragments=$(ls '${root}/${VENDOR}' 2>/dev/null | wc -l)" >> '${root}/hook-log'\n`, { mode: 0o755 });
   }
 }
 
@@ -94,7 +90,10 @@ for (const phase of ["postinst", "postrm"] as const) {
       assert.equal(result.status, 0, result.stderr);
       assert.match(result.stderr, /fsblacklist: unknown policy profile 'no-such-profile'\n/);
       const after = phase === "postinst" ? "installing" : "removing";
-      assert.match(result.stderr, new RegExp(`warning: 'fsblacklist apply' failed \\(exit 2\\) after ${after} kernel ${NEW_KERNEL.replace(/\+/g, "\\+")}; the previous module blacklist stays in force`));
+      assert.match(
+        result.stderr,
+        new RegExp(`warning: 'fsblacklist apply' failed \\(exit 2\\) after ${after} kernel ${NEW_KERNEL.replace(/\+/g, "\\+")}; the previous module blacklist stays in force`),
+      );
       assert.equal(hookLog(root.dir).length, 4, "every later hook still ran");
       assert.ok(!fs.existsSync(path.join(root.dir, VENDOR)), "nothing was written");
     } finally {

@@ -29,6 +29,9 @@ test("a temporary file of a killed run is removed by the next apply; one of a li
   assert.ok(json.notes.includes("removed 1 temporary file(s) left by an interrupted run"), json.notes.join("\n"));
   assert.equal(fs.existsSync(path.join(root.dir, VENDOR, left[0]!)), false);
   assert.ok(fs.existsSync(path.join(root.dir, ADMIN, live)), "a live writer's file stays");
-  assert.ok(json.actions.every((a) => !a.path.includes(".tmp")), "never taken for a fragment or an override");
+  assert.ok(
+    json.actions.every((a) => !a.path.includes(".tmp")),
+    "never taken for a fragment or an override",
+  );
   assert.equal(atomicTempWriter("60-blacklist_fs-jfs.conf"), null);
 });

@@ -29,7 +29,14 @@ export function readImports(srcDir: string): { files: string[]; edges: ImportEdg
       if (!specifier.startsWith(".")) continue;
       const to = path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier));
       const clause = match[3] ?? "";
-      const namedOnlyTypes = /^\{[^}]*\}$/.test(clause) && clause.slice(1, -1).split(",").map((n) => n.trim()).filter(Boolean).every((n) => n.startsWith("type "));
+      const namedOnlyTypes =
+        /^\{[^}]*\}$/.test(clause) &&
+        clause
+          .slice(1, -1)
+          .split(",")
+          .map((n) => n.trim())
+          .filter(Boolean)
+          .every((n) => n.startsWith("type "));
       edges.push({ from: file, to, typeOnly: match[2] !== undefined || (match[1] !== undefined && namedOnlyTypes && clause.length > 2) });
     }
   }

@@ -42,8 +42,10 @@ function serialOrders(): (readonly string[])[][] {
   for (const hfs of ["allow", "block"]) {
     for (const jfs of ["allow", "block"]) {
       // Stable sorts: the runs that must come last for each module move to the end.
-      const last = (module: string, verb: string) => (a: readonly string[], b: readonly string[]): number =>
-        Number(a[0] === verb && a.includes(module)) - Number(b[0] === verb && b.includes(module));
+      const last =
+        (module: string, verb: string) =>
+        (a: readonly string[], b: readonly string[]): number =>
+          Number(a[0] === verb && a.includes(module)) - Number(b[0] === verb && b.includes(module));
       const overrides = [...others].sort(last("hfs", hfs)).sort(last("jfs", jfs));
       const half = Math.floor(overrides.length / 2);
       orders.push([...applies, ...overrides], [...overrides, ...applies], [...overrides.slice(0, half), ...applies, ...overrides.slice(half)]);
@@ -126,7 +128,10 @@ test("10 applies and 10 uninstalls at once (a package removed while it is being 
   });
   // The two serial outcomes: whichever command runs last decides.
   const outcomes = [];
-  for (const order of [["apply", "uninstall"], ["uninstall", "apply"]]) {
+  for (const order of [
+    ["apply", "uninstall"],
+    ["uninstall", "apply"],
+  ]) {
     const root = path.join(scratch.dir, `serial-${order.join("-")}`);
     copyTree(base.dir, root);
     for (const command of order) {

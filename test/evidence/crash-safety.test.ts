@@ -57,7 +57,10 @@ const SCENARIOS: Scenario[] = [
   {
     name: "reset allows, a block and a keep",
     prepare: (root) => {
-      for (const args of [["allow", "hfs", "efs"], ["block", "minix"]]) {
+      for (const args of [
+        ["allow", "hfs", "efs"],
+        ["block", "minix"],
+      ]) {
         const run = fsb(["--root", root, ...args]);
         assert.equal(run.status, 0, run.stderr);
       }
@@ -68,7 +71,10 @@ const SCENARIOS: Scenario[] = [
     // Package removal: fragments and apply's keep go, the admin's allow and block stay, the state file is rewritten.
     name: "uninstall with an allow and a block",
     prepare: (root) => {
-      for (const args of [["allow", "hfs"], ["block", "minix"]]) {
+      for (const args of [
+        ["allow", "hfs"],
+        ["block", "minix"],
+      ]) {
         const run = fsb(["--root", root, ...args]);
         assert.equal(run.status, 0, run.stderr);
       }
@@ -79,7 +85,10 @@ const SCENARIOS: Scenario[] = [
     // Purge: everything fsblacklist wrote goes, the state file and its directory last.
     name: "uninstall --purge with an allow and a block",
     prepare: (root) => {
-      for (const args of [["allow", "hfs"], ["block", "minix"]]) {
+      for (const args of [
+        ["allow", "hfs"],
+        ["block", "minix"],
+      ]) {
         const run = fsb(["--root", root, ...args]);
         assert.equal(run.status, 0, run.stderr);
       }
@@ -122,7 +131,11 @@ test("killed at every kind of point, apply, allow, block, reset and uninstall le
   const scratch = scratchDir("fsb-crash-");
   t.after(() => scratch.cleanup());
   const policy = {
-    v1: writePolicy(path.join(scratch.dir, "policy-v1"), "1.0.0", MODULES_V1.map((module) => ({ module, since: "1.0.0" }))),
+    v1: writePolicy(
+      path.join(scratch.dir, "policy-v1"),
+      "1.0.0",
+      MODULES_V1.map((module) => ({ module, since: "1.0.0" })),
+    ),
     v2: writePolicy(path.join(scratch.dir, "policy-v2"), "1.1.0", [
       ...["minix", "hfs", "hfsplus", "efs", "bfs"].map((module) => ({ module, since: "1.0.0" })),
       { module: "jfs", since: "1.0.1" },
@@ -203,16 +216,19 @@ test("killed at every kind of point, apply, allow, block, reset and uninstall le
     // Random moments after the lock was taken.
     for (let i = 0; i < RANDOM_KILLS; i++) {
       const delay = Math.random() * 15;
-      await attempt(async (root) => {
-        const child = fsbAsync(["--root", root, ...scenario.args]);
-        const lock = path.join(root, LOCK);
-        let finished = false;
-        void child.done.then(() => (finished = true));
-        while (!finished && !fs.existsSync(lock)) await new Promise((r) => setImmediate(r));
-        await new Promise((r) => setTimeout(r, delay));
-        child.kill("SIGKILL");
-        return child.done;
-      }, `${scenario.name}: SIGKILL ${delay.toFixed(1)} ms after the lock`);
+      await attempt(
+        async (root) => {
+          const child = fsbAsync(["--root", root, ...scenario.args]);
+          const lock = path.join(root, LOCK);
+          let finished = false;
+          void child.done.then(() => (finished = true));
+          while (!finished && !fs.existsSync(lock)) await new Promise((r) => setImmediate(r));
+          await new Promise((r) => setTimeout(r, delay));
+          child.kill("SIGKILL");
+          return child.done;
+        },
+        `${scenario.name}: SIGKILL ${delay.toFixed(1)} ms after the lock`,
+      );
     }
     assert.ok(killed >= 3, `${scenario.name}: only ${killed} runs were interrupted`);
   }

@@ -275,7 +275,11 @@ test("hostile configuration files: binary, huge, CRLF, link loops, a directory: 
   const cases: { name: string; make: (root: string) => void; expect: "rejected" | "read" }[] = [
     { name: "binary", make: (r) => fs.writeFileSync(path.join(r, CONFIG), binary), expect: "rejected" },
     { name: "NUL inside YAML", make: (r) => fs.writeFileSync(path.join(r, CONFIG), "profile: def\0ault\n"), expect: "rejected" },
-    { name: "huge (3 MB of comments, then a setting)", make: (r) => fs.writeFileSync(path.join(r, CONFIG), "# padding padding padding padding padding\n".repeat(75_000) + "profile: cis\n"), expect: "read" },
+    {
+      name: "huge (3 MB of comments, then a setting)",
+      make: (r) => fs.writeFileSync(path.join(r, CONFIG), "# padding padding padding padding padding\n".repeat(75_000) + "profile: cis\n"),
+      expect: "read",
+    },
     { name: "huge and invalid", make: (r) => fs.writeFileSync(path.join(r, CONFIG), "keep:\n  always:\n" + "    - [[[[\n".repeat(50_000)), expect: "rejected" },
     { name: "CRLF line ends", make: (r) => fs.writeFileSync(path.join(r, CONFIG), "profile: cis\r\nkeep:\r\n  always:\r\n    - hfs\r\n"), expect: "read" },
     { name: "a link to itself", make: (r) => fs.symlinkSync("config.yaml", path.join(r, CONFIG)), expect: "rejected" },
@@ -390,13 +394,25 @@ test("links out of the root (etc/modprobe.d, usr/lib/modprobe.d, config.yaml, ab
       assert.doesNotMatch(run.stdout + run.stderr, /canary_hfs|profile: cis/, `${variant.name}: ${what}`);
     }
     assert.deepEqual(treeDiff(canaryBefore, snapshotTree(canary)), [], `${variant.name}: the canary changed`);
-    assert.deepEqual(fs.readdirSync(canary).map((n) => fs.statSync(path.join(canary, n)).mtimeMs), canaryTimes);
+    assert.deepEqual(
+      fs.readdirSync(canary).map((n) => fs.statSync(path.join(canary, n)).mtimeMs),
+      canaryTimes,
+    );
     assert.deepEqual(fs.readdirSync(scratch.dir).sort(), ["canary", "root"], `${variant.name}: something was created next to the root`);
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
 
-const CANARY_COMMANDS: readonly (readonly string[])[] = [["status", "--json"], ["showconfig"], ["apply"], ["allow", "hfs"], ["block", "minix"], ["explain", "--type", "hfs"], ["uninstall"], ["uninstall", "--purge"]];
+const CANARY_COMMANDS: readonly (readonly string[])[] = [
+  ["status", "--json"],
+  ["showconfig"],
+  ["apply"],
+  ["allow", "hfs"],
+  ["block", "minix"],
+  ["explain", "--type", "hfs"],
+  ["uninstall"],
+  ["uninstall", "--purge"],
+];
 
 function replaceWithLink(root: string, rel: string, target: string): void {
   fs.rmSync(path.join(root, rel), { recursive: true, force: true });

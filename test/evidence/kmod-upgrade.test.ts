@@ -77,7 +77,11 @@ for (const { layout, from, to } of CASES) {
   test(`${layout} /usr, kmod ${from} -> ${to}: apply keeps every fragment, kmod blacklists what it did, crashes at every write step converge`, async (t) => {
     const scratch = scratchDir("fsb-kmod-upgrade-");
     t.after(() => scratch.cleanup());
-    const policy = writePolicy(path.join(scratch.dir, "policy"), "1.0.0", MODULES.map((module) => ({ module, since: "1.0.0" })));
+    const policy = writePolicy(
+      path.join(scratch.dir, "policy"),
+      "1.0.0",
+      MODULES.map((module) => ({ module, since: "1.0.0" })),
+    );
     const base = createFakeRoot({ loaded: ["jfs"], kmodVersion: from });
     t.after(() => base.cleanup());
     if (layout === "merged") mergeUsr(base.dir);

@@ -33,5 +33,8 @@ test("explain resolves a relative image against the IO's working directory", asy
   assert.equal(status, 0, stderr);
   const report = JSON.parse(stdout) as { cause: string; evidence: string[] };
   assert.equal(report.cause, "unknown-filesystem");
-  assert.ok(report.evidence.some((line) => line.startsWith(`blkid -p ${image}: `)), report.evidence.join("\n"));
+  assert.ok(
+    report.evidence.some((line) => line.startsWith(`blkid -p ${image}: `)),
+    report.evidence.join("\n"),
+  );
 });

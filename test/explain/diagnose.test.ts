@@ -68,12 +68,7 @@ const CASES: [string, Partial<DiagnoseFacts>, Cause, Partial<{ fix: string[]; on
     "cmdline-blacklisted",
     { fix: ["grubby --update-kernel=ALL --args=modprobe.blacklist=jfs"] },
   ],
-  [
-    "module_blacklist= refuses it in the kernel",
-    { modprobe: { kind: "kernel-blacklisted", module: "minix", refused: "minix" }, kernelBlacklist: ["minix"] },
-    "cmdline-blacklisted",
-    { once: null },
-  ],
+  ["module_blacklist= refuses it in the kernel", { modprobe: { kind: "kernel-blacklisted", module: "minix", refused: "minix" }, kernelBlacklist: ["minix"] }, "cmdline-blacklisted", { once: null }],
   [
     "an install line runs /bin/false",
     { modprobe: { kind: "install-blocked", module: "minix", line: { where: "etc/modprobe.d/cis.conf:1", text: "install minix /bin/false" } } },

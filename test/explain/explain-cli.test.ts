@@ -167,13 +167,13 @@ describe("one test per cause", async () => {
 
   test("removed-from-kernel: reiserfs on 6.16, outside the policy's kernel range", async () => {
     const release = "6.16.3-1-amd64";
-    const doc = await explainIn(
-      { kernel: null, osrelease: release, files: { [`lib/modules/${release}/modules.dep`]: "", [`lib/modules/${release}/modules.alias`]: "" } },
-      ["--type", "reiserfs"],
-    );
+    const doc = await explainIn({ kernel: null, osrelease: release, files: { [`lib/modules/${release}/modules.dep`]: "", [`lib/modules/${release}/modules.alias`]: "" } }, ["--type", "reiserfs"]);
     assert.equal(doc.cause, "removed-from-kernel");
     assert.equal(doc.module, "reiserfs");
-    assert.ok(doc.evidence.some((e) => /kernels <6\.13\.0 only/.test(e)), doc.evidence.join("\n"));
+    assert.ok(
+      doc.evidence.some((e) => /kernels <6\.13\.0 only/.test(e)),
+      doc.evidence.join("\n"),
+    );
   });
 
   test("reiserfs on 6.12, inside the range, is not removed", async () => {
@@ -217,7 +217,14 @@ describe("the real modprobe agrees with the kmod-level causes", () => {
         kmod: (o) => o === "",
         what: "nothing at all",
       },
-      { spec: { files: { "etc/modprobe.d/cis.conf": "install minix /bin/false\n" } }, image: "minix", type: "minix", cause: "install-blocked", kmod: (o) => o.trim() === "install /bin/false", what: "install /bin/false instead of insmod" },
+      {
+        spec: { files: { "etc/modprobe.d/cis.conf": "install minix /bin/false\n" } },
+        image: "minix",
+        type: "minix",
+        cause: "install-blocked",
+        kmod: (o) => o.trim() === "install /bin/false",
+        what: "install /bin/false instead of insmod",
+      },
       {
         spec: { files: { "etc/modprobe.d/no-fat.conf": "install fat /bin/false\n" } },
         image: "vfat",
@@ -308,7 +315,10 @@ describe("inputs", async () => {
         assert.equal(doc.fstype, fstype, name);
         assert.equal(doc.cause, "no-module-support", name);
         assert.equal(doc.mountError?.kind, "unknown-filesystem-type");
-        assert.ok(doc.evidence.some((e) => e.startsWith("mount said: ")), name);
+        assert.ok(
+          doc.evidence.some((e) => e.startsWith("mount said: ")),
+          name,
+        );
       }
     } finally {
       root.cleanup();
@@ -341,7 +351,10 @@ describe("inputs", async () => {
   test("--type wins over blkid, and the difference is noted", async () => {
     const doc = (await explainAt(plain.dir, ["--type", "minix", image("ext4")])) as Explained & { notes: string[] };
     assert.equal(doc.fstype, "minix");
-    assert.ok(doc.notes.some((n) => /TYPE=ext4, but mount was asked for minix/.test(n)), doc.notes.join("\n"));
+    assert.ok(
+      doc.notes.some((n) => /TYPE=ext4, but mount was asked for minix/.test(n)),
+      doc.notes.join("\n"),
+    );
   });
 });
 
@@ -375,7 +388,11 @@ describe("bad input exits 2 and names it", () => {
 
   const cases: [string, string[], RegExp][] = [
     ["nothing given", [], /name a device, image file or mount point/],
-    ["a message without a type and no target", ["--message", "mount: /mnt: mount point does not exist."], /cannot tell the filesystem type \(mount's "mount: \/mnt: mount point does not exist\." usually means: the mount point does not exist/],
+    [
+      "a message without a type and no target",
+      ["--message", "mount: /mnt: mount point does not exist."],
+      /cannot tell the filesystem type \(mount's "mount: \/mnt: mount point does not exist\." usually means: the mount point does not exist/,
+    ],
     ["a bad --type", ["--type", "minix;reboot"], /invalid --type "minix;reboot"/],
     ["a --type that looks like an option", ["--type=-oremount"], /invalid --type "-oremount"/],
     ["an empty --message", ["--message", " "], /--message is empty/],

@@ -11,7 +11,7 @@ test("os-release: quoted and unquoted values, ID_LIKE as a list", () => {
 test("the family comes from os-release first, from the release's shape otherwise", () => {
   const ubuntu = parseOsRelease("ID=ubuntu\nID_LIKE=debian\n");
   assert.equal(familyOf(ubuntu, "6.1.0-50-amd64"), "ubuntu");
-  assert.equal(familyOf(parseOsRelease("ID=rocky\nID_LIKE=\"rhel centos fedora\"\n"), null), "rhel");
+  assert.equal(familyOf(parseOsRelease('ID=rocky\nID_LIKE="rhel centos fedora"\n'), null), "rhel");
   const byRelease: [string, string | null][] = [
     ["6.1.0-50-cloud-amd64", "debian"],
     ["6.12.100+deb12-amd64", "debian"],

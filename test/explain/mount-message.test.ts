@@ -36,7 +36,10 @@ const EXPECTED: Record<string, { kind: MountErrorKind; fstype?: string; target?:
 };
 
 test("every captured fixture has an expectation, and every expectation a fixture", () => {
-  const files = readdirSync(FIXTURES).filter((f) => f.endsWith(".txt")).map((f) => f.slice(0, -4)).sort();
+  const files = readdirSync(FIXTURES)
+    .filter((f) => f.endsWith(".txt"))
+    .map((f) => f.slice(0, -4))
+    .sort();
   assert.deepEqual(files, Object.keys(EXPECTED).sort());
 });
 
@@ -66,15 +69,15 @@ const OTHER_FORMS: [string, string, { kind: MountErrorKind; fstype?: string | nu
     "mount: wrong fs type, bad option, bad superblock on /dev/sdb1,\n       missing codepage or helper program, or other error\n\n       In some cases useful info is found in syslog - try\n       dmesg | tail or so.\n",
     { kind: "wrong-fs-type", source: "/dev/sdb1", target: null },
   ],
-  ["util-linux 2.39+ new mount API", "mount: /srv: fsconfig() failed: ext4: Unknown parameter 'bogus'.\n       dmesg(1) may have more information after failed mount system call.", { kind: "syscall-failed", target: "/srv", detail: "ext4: Unknown parameter 'bogus'" }],
+  [
+    "util-linux 2.39+ new mount API",
+    "mount: /srv: fsconfig() failed: ext4: Unknown parameter 'bogus'.\n       dmesg(1) may have more information after failed mount system call.",
+    { kind: "syscall-failed", target: "/srv", detail: "ext4: Unknown parameter 'bogus'" },
+  ],
   ["EIO", "mount: /mnt/usb: can't read superblock on /dev/sdc1.", { kind: "cannot-read-superblock", target: "/mnt/usb", source: "/dev/sdc1" }],
   ["busybox, ENODEV", "mount: mounting /dev/loop0 on /mnt failed: No such device", { kind: "unknown-filesystem-type", source: "/dev/loop0", detail: "No such device" }],
   ["busybox, EINVAL", "mount: mounting /dev/sda1 on /mnt failed: Invalid argument", { kind: "wrong-fs-type", source: "/dev/sda1", detail: "Invalid argument" }],
-  [
-    "a journal line",
-    "Nov 21 21:13:12 host mount[812]: mount: /srv/old: unknown filesystem type 'reiserfs'.",
-    { kind: "unknown-filesystem-type", fstype: "reiserfs", target: "/srv/old" },
-  ],
+  ["a journal line", "Nov 21 21:13:12 host mount[812]: mount: /srv/old: unknown filesystem type 'reiserfs'.", { kind: "unknown-filesystem-type", fstype: "reiserfs", target: "/srv/old" }],
   ["another language", "mount: /mnt: Dateisystemtyp »minix« unbekannt.", { kind: "unrecognised", target: null }],
 ];
 

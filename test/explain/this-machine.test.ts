@@ -60,7 +60,9 @@ test("a real failed mount of a minix image and fsblacklist explain agree", (t) =
     assert.ok(BLOCKING.includes(byImage.cause), `mount failed, so explain must name what blocks minix, not ${byImage.cause}`);
 
     // The kernel's own view: minix is not registered, and without proc/modules it cannot be loaded.
-    const registered = readFileSync("/proc/filesystems", "utf8").split("\n").map((l) => l.split("\t")[1]);
+    const registered = readFileSync("/proc/filesystems", "utf8")
+      .split("\n")
+      .map((l) => l.split("\t")[1]);
     assert.ok(!registered.includes("minix"));
     if (!existsSync("/proc/modules")) {
       assert.equal(byImage.cause, "no-module-support");

@@ -21,8 +21,7 @@ test("an overlay shows what kmod will read after the writes, and equals reading 
   const root = createFakeRoot({ files: { [VENDOR_JFS]: "# old comment\nblacklist jfs\n", "etc/modprobe.d/local.conf": "blacklist minix\n" } });
   t.after(() => root.cleanup());
   const rootFs = new RootFs(root.dir);
-  const read = (overlay: ReadonlyMap<string, string | null> = new Map()) =>
-    readEffectiveConfig(rootFs, { behaviour: kmodBehaviour(), release: null, cmdline: false, overlay });
+  const read = (overlay: ReadonlyMap<string, string | null> = new Map()) => readEffectiveConfig(rootFs, { behaviour: kmodBehaviour(), release: null, cmdline: false, overlay });
   const now = read();
 
   const cases: { title: string; overlay: Map<string, string | null>; changed: boolean }[] = [
@@ -49,7 +48,11 @@ test("an overlay shows what kmod will read after the writes, and equals reading 
     };
     for (const [file, text] of overlay) put(file, text);
     assert.equal(renderModprobeC(planned), renderModprobeC(read()), title);
-    assert.deepEqual(planned.files.map((f) => f.path), read().files.map((f) => f.path), title);
+    assert.deepEqual(
+      planned.files.map((f) => f.path),
+      read().files.map((f) => f.path),
+      title,
+    );
     for (const [file, text] of saved) put(file, text);
   }
   assert.equal(renderModprobeC(read()), renderModprobeC(now), "the tree is as before");

@@ -47,5 +47,8 @@ test("apply in such a chroot keeps what fstab needs and says it saw no running k
   const report = JSON.parse(result.stdout) as { actions: { action: string; module: string }[]; notes: string[] };
   const kept = report.actions.filter((a) => a.action === "keep").map((a) => a.module);
   assert.deepEqual(kept, ["minix"], "jfs is loaded only in the host's proc, minix is in the image's fstab");
-  assert.ok(report.notes.some((n) => /no running kernel/.test(n)), report.notes.join("\n"));
+  assert.ok(
+    report.notes.some((n) => /no running kernel/.test(n)),
+    report.notes.join("\n"),
+  );
 });

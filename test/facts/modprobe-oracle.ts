@@ -99,7 +99,10 @@ export function kmodLoads(run: ModprobeRun, cmdline: string): boolean {
     }
     const insmod = /^insmod (\S+)/.exec(line);
     if (insmod !== null) {
-      const name = path.basename(insmod[1]!).replace(/\.ko(\.\w+)?$/, "").replaceAll("-", "_");
+      const name = path
+        .basename(insmod[1]!)
+        .replace(/\.ko(\.\w+)?$/, "")
+        .replaceAll("-", "_");
       if (refused.has(name)) return false;
     }
   }

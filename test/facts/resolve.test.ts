@@ -77,7 +77,11 @@ test("the well-known type names resolve as the kernel's index says", () => {
     try {
       const facts = factsOf(root.dir);
       for (const [type, modules] of Object.entries(types)) {
-        assert.deepEqual(resolveFilesystemType(type, facts).modules.map((m) => m.module), modules, `${release}: ${type}`);
+        assert.deepEqual(
+          resolveFilesystemType(type, facts).modules.map((m) => m.module),
+          modules,
+          `${release}: ${type}`,
+        );
       }
       const ext3 = resolveFilesystemType("ext3", facts);
       assert.equal(ext3.lookup, release === "6.1.0-50-cloud-amd64" ? "builtin-alias" : "modules.alias");
@@ -92,7 +96,10 @@ test("names on the command line resolve through the index, then the policy", () 
   const root = createFakeRoot({ kernel: "6.1.0-50-cloud-amd64" });
   try {
     const index = readModuleIndex(new RootFs(root.dir), root.release!);
-    const known = [{ module: "freevxfs", types: ["vxfs"] }, { module: "jfs", types: ["jfs"] }];
+    const known = [
+      { module: "freevxfs", types: ["vxfs"] },
+      { module: "jfs", types: ["jfs"] },
+    ];
     assert.deepEqual(resolveFilesystemName("iso9660", index, known), { input: "iso9660", module: "isofs", types: ["iso9660"], via: "alias" });
     assert.deepEqual(resolveFilesystemName("ext3", index, known)?.module, "ext4");
     assert.equal(resolveFilesystemName("ext3", index, known)?.via, "builtin-alias");
@@ -118,21 +125,87 @@ function prng(seed: number): () => number {
 const HAND_WRITTEN: { name: string; spec: FakeRootSpec; type: string; block: string | null; result: string }[] = [
   { name: "blacklist stops the alias request", spec: { files: { "etc/modprobe.d/a.conf": "blacklist vfat\n" } }, type: "vfat", block: "blacklisted:vfat:etc/modprobe.d/a.conf:1", result: "blocked" },
   { name: "blacklisting a dependency does not stop it", spec: { files: { "etc/modprobe.d/a.conf": "blacklist fat\n" } }, type: "vfat", block: null, result: "loads" },
-  { name: "install on a dependency blocks", spec: { files: { "etc/modprobe.d/a.conf": "install fat /bin/false\n" } }, type: "vfat", block: "dependency-blocked:fat:etc/modprobe.d/a.conf:1", result: "blocked" },
-  { name: "install on the module blocks", spec: { files: { "etc/modprobe.d/a.conf": "# x\ninstall vfat /bin/true\n" } }, type: "vfat", block: "install-blocked:vfat:etc/modprobe.d/a.conf:2", result: "blocked" },
-  { name: "an install line for the request itself intercepts it", spec: { files: { "usr/lib/modprobe.d/b.conf": "install fs-vfat /bin/false\n" } }, type: "vfat", block: "install-blocked:fs_vfat:usr/lib/modprobe.d/b.conf:1", result: "blocked" },
-  { name: "a resolvable softdep makes kmod ignore install", spec: { files: { "etc/modprobe.d/a.conf": "softdep fat pre: nls_cp437\ninstall fat /bin/false\n" } }, type: "vfat", block: null, result: "loads" },
-  { name: "an unresolvable softdep does not", spec: { files: { "etc/modprobe.d/a.conf": "softdep fat pre: no_such_module\ninstall fat /bin/false\n" } }, type: "vfat", block: "dependency-blocked:fat:etc/modprobe.d/a.conf:2", result: "blocked" },
+  {
+    name: "install on a dependency blocks",
+    spec: { files: { "etc/modprobe.d/a.conf": "install fat /bin/false\n" } },
+    type: "vfat",
+    block: "dependency-blocked:fat:etc/modprobe.d/a.conf:1",
+    result: "blocked",
+  },
+  {
+    name: "install on the module blocks",
+    spec: { files: { "etc/modprobe.d/a.conf": "# x\ninstall vfat /bin/true\n" } },
+    type: "vfat",
+    block: "install-blocked:vfat:etc/modprobe.d/a.conf:2",
+    result: "blocked",
+  },
+  {
+    name: "an install line for the request itself intercepts it",
+    spec: { files: { "usr/lib/modprobe.d/b.conf": "install fs-vfat /bin/false\n" } },
+    type: "vfat",
+    block: "install-blocked:fs_vfat:usr/lib/modprobe.d/b.conf:1",
+    result: "blocked",
+  },
+  {
+    name: "a resolvable softdep makes kmod ignore install",
+    spec: { files: { "etc/modprobe.d/a.conf": "softdep fat pre: nls_cp437\ninstall fat /bin/false\n" } },
+    type: "vfat",
+    block: null,
+    result: "loads",
+  },
+  {
+    name: "an unresolvable softdep does not",
+    spec: { files: { "etc/modprobe.d/a.conf": "softdep fat pre: no_such_module\ninstall fat /bin/false\n" } },
+    type: "vfat",
+    block: "dependency-blocked:fat:etc/modprobe.d/a.conf:2",
+    result: "blocked",
+  },
   { name: "modules.softdep counts too (ext4 pre: crypto-crc32c)", spec: { files: { "etc/modprobe.d/a.conf": "install ext4 /bin/false\n" } }, type: "ext4", block: null, result: "loads" },
-  { name: "a failing softdep does not fail the load", spec: { files: { "etc/modprobe.d/a.conf": "softdep vfat post: isofs\ninstall isofs /bin/false\n" } }, type: "vfat", block: null, result: "loads" },
-  { name: "modprobe.blacklist= on the command line", spec: { cmdline: "root=/dev/vda1 modprobe.blacklist=jfs,vfat" }, type: "vfat", block: "cmdline-blacklisted:vfat:proc/cmdline:0", result: "blocked" },
+  {
+    name: "a failing softdep does not fail the load",
+    spec: { files: { "etc/modprobe.d/a.conf": "softdep vfat post: isofs\ninstall isofs /bin/false\n" } },
+    type: "vfat",
+    block: null,
+    result: "loads",
+  },
+  {
+    name: "modprobe.blacklist= on the command line",
+    spec: { cmdline: "root=/dev/vda1 modprobe.blacklist=jfs,vfat" },
+    type: "vfat",
+    block: "cmdline-blacklisted:vfat:proc/cmdline:0",
+    result: "blocked",
+  },
   { name: "module_blacklist= refuses a dependency", spec: { cmdline: "root=/dev/vda1 module_blacklist=fat" }, type: "vfat", block: "cmdline-blacklisted:fat:null", result: "blocked" },
   { name: "a loaded dependency is skipped", spec: { loaded: ["fat"], files: { "etc/modprobe.d/a.conf": "install fat /bin/false\n" } }, type: "vfat", block: null, result: "loads" },
   { name: "a loaded module cannot be blocked", spec: { loaded: ["vfat"], files: { "etc/modprobe.d/a.conf": "blacklist vfat\n" } }, type: "vfat", block: null, result: "in-kernel" },
-  { name: "a built-in module cannot be blocked", spec: { kernel: "6.1.0-50-cloud-amd64", files: { "etc/modprobe.d/a.conf": "blacklist ext4\ninstall ext4 /bin/false\n" } }, type: "ext3", block: null, result: "in-kernel" },
-  { name: "install globs match the first line only", spec: { files: { "etc/modprobe.d/a.conf": "install f* /bin/false\ninstall fat /sbin/modprobe --ignore-install fat\n" } }, type: "vfat", block: "dependency-blocked:fat:etc/modprobe.d/a.conf:1", result: "blocked" },
-  { name: "an admin file masks the vendor file of the same name", spec: { files: { "usr/lib/modprobe.d/60-x.conf": "blacklist vfat\n", "etc/modprobe.d/60-x.conf": "# allowed\n" } }, type: "vfat", block: null, result: "loads" },
-  { name: "a config alias wins over modules.alias", spec: { files: { "etc/modprobe.d/a.conf": "alias fs-vfat msdos\nblacklist msdos\n" } }, type: "vfat", block: "blacklisted:msdos:etc/modprobe.d/a.conf:2", result: "blocked" },
+  {
+    name: "a built-in module cannot be blocked",
+    spec: { kernel: "6.1.0-50-cloud-amd64", files: { "etc/modprobe.d/a.conf": "blacklist ext4\ninstall ext4 /bin/false\n" } },
+    type: "ext3",
+    block: null,
+    result: "in-kernel",
+  },
+  {
+    name: "install globs match the first line only",
+    spec: { files: { "etc/modprobe.d/a.conf": "install f* /bin/false\ninstall fat /sbin/modprobe --ignore-install fat\n" } },
+    type: "vfat",
+    block: "dependency-blocked:fat:etc/modprobe.d/a.conf:1",
+    result: "blocked",
+  },
+  {
+    name: "an admin file masks the vendor file of the same name",
+    spec: { files: { "usr/lib/modprobe.d/60-x.conf": "blacklist vfat\n", "etc/modprobe.d/60-x.conf": "# allowed\n" } },
+    type: "vfat",
+    block: null,
+    result: "loads",
+  },
+  {
+    name: "a config alias wins over modules.alias",
+    spec: { files: { "etc/modprobe.d/a.conf": "alias fs-vfat msdos\nblacklist msdos\n" } },
+    type: "vfat",
+    block: "blacklisted:msdos:etc/modprobe.d/a.conf:2",
+    result: "blocked",
+  },
 ];
 
 function describeBlock(resolution: Resolution): string | null {
@@ -166,11 +239,31 @@ test("hand-written blocking cases: the decision, and the plan the real modprobe 
   }
 });
 
-const MODULES = ["vfat", "fat", "msdos", "isofs", "jfs", "minix", "ext4", "jbd2", "mbcache", "nls_cp437", "nls_utf8", "udf", "crc_itu_t", "crc32c_intel", "btrfs", "xor", "f*", "*fs", "no_such_module"];
+const MODULES = [
+  "vfat",
+  "fat",
+  "msdos",
+  "isofs",
+  "jfs",
+  "minix",
+  "ext4",
+  "jbd2",
+  "mbcache",
+  "nls_cp437",
+  "nls_utf8",
+  "udf",
+  "crc_itu_t",
+  "crc32c_intel",
+  "btrfs",
+  "xor",
+  "f*",
+  "*fs",
+  "no_such_module",
+];
 const TYPES = ["vfat", "msdos", "iso9660", "jfs", "minix", "ext4", "ext3", "udf", "btrfs"];
 
 function generatedCase(random: () => number): FakeRootSpec {
-  const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const lines: string[] = [];
   const count = 1 + Math.floor(random() * 6);
   for (let i = 0; i < count; i++) {
@@ -278,5 +371,8 @@ test("install commands: what they do to the module at mount time", async () => {
   assert.equal(installEffect("exit 1", "jfs"), "fails");
   assert.equal(installEffect("/sbin/modprobe --ignore-install nls-cp437 && echo done", "nls_cp437"), "loads");
   assert.equal(installEffect("/sbin/modprobe --ignore-install other", "jfs"), "unknown");
-  assert.deepEqual(["fails", "no-load", "hook", "loads", "unknown"].map((e) => installBlocks(e as never)), [true, true, true, false, false]);
+  assert.deepEqual(
+    ["fails", "no-load", "hook", "loads", "unknown"].map((e) => installBlocks(e as never)),
+    [true, true, true, false, false],
+  );
 });

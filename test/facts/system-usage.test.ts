@@ -58,7 +58,13 @@ test("kernel state: loaded, registered, mounts with escapes, module support, aut
 
 test("mountinfo without optional fields, and module_blacklist= as the kernel reads it", () => {
   const mounts = parseMountinfo("22 27 0:21 / /proc rw,relatime - proc proc rw\n36 35 98:0 /mnt1 /mnt\\0402 rw shared:1 master:2 - ext3 /dev/root rw,errors=continue\n");
-  assert.deepEqual(mounts.map((m) => [m.target, m.fstype, m.source, m.line]), [["/proc", "proc", "proc", 1], ["/mnt 2", "ext3", "/dev/root", 2]]);
+  assert.deepEqual(
+    mounts.map((m) => [m.target, m.fstype, m.source, m.line]),
+    [
+      ["/proc", "proc", "proc", 1],
+      ["/mnt 2", "ext3", "/dev/root", 2],
+    ],
+  );
   assert.deepEqual(kernelModuleBlacklist("module_blacklist=a module_blacklist=b,c"), ["b", "c"]);
 });
 
@@ -101,10 +107,13 @@ test("mount units: etc masks usr/lib, a /dev/null link masks, Type= may be missi
   try {
     symlinkSync("/dev/null", `${root.dir}/etc/systemd/system/tmp.mount`);
     const units = readMountUnits(new RootFs(root.dir));
-    assert.deepEqual(units.map((u) => [u.path, u.type, u.what]), [
-      ["etc/systemd/system/srv-data.mount", "jfs", "/dev/disk/by-label/data"],
-      ["usr/lib/systemd/system/media-x.mount", null, "/dev/sdy"],
-    ]);
+    assert.deepEqual(
+      units.map((u) => [u.path, u.type, u.what]),
+      [
+        ["etc/systemd/system/srv-data.mount", "jfs", "/dev/disk/by-label/data"],
+        ["usr/lib/systemd/system/media-x.mount", null, "/dev/sdy"],
+      ],
+    );
     assert.deepEqual(parseMountUnit("[Mount]\nType=jfs\nType=\n"), { what: null, where: null, type: null });
   } finally {
     root.cleanup();
@@ -144,15 +153,24 @@ test("usage evidence: loaded, registered, mounted, fstab, mount units, and throu
     const fs = new RootFs(root.dir);
     const usage = readSystemUsage(fs, readModuleIndex(fs, root.release!));
     const fat = usage.evidenceFor("fat");
-    assert.deepEqual(fat.map((e) => [e.signal, e.text, e.where]), [
-      ["loaded", "fat loaded", "proc/modules"],
-      ["loaded", "vfat loaded (vfat needs fat)", "proc/modules"],
-      ["registered", "vfat registered (vfat needs fat)", "proc/filesystems"],
-      ["mounted", "vfat mounted at /boot/efi (vfat needs fat)", "proc/self/mountinfo:6"],
-      ["fstab", "vfat /dev/vda1 on /boot/efi (EFI system partition) (vfat needs fat)", "etc/fstab:2"],
-    ]);
-    assert.deepEqual(usage.evidenceFor("isofs").map((e) => e.signal), ["loaded", "registered", "fstab"]);
-    assert.deepEqual(usage.evidenceFor("jfs").map((e) => [e.signal, e.where]), [["mount-units", "etc/systemd/system/srv.mount"]]);
+    assert.deepEqual(
+      fat.map((e) => [e.signal, e.text, e.where]),
+      [
+        ["loaded", "fat loaded", "proc/modules"],
+        ["loaded", "vfat loaded (vfat needs fat)", "proc/modules"],
+        ["registered", "vfat registered (vfat needs fat)", "proc/filesystems"],
+        ["mounted", "vfat mounted at /boot/efi (vfat needs fat)", "proc/self/mountinfo:6"],
+        ["fstab", "vfat /dev/vda1 on /boot/efi (EFI system partition) (vfat needs fat)", "etc/fstab:2"],
+      ],
+    );
+    assert.deepEqual(
+      usage.evidenceFor("isofs").map((e) => e.signal),
+      ["loaded", "registered", "fstab"],
+    );
+    assert.deepEqual(
+      usage.evidenceFor("jfs").map((e) => [e.signal, e.where]),
+      [["mount-units", "etc/systemd/system/srv.mount"]],
+    );
     assert.deepEqual(usage.evidenceFor("minix"), []);
     assert.deepEqual(usage.untyped, [{ text: "/dev/sdb1 on /mnt (type auto)", where: "etc/fstab:4" }]);
   } finally {

@@ -77,10 +77,7 @@ export interface FakeRoot {
   cleanup(): void;
 }
 
-const VIRTUAL_FILESYSTEMS = [
-  "sysfs", "tmpfs", "bdev", "proc", "cgroup", "cgroup2", "cpuset", "devtmpfs", "securityfs",
-  "sockfs", "bpf", "pipefs", "ramfs", "hugetlbfs", "devpts", "mqueue", "pstore",
-];
+const VIRTUAL_FILESYSTEMS = ["sysfs", "tmpfs", "bdev", "proc", "cgroup", "cgroup2", "cpuset", "devtmpfs", "securityfs", "sockfs", "bpf", "pipefs", "ramfs", "hugetlbfs", "devpts", "mqueue", "pstore"];
 /** Built-in types that need a block device (the rest of the built-ins are nodev). */
 const BLOCK_FILESYSTEMS = new Set(["ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "msdos", "iso9660", "fuseblk", "squashfs"]);
 

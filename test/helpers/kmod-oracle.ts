@@ -97,7 +97,7 @@ function inMountNamespace(args: readonly string[]): Promise<void> {
  */
 export async function runOracle(
   roots: readonly string[],
-  { parallel = 2, asUser }: { parallel?: number; /** Run modprobe as this uid (and gid), e.g. 65534; needs root. */ asUser?: number } = {},
+  { parallel = 2, asUser }: { parallel?: number /** Run modprobe as this uid (and gid), e.g. 65534; needs root. */; asUser?: number } = {},
 ): Promise<OracleResult[]> {
   if (roots.length === 0) return [];
   const work = makeScratchDir("fsb-oracle-");
@@ -109,8 +109,14 @@ export async function runOracle(
       const abs = path.resolve(root);
       const release = releaseOf(abs);
       const cmdline = path.join(abs, "proc/cmdline");
-      for (const [value, what] of [[abs, "root"], [release, "release"]] as const) assertSafe(value, what);
-      chunks[index % chunks.length]!.push([path.join(work, String(index)), abs, existsSync(cmdline) ? cmdline : empty, release, configDirsOf(abs).includes("usr/lib/modprobe.d") ? "1" : "0"].join("\t"));
+      for (const [value, what] of [
+        [abs, "root"],
+        [release, "release"],
+      ] as const)
+        assertSafe(value, what);
+      chunks[index % chunks.length]!.push(
+        [path.join(work, String(index)), abs, existsSync(cmdline) ? cmdline : empty, release, configDirsOf(abs).includes("usr/lib/modprobe.d") ? "1" : "0"].join("\t"),
+      );
     });
     await Promise.all(
       chunks.map((lines, n) => {

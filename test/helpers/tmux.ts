@@ -27,11 +27,7 @@ export class TmuxTerminal {
     // After the command the window stays open and shows the exit status: tmux's
     // own remain-on-exit clears the screen (tmux 3.3a), losing the last frame.
     const keepOpen = `"$@"; echo "[fsb-test: exited $?]"; exec sleep 600`;
-    this.tmux([
-      "-f", "/dev/null", "new-session", "-d", "-s", this.target,
-      "-x", String(options.columns ?? 80), "-y", String(options.rows ?? 24), ...env,
-      "sh", "-c", keepOpen, "sh", ...command,
-    ]);
+    this.tmux(["-f", "/dev/null", "new-session", "-d", "-s", this.target, "-x", String(options.columns ?? 80), "-y", String(options.rows ?? 24), ...env, "sh", "-c", keepOpen, "sh", ...command]);
   }
 
   private tmux(args: readonly string[]): string {

@@ -181,19 +181,7 @@ const ALIAS_PATTERNS = [
   "block-major-8-*",
 ];
 
-const OPTION_VALUES = [
-  "a=1",
-  "a=1 b=2",
-  'foo="x y"',
-  "\ttab=1",
-  "x=-1 y-z=a-b",
-  "verbose",
-  "a=1\t\tb=2",
-  "a=1  ",
-  "p=[a-b] q=]",
-  "x=\xff",
-  "#notacomment=1",
-];
+const OPTION_VALUES = ["a=1", "a=1 b=2", 'foo="x y"', "\ttab=1", "x=-1 y-z=a-b", "verbose", "a=1\t\tb=2", "a=1  ", "p=[a-b] q=]", "x=\xff", "#notacomment=1"];
 
 const COMMANDS_TEXT = [
   "/bin/true",
@@ -359,8 +347,35 @@ function configLine(d: Dice): string {
 // Token soup: random sequences of the bytes and words that matter to the parsers,
 // to reach combinations that the grammar above does not think of.
 const CONFIG_SOUP = [
-  "alias", "blacklist", "options", "install", "remove", "softdep", "weakdep", "include",
-  "pre:", "post:", " ", " ", " ", "\t", "\\", "\n", "\n", "\r", "#", "-", "_", "[", "]", "a", "b", "\0", "\xff", "\v", ":",
+  "alias",
+  "blacklist",
+  "options",
+  "install",
+  "remove",
+  "softdep",
+  "weakdep",
+  "include",
+  "pre:",
+  "post:",
+  " ",
+  " ",
+  " ",
+  "\t",
+  "\\",
+  "\n",
+  "\n",
+  "\r",
+  "#",
+  "-",
+  "_",
+  "[",
+  "]",
+  "a",
+  "b",
+  "\0",
+  "\xff",
+  "\v",
+  ":",
 ];
 const CMDLINE_SOUP = ["modprobe", "blacklist", "m", "p", ".", ".", "=", "=", '"', '"', " ", " ", "\t", "\n", ",", "a", "-", "_", "[", "]", "\0"];
 
@@ -402,8 +417,7 @@ function kernelCmdline(d: Dice): string {
   if (d.chance(0.25)) return soup(d, CMDLINE_SOUP, d.int(1, 60));
   const words: string[] = [];
   const n = d.int(0, 10);
-  const value = (): string =>
-    d.pick(["1", "", "a-b", "x=y", "a.b", "a,b", '"a b"', '"a', "c\"d", "'q'", "\xff", `"${d.pick(["x y", "", "a=b c", "x\ty"])}"`]);
+  const value = (): string => d.pick(["1", "", "a-b", "x=y", "a.b", "a,b", '"a b"', '"a', 'c"d', "'q'", "\xff", `"${d.pick(["x y", "", "a=b c", "x\ty"])}"`]);
   for (let i = 0; i < n; i++) {
     words.push(
       d.weighted([
@@ -430,7 +444,7 @@ function kernelCmdline(d: Dice): string {
               "modprobe.blacklisted=x",
               "modprobe.blacklist==x",
               '"modprobe.blacklist=a b"',
-              "modprobe.blacklist=a\"b c\"",
+              'modprobe.blacklist=a"b c"',
               "foo.",
               ".",
               '"',

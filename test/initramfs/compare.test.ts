@@ -46,7 +46,10 @@ test("status: current after a rebuild, stale after a change, current again after
     assert.equal(apply(root.dir).status, 0);
     imageFromRoot(root.dir, RELEASE, { compression: "zstd", microcode: true });
     let { images } = statusImages(root.dir);
-    assert.deepEqual(images.map((i) => [i.path, i.release, i.state, i.summary, i.parts]), [[IMAGE, RELEASE, "current", "current", ["none", "zstd"]]]);
+    assert.deepEqual(
+      images.map((i) => [i.path, i.release, i.state, i.summary, i.parts]),
+      [[IMAGE, RELEASE, "current", "current", ["none", "zstd"]]],
+    );
 
     const allowed = runCli(["--root", root.dir, "allow", "hfs"]);
     assert.equal(allowed.status, 0, allowed.stderr);

@@ -148,7 +148,7 @@ test("damaged images: flipped bytes give InitramfsReadError or a successful read
       for (let i = 0; i < 8; i += 1) {
         const damaged = Buffer.from(bytes);
         // Deterministic spread over the header, the boundary and the compressed data.
-        const at = Math.floor(((i * 7919) % 1000) / 1000 * damaged.length);
+        const at = Math.floor((((i * 7919) % 1000) / 1000) * damaged.length);
         damaged[at] = damaged[at]! ^ 0xff;
         const file = path.join(dir, `flip-${compression}-${at}`);
         fs.writeFileSync(file, damaged);
@@ -189,7 +189,17 @@ test("a compression whose command is missing says which package to install", asy
 test("the images under boot/ by the distributions' names; links, backups and kdump images are not what boots", () => {
   const { dir, cleanup } = tmpdir();
   try {
-    for (const name of ["initrd.img-6.1.0-50-amd64", "initrd.img-6.12.100+deb12-amd64", "initrd.img-6.1.0-50-amd64.bak", "initramfs-6.8.9-300.fc40.x86_64.img", "initramfs-6.8.9-300.fc40.x86_64kdump.img", "initramfs-linux.img", "initramfs-linux-fallback.img", "initrd-6.4.0-150600.23-default", "vmlinuz-6.1.0-50-amd64"]) {
+    for (const name of [
+      "initrd.img-6.1.0-50-amd64",
+      "initrd.img-6.12.100+deb12-amd64",
+      "initrd.img-6.1.0-50-amd64.bak",
+      "initramfs-6.8.9-300.fc40.x86_64.img",
+      "initramfs-6.8.9-300.fc40.x86_64kdump.img",
+      "initramfs-linux.img",
+      "initramfs-linux-fallback.img",
+      "initrd-6.4.0-150600.23-default",
+      "vmlinuz-6.1.0-50-amd64",
+    ]) {
       fs.mkdirSync(path.join(dir, "boot"), { recursive: true });
       fs.writeFileSync(path.join(dir, "boot", name), "");
     }

@@ -140,8 +140,7 @@ describe("file names", () => {
 
   test("a name that is not UTF-8 is read, sorted and masked as kmod does, and shown with \\xNN escapes", async () => {
     const root = tree({ "etc/modprobe.d/a.conf": "blacklist a\n", "lib/modprobe.d/z.conf": "blacklist z\n" });
-    const inDir = (dir: string, name: number[], text: string): void =>
-      fs.writeFileSync(Buffer.concat([Buffer.from(path.join(root, dir) + "/"), Buffer.from(name)]), text);
+    const inDir = (dir: string, name: number[], text: string): void => fs.writeFileSync(Buffer.concat([Buffer.from(path.join(root, dir) + "/"), Buffer.from(name)]), text);
     inDir("etc/modprobe.d", [0xff, ...Buffer.from(".conf")], "blacklist latin1\nbogus line\n");
     inDir("lib/modprobe.d", [0xff, ...Buffer.from(".conf")], "blacklist masked_by_etc\n");
     // A literal backslash is escaped too, so this name does not read like the one above.
@@ -153,7 +152,10 @@ describe("file names", () => {
     assert.equal(run.stdout, "blacklist backslash\nblacklist a\nblacklist z\nblacklist latin1\n");
     assert.equal(run.stderr, "fsblacklist: warning: etc/modprobe.d/\\xff.conf:2: ignoring bad line starting with 'bogus'\n");
     const json = JSON.parse(runCli(["showconfig", "--json", "--root", root]).stdout) as { files: { path: string; masks: string[] }[]; entries: { source: string }[] };
-    assert.deepEqual(json.files.map((f) => [f.path, ...f.masks]), [["lib/modprobe.d/\\\\xff.conf"], ["etc/modprobe.d/a.conf"], ["lib/modprobe.d/z.conf"], ["etc/modprobe.d/\\xff.conf", "lib/modprobe.d/\\xff.conf"]]);
+    assert.deepEqual(
+      json.files.map((f) => [f.path, ...f.masks]),
+      [["lib/modprobe.d/\\\\xff.conf"], ["etc/modprobe.d/a.conf"], ["lib/modprobe.d/z.conf"], ["etc/modprobe.d/\\xff.conf", "lib/modprobe.d/\\xff.conf"]],
+    );
     assert.equal(json.entries.at(-1)!.source, "etc/modprobe.d/\\xff.conf:1");
   });
 });

@@ -23,11 +23,15 @@ function factsOf(dir: string): ResolveFacts {
 }
 
 const where = (b: Blocker): string =>
-  b.kind === "blacklist" ? `blacklist ${b.module} ${b.source.file}:${b.source.line}`
-  : b.kind === "install" ? `install ${b.module}${b.dependency ? " (dep)" : ""} ${b.line.source.file}:${b.line.source.line}`
-  : b.kind === "request-line" ? `${b.directive} ${b.pattern} ${b.source.file}:${b.source.line}`
-  : b.kind === "missing" ? `missing ${b.module}`
-  : `module_blacklist ${b.module}`;
+  b.kind === "blacklist"
+    ? `blacklist ${b.module} ${b.source.file}:${b.source.line}`
+    : b.kind === "install"
+      ? `install ${b.module}${b.dependency ? " (dep)" : ""} ${b.line.source.file}:${b.line.source.line}`
+      : b.kind === "request-line"
+        ? `${b.directive} ${b.pattern} ${b.source.file}:${b.source.line}`
+        : b.kind === "missing"
+          ? `missing ${b.module}`
+          : `module_blacklist ${b.module}`;
 
 test("every matching install line in kmod's order, globs included; the first is the one kmod runs", { skip: skipOracle }, () => {
   const root = createFakeRoot({
@@ -97,7 +101,11 @@ test("dependencies' install lines block the filesystems that need them; a softde
     for (const type of ["iso9660", "udf", "hfsplus"]) {
       const found = requestBlockers(`fs-${type}`, facts);
       assert.equal(found.loads, false, type);
-      assert.deepEqual(found.candidates.flatMap((c) => c.blockers.map(where)), ["install cdrom (dep) etc/modprobe.d/harden.conf:1"], type);
+      assert.deepEqual(
+        found.candidates.flatMap((c) => c.blockers.map(where)),
+        ["install cdrom (dep) etc/modprobe.d/harden.conf:1"],
+        type,
+      );
     }
     const vfat = requestBlockers("fs-vfat", facts);
     assert.equal(vfat.loads, true);

@@ -142,7 +142,14 @@ describe(`differential against kmod's modprobe -c (${seeds.length} generated tre
       const options = { behaviour: kmodBehaviour(version), release: runningRelease(fs), cmdline: true };
       const model = readEffectiveConfig(fs, options);
       const streamed = readModprobeC(fs, options);
-      return { seed, root, oracle: oracle[i]!, model, ours: Buffer.from(renderModprobeC(model), "latin1"), streamed: { text: Buffer.from(streamed.text, "latin1"), diagnostics: streamed.diagnostics } };
+      return {
+        seed,
+        root,
+        oracle: oracle[i]!,
+        model,
+        ours: Buffer.from(renderModprobeC(model), "latin1"),
+        streamed: { text: Buffer.from(streamed.text, "latin1"), diagnostics: streamed.diagnostics },
+      };
     });
   });
 
@@ -193,7 +200,9 @@ ${sameText ? "  diagnostics differ" : firstDifference(c.streamed.text, c.ours)}`
       failedSeeds.add(c.seed);
       const missing = theirs.filter((r) => !ours.includes(r));
       const extra = ours.filter((r) => !theirs.includes(r));
-      failures.push(`${reproduce(c)}\n  kmod only: ${missing.join("; ") || "-"}\n  ours only: ${extra.join("; ") || "-"}${missing.length + extra.length === 0 ? "\n  (same reports, different order)" : ""}`);
+      failures.push(
+        `${reproduce(c)}\n  kmod only: ${missing.join("; ") || "-"}\n  ours only: ${extra.join("; ") || "-"}${missing.length + extra.length === 0 ? "\n  (same reports, different order)" : ""}`,
+      );
     }
     failWith("diagnostics differ from kmod's", failures);
   });

@@ -68,8 +68,7 @@ test("nameAsText: every byte kept, UTF-8 names without a backslash unchanged, an
 
 test("compareFileNames orders names as strcmp orders their bytes, whether they are UTF-8 or not", () => {
   const next = prng(29);
-  const asEntry = (bytes: Buffer): { name: string; rawName?: Buffer } =>
-    isUtf8(bytes) && !bytes.includes(0x5c) ? { name: bytes.toString("utf8") } : { name: nameAsText(bytes), rawName: bytes };
+  const asEntry = (bytes: Buffer): { name: string; rawName?: Buffer } => (isUtf8(bytes) && !bytes.includes(0x5c) ? { name: bytes.toString("utf8") } : { name: nameAsText(bytes), rawName: bytes });
   for (let n = 0; n < 20_000; n++) {
     const a = randomName(next);
     const b = next() < 0.3 ? Buffer.concat([a.subarray(0, Math.floor(next() * a.length)), randomName(next)]) : randomName(next);

@@ -52,7 +52,10 @@ function aliasOf(raw: string, module: string): Alias | null {
 
 function loadKernel(dir: string): Kernel {
   const bin = (name: string): BinIndex => parseIndexBin(readFileSync(path.join(dir, name)));
-  const text = (name: string): string[] => readFileSync(path.join(dir, name), "latin1").split("\n").filter((line) => line !== "");
+  const text = (name: string): string[] =>
+    readFileSync(path.join(dir, name), "latin1")
+      .split("\n")
+      .filter((line) => line !== "");
   const aliases = text("modules.alias").flatMap((line) => {
     const [keyword, raw, module] = line.split(" ");
     const alias = keyword === "alias" ? aliasOf(raw!, module!) : null;
@@ -158,7 +161,11 @@ function assertIndexMatchesText(kernel: Kernel, label: string, sampleNames?: (na
       .sort((a, b) => ranks.get(a.module)! - ranks.get(b.module)!)
       .map((a) => a.module);
     assert.ok(expected.length > 0);
-    assert.deepEqual(kernel.alias.searchWild(name).map((m) => m.value), expected, `${label}: searchWild ${name}`);
+    assert.deepEqual(
+      kernel.alias.searchWild(name).map((m) => m.value),
+      expected,
+      `${label}: searchWild ${name}`,
+    );
   }
 
   assert.equal(kernel.builtin.entries().length, new Set(kernel.builtinNames).size, `${label}: modules.builtin.bin entries`);
@@ -166,7 +173,11 @@ function assertIndexMatchesText(kernel: Kernel, label: string, sampleNames?: (na
   for (const alias of kernel.builtinAliases) {
     assert.ok(kernel.builtinAlias.lookup(alias.pattern).includes(alias.module), `${label}: builtin alias ${alias.pattern}`);
     const name = hasWildcard(alias.pattern) ? concreteName(alias.pattern) : alias.pattern;
-    if (name !== null) assert.ok(kernel.builtinAlias.searchWild(name).some((m) => m.value === alias.module), `${label}: builtin alias search ${name}`);
+    if (name !== null)
+      assert.ok(
+        kernel.builtinAlias.searchWild(name).some((m) => m.value === alias.module),
+        `${label}: builtin alias search ${name}`,
+      );
   }
 }
 
@@ -192,8 +203,18 @@ function requestsFor(kernel: Kernel): string[] {
   // A CPU with every feature some module asks for: many modules match, in modules.dep order.
   const features = [...new Set(kernel.aliases.flatMap((a) => /feature:\*([0-9A-F]{4})\*$/.exec(a.raw)?.[1] ?? []))].sort();
   const misses = [
-    "fs-nosuchfs", "nosuchmodule", "fs-", "fs-*", "fs_*", "char-major-67-*", "*", "?", "[f]s-ext4", "fs-ext4]",
-    "pci:v0000DEADd0000BEEFsv00000000sd00000000bc00sc00i00", "usb:v0000p0000d0000dc00dsc00dp00ic00isc00ip00in00",
+    "fs-nosuchfs",
+    "nosuchmodule",
+    "fs-",
+    "fs-*",
+    "fs_*",
+    "char-major-67-*",
+    "*",
+    "?",
+    "[f]s-ext4",
+    "fs-ext4]",
+    "pci:v0000DEADd0000BEEFsv00000000sd00000000bc00sc00i00",
+    "usb:v0000p0000d0000dc00dsc00dp00ic00isc00ip00in00",
   ];
   return [
     ...new Set([
@@ -243,7 +264,12 @@ test("full-size kernel: modprobe -R agrees on a spread of names", { skip: NO_FUL
     mkdirSync(path.join(root, "lib/modules"), { recursive: true });
     symlinkSync(FULL_KERNEL, path.join(root, "lib/modules", release));
     const requests = requestsFor(kernel);
-    assertModprobeAgrees(kernel, root, release, requests.filter((_, n) => n % Math.ceil(requests.length / 600) === 0));
+    assertModprobeAgrees(
+      kernel,
+      root,
+      release,
+      requests.filter((_, n) => n % Math.ceil(requests.length / 600) === 0),
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -291,7 +317,11 @@ test("real depmod and modprobe: built-in aliases sharing names and patterns come
       let multiple = 0;
       for (const run of runs!) {
         const expected = expectedResolution(kernel, run.request);
-        assert.deepEqual(run.stdout.split("\n").filter((line) => line !== ""), expected, `seed ${seed}: modprobe -R ${run.request}`);
+        assert.deepEqual(
+          run.stdout.split("\n").filter((line) => line !== ""),
+          expected,
+          `seed ${seed}: modprobe -R ${run.request}`,
+        );
         if (new Set(expected).size > 2) multiple++;
       }
       assert.ok(multiple > 10, `seed ${seed}: ${multiple} names match three modules or more`);
@@ -376,10 +406,7 @@ function outcomes(bytes: Uint8Array, names: readonly string[], dump = true): unk
     if (!(error instanceof IndexFormatError)) assert.fail(`not an IndexFormatError: ${String(error)}`);
     return ["IndexFormatError"];
   }
-  return [
-    ...names.flatMap((name) => [attempt(() => index.lookup(name)), attempt(() => index.searchWild(name))]),
-    ...(dump ? [attempt(() => index.entries()), attempt(() => index.entries("f"))] : []),
-  ];
+  return [...names.flatMap((name) => [attempt(() => index.lookup(name)), attempt(() => index.searchWild(name))]), ...(dump ? [attempt(() => index.entries()), attempt(() => index.entries("f"))] : [])];
 }
 
 function assertFormatError(query: () => unknown, pattern: RegExp): void {
@@ -531,7 +558,11 @@ test("structural damage is IndexFormatError: cycles, shared subtrees, ranges, fl
   for (const { what, build, query, error } of cases) {
     const w = new IndexWriter();
     const bytes = w.finish(build(w));
-    assert.throws(() => query(parseIndexBin(bytes)), (e: unknown) => e instanceof IndexFormatError && error.test(e.message), what);
+    assert.throws(
+      () => query(parseIndexBin(bytes)),
+      (e: unknown) => e instanceof IndexFormatError && error.test(e.message),
+      what,
+    );
   }
 });
 
@@ -549,7 +580,10 @@ test("a valid trie 100,000 nodes deep is searched without running out of stack",
   assert.deepEqual(index.searchWild("a"), [{ value: "shallow", priority: 1 }]);
   assert.deepEqual(
     index.entries().map((e) => [e.key.length, e.value]),
-    [[100_001, "deep"], [1, "shallow"]],
+    [
+      [100_001, "deep"],
+      [1, "shallow"],
+    ],
   );
 });
 
@@ -557,7 +591,9 @@ test("a fixture index truncated at every length, or with any byte changed, retur
   const dir = path.join(FIXTURE_KERNELS_DIR, "6.12.100+deb12-amd64");
   for (const file of ["modules.alias.bin", "modules.dep.bin", "modules.builtin.alias.bin"]) {
     const whole = new Uint8Array(readFileSync(path.join(dir, file)));
-    const keys = parseIndexBin(whole).entries().map((e) => e.key);
+    const keys = parseIndexBin(whole)
+      .entries()
+      .map((e) => e.key);
     const names = [...keys.filter((_, n) => n % 40 === 0).map((k) => concreteName(k) ?? k), "fs_ext4", "cpu:type:x86,ven0000fam0006mod003A:feature:,0081,0125", "nothing"];
     const intact = outcomes(whole, names);
     assert.ok(!intact.includes("IndexFormatError"), file);

@@ -66,7 +66,13 @@ const RULES: Rule[] = [
   },
   {
     rule: "only *.conf (and, in kmod up to 32, *.alias) non-hidden names are read; a directory named *.conf is reported",
-    files: { [`${E}/.h.conf`]: "blacklist hidden\n", [`${E}/README`]: "blacklist readme\n", [`${E}/x.conf~`]: "blacklist backup\n", [`${E}/x.alias`]: "blacklist alias\n", [`${E}/d.conf`]: { dir: true } },
+    files: {
+      [`${E}/.h.conf`]: "blacklist hidden\n",
+      [`${E}/README`]: "blacklist readme\n",
+      [`${E}/x.conf~`]: "blacklist backup\n",
+      [`${E}/x.alias`]: "blacklist alias\n",
+      [`${E}/d.conf`]: { dir: true },
+    },
     expected: "blacklist alias\n",
     problems: [`${E}/d.conf`],
   },

@@ -38,7 +38,13 @@ function carryOut(dir: string, change: ProposedChange): void {
     }
   }
   for (const source of change.commentOut ?? []) {
-    execFileSync("sed", ["-i", physicalLines(source).map((n) => `${n}s/^/#/`).join(";"), path.join(dir, source.file)]);
+    execFileSync("sed", [
+      "-i",
+      physicalLines(source)
+        .map((n) => `${n}s/^/#/`)
+        .join(";"),
+      path.join(dir, source.file),
+    ]);
   }
   if (typeof change.cmdline === "string") writeFileSync(path.join(dir, "proc/cmdline"), change.cmdline);
 }
@@ -83,7 +89,9 @@ const CASES: Case[] = [
 ];
 
 function firstInstall(now: SystemNow, type: string) {
-  const blocker = simulate(now, { nextBoot: true }).filesystem(type).candidates[0]!.blockers.find((b) => b.kind === "install");
+  const blocker = simulate(now, { nextBoot: true })
+    .filesystem(type)
+    .candidates[0]!.blockers.find((b) => b.kind === "install");
   assert.ok(blocker?.kind === "install", `an install line blocks ${type}`);
   return blocker.line.source;
 }
@@ -96,8 +104,7 @@ test("what the simulation says loads after a change is what the real kmod loads 
       const change = { ...c.change(now), nextBoot: true };
       const before = simulate(now, { nextBoot: true });
       const after = simulate(now, change);
-      const runs = (): ReturnType<typeof runModprobe>[number] =>
-        runModprobe([{ root: root.dir, release: root.release!, mode: "show-depends", requests: TYPES.map((t) => `fs-${t}`) }])[0]!;
+      const runs = (): ReturnType<typeof runModprobe>[number] => runModprobe([{ root: root.dir, release: root.release!, mode: "show-depends", requests: TYPES.map((t) => `fs-${t}`) }])[0]!;
       const cmdlineNow = readFileSync(path.join(root.dir, "proc/cmdline"), "utf8");
       runs().forEach((run, i) => {
         assert.equal(before.filesystem(TYPES[i]!).loads, kmodLoads(run, cmdlineNow), `${c.name}: before, ${run.request}: ${run.stdout}`);

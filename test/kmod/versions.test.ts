@@ -151,14 +151,7 @@ describe("the kernel command line across versions (v24 quotes, v28 bad module na
   };
 
   test("checked against the real kmod 30 first", async () => {
-    const lines = [
-      "jfs.a=1\tjfs.b=2\n",
-      "a.b=1\nc.d=2\n",
-      '"m.p=x y"\n',
-      "a-b[.p=1 ok.q=2\n",
-      "modprobe.blacklist=a=b,c\n",
-      'm.p="a b"\n',
-    ];
+    const lines = ["jfs.a=1\tjfs.b=2\n", "a.b=1\nc.d=2\n", '"m.p=x y"\n', "a-b[.p=1 ok.q=2\n", "modprobe.blacklist=a=b,c\n", 'm.p="a b"\n'];
     const trees = lines.map((cmdline) => tree({ "proc/cmdline": cmdline }));
     const oracle = await runOracle(trees, { parallel: 1 });
     lines.forEach((cmdline, i) => {
@@ -192,7 +185,10 @@ describe("the kernel command line across versions (v24 quotes, v28 bad module na
   test("a module name with an unmatched bracket: reported, and until 27 stored anyway half converted", () => {
     const message = "Ignoring bad option on kernel command line while parsing module name: 'a_b['";
     for (const version of [27, 28, 30]) {
-      assert.deepEqual(parseKernelCmdline("a-b[.p=1 ok.q=2\n", kmodBehaviour(version)).diagnostics.map((d) => d.message), [message]);
+      assert.deepEqual(
+        parseKernelCmdline("a-b[.p=1 ok.q=2\n", kmodBehaviour(version)).diagnostics.map((d) => d.message),
+        [message],
+      );
     }
     assert.equal(at(27, "a-b[.p=1 ok.q=2\n"), "options a_b[ p=1\noptions ok q=2\n");
     assert.equal(at(28, "a-b[.p=1 ok.q=2\n"), "options ok q=2\n");
@@ -220,8 +216,7 @@ describe("which kmod the target has", () => {
   });
 
   test("the dpkg database under the root: only an installed kmod counts", () => {
-    const stanza = (pkg: string, status: string, version: string): string =>
-      `Package: ${pkg}\nStatus: ${status}\nPriority: optional\nVersion: ${version}\nDescription: x\n\n`;
+    const stanza = (pkg: string, status: string, version: string): string => `Package: ${pkg}\nStatus: ${status}\nPriority: optional\nVersion: ${version}\nDescription: x\n\n`;
     const detect = (status: string): number | null => detectKmodVersion(new RootFs(tree({ "var/lib/dpkg/status": status })));
     assert.equal(detect(stanza("libkmod2", "install ok installed", "33-1") + stanza("kmod", "install ok installed", "1:30+20221128-1")), 30);
     assert.equal(detect(stanza("kmod", "deinstall ok config-files", "30-1")), null);

@@ -13,25 +13,17 @@ import type { IO } from "../../src/context.ts";
 import { policyRoot, shellQuote, snapshotTree } from "./helpers.ts";
 import { shellTerminal } from "../helpers/tmux.ts";
 
-const HOSTILE: readonly string[] = [
-  "jfs;rm -rf /",
-  "$(reboot)",
-  "`id`",
-  "../../etc/passwd",
-  "a/b",
-  "jfs\nblacklist x",
-  "",
-  "a".repeat(57),
-  "jfs ext4",
-  "ï",
-  "-rf",
-  "--now",
-];
+const HOSTILE: readonly string[] = ["jfs;rm -rf /", "$(reboot)", "`id`", "../../etc/passwd", "a/b", "jfs\nblacklist x", "", "a".repeat(57), "jfs ext4", "ï", "-rf", "--now"];
 const COMMANDS = ["allow", "block", "reset"] as const;
 
 /** As typed; a leading dash is an option to commander, so such names also go after `--` to reach our own check. */
 function argumentForms(command: string, name: string): string[][] {
-  return name.startsWith("-") ? [[command, name], [command, "--", name]] : [[command, name]];
+  return name.startsWith("-")
+    ? [
+        [command, name],
+        [command, "--", name],
+      ]
+    : [[command, name]];
 }
 
 function assertRejected(status: number, stdout: string, stderr: string, args: readonly string[]): void {
@@ -96,7 +88,11 @@ test("modprobe-hook with a hostile name, at a terminal as root: no prompt, exit 
   const screen = await terminal.waitFor(/^DONE$/m);
   // `clear` ran before the script, so the screen starts with the script's output.
   const output = screen.slice(0, screen.indexOf("\nDONE")).trim();
-  assert.deepEqual(output.split("\n"), HOSTILE.map((_, i) => `EXIT${i}=0`), "nothing but the exit codes: no prompt, no message");
+  assert.deepEqual(
+    output.split("\n"),
+    HOSTILE.map((_, i) => `EXIT${i}=0`),
+    "nothing but the exit codes: no prompt, no message",
+  );
   assert.deepEqual(snapshotTree(root.dir), before);
 
   // The same terminal and root do prompt for a real module: the silence above was the names'.

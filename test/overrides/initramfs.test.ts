@@ -66,7 +66,11 @@ test("regenerate mode: a failed rebuild after allow fails the run and stays pend
   // Nothing else to do for apply, but the rebuild is owed: it runs it.
   installDracut(root.dir, 0);
   const retried = applyJson(root.dir).json;
-  assert.deepEqual(retried.actions.map((a) => a.action), ["skip"], "apply leaves the allow override alone");
+  assert.deepEqual(
+    retried.actions.map((a) => a.action),
+    ["skip"],
+    "apply leaves the allow override alone",
+  );
   assert.deepEqual([retried.initramfsStale, retried.initramfs.regenerated], [false, true]);
   assert.equal(pending(root.dir), false);
   assert.equal(dracutRuns(root.dir).length, 2);
@@ -92,7 +96,10 @@ test("regenerate mode without a state file (apply never ran): a failed rebuild i
   writeConfig(root.dir, REGENERATE);
   const failed = fsb(root.dir, "block", "minix");
   assert.equal(failed.status, 1);
-  assert.match(failed.stderr, /dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\nthe blacklist itself was changed; the next `fsblacklist apply` tries the initramfs again\n$/);
+  assert.match(
+    failed.stderr,
+    /dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\nthe blacklist itself was changed; the next `fsblacklist apply` tries the initramfs again\n$/,
+  );
   assert.ok(fs.existsSync(overridePath(root, "minix")), "the override stays written");
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")), {
     policyVersion: null,
@@ -119,7 +126,11 @@ test("regenerate mode without a state file (apply never ran): a failed rebuild i
 
   installDracut(root.dir, 0);
   const retried = applyJson(root.dir).json;
-  assert.deepEqual(retried.actions.map((a) => a.action).filter((a) => a !== "skip"), [], "the policy is in place already");
+  assert.deepEqual(
+    retried.actions.map((a) => a.action).filter((a) => a !== "skip"),
+    [],
+    "the policy is in place already",
+  );
   assert.deepEqual([retried.initramfsStale, retried.initramfs.regenerated], [false, true]);
   assert.equal(pending(root.dir), false);
   assert.equal(dracutRuns(root.dir).length, 3);

@@ -41,10 +41,7 @@ test("yes: says which file blacklists jfs, writes an allow override, and kmod no
   });
   terminal.type(hookCommand(root.dir));
   const asked = await terminal.waitFor(PROMPT);
-  assert.ok(
-    asked.includes(`fsblacklist: jfs is blacklisted by ${vendorBlacklistLine(root.dir)} and will be loaded now anyway, because you asked for it by name.`),
-    asked,
-  );
+  assert.ok(asked.includes(`fsblacklist: jfs is blacklisted by ${vendorBlacklistLine(root.dir)} and will be loaded now anyway, because you asked for it by name.`), asked);
   assert.equal(fs.existsSync(overridePath(root, "jfs")), false, "nothing is written before the answer");
   terminal.type("y");
   const done = await terminal.waitFor(/^EXIT=\d+$/m);
@@ -134,10 +131,7 @@ test("through the real modprobe: the install line runs the hook via sh -c with s
   // marker in place of the real load (the fake root's modules are empty placeholders).
   const config = path.join(scratch, "modprobe.d");
   fs.mkdirSync(config);
-  fs.writeFileSync(
-    path.join(config, "00-test-hook.conf"),
-    `install jfs ${process.execPath} ${BIN} modprobe-hook jfs 2>/dev/null; echo loaded-after-the-hook\n`,
-  );
+  fs.writeFileSync(path.join(config, "00-test-hook.conf"), `install jfs ${process.execPath} ${BIN} modprobe-hook jfs 2>/dev/null; echo loaded-after-the-hook\n`);
   const captured = path.join(scratch, "stdout");
   terminal.type(`modprobe -C ${shellQuote(config)} jfs >${shellQuote(captured)}; echo "EXIT=$?"`);
   const asked = await terminal.waitFor(PROMPT);
@@ -228,8 +222,15 @@ test("the fast path loads neither the command table (commander) nor execa nor In
   });
   assert.equal(run.status, 0, run.stderr);
   const loaded = fs.readFileSync(log, "utf8").trim().split("\n");
-  assert.ok(loaded.some((url) => /\/dist\/hook\.cjs$/.test(url)), loaded.join("\n"));
+  assert.ok(
+    loaded.some((url) => /\/dist\/hook\.cjs$/.test(url)),
+    loaded.join("\n"),
+  );
   for (const unwanted of [/\/dist\/cli\.cjs$/, /execa/, /\bink\b/, /react/, /commander/]) {
-    assert.deepEqual(loaded.filter((url) => unwanted.test(url)), [], `${unwanted} was loaded`);
+    assert.deepEqual(
+      loaded.filter((url) => unwanted.test(url)),
+      [],
+      `${unwanted} was loaded`,
+    );
   }
 });

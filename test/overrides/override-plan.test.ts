@@ -26,8 +26,7 @@ const behaviour = kmodBehaviour();
 const vendorFragment = (module: string): string => `# fsblacklist-policy: fragment\nblacklist ${module}\n${hookInstallLine(module)}\n`;
 const vendorPath = (module: string): string => `${VENDOR}/${fragmentName(module)}`;
 const overridePath = (module: string): string => `${ADMIN}/${fragmentName(module)}`;
-const ours = (kind: "allow" | "block" | "keep", module: string, body = "", date = EARLIER): string =>
-  renderMarker({ kind, module, reason: "set earlier", date, kernel: "6.1.0-50-amd64" }) + body;
+const ours = (kind: "allow" | "block" | "keep", module: string, body = "", date = EARLIER): string => renderMarker({ kind, module, reason: "set earlier", date, kernel: "6.1.0-50-amd64" }) + body;
 
 function configOf(files: Files, cmdline: string | null): EffectiveConfig {
   const dirs = modprobeDirs(behaviour).map((dir) => {
@@ -149,7 +148,12 @@ const ROWS: Row[] = [
     module: "jfs",
     files: {},
     inPolicy: true,
-    expect: { action: "allow", reason: /^jfs stays allowed, even when a later fsblacklist apply installs the policy$/, affectsBlacklist: false, after: (text) => assert.equal(parseMarker(text)?.kind, "allow") },
+    expect: {
+      action: "allow",
+      reason: /^jfs stays allowed, even when a later fsblacklist apply installs the policy$/,
+      affectsBlacklist: false,
+      after: (text) => assert.equal(parseMarker(text)?.kind, "allow"),
+    },
   },
   {
     title: "allow again: our allow override stays as it is, with its original date",
@@ -200,7 +204,8 @@ const ROWS: Row[] = [
       action: "block",
       reason: /^kmod blacklists jfs, and fsblacklist apply/,
       affectsBlacklist: false,
-      after: (text) => assert.equal(text, renderMarker({ kind: "block", module: "jfs", reason: "blocked by the administrator (fsblacklist block)", date: DATE, kernel: "6.1.0-50-amd64" }) + vendorFragment("jfs")),
+      after: (text) =>
+        assert.equal(text, renderMarker({ kind: "block", module: "jfs", reason: "blocked by the administrator (fsblacklist block)", date: DATE, kernel: "6.1.0-50-amd64" }) + vendorFragment("jfs")),
     },
   },
   {

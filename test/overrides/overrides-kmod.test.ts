@@ -98,10 +98,7 @@ test("filesystem types resolve to their module: block iso9660 blacklists isofs, 
   assert.match(allow.stdout, /vxfs \(module freevxfs\): allowed/);
 
   const [after] = await runOracle([root.dir]);
-  assert.deepEqual(linesFor(after!.config, "isofs"), [
-    "blacklist isofs",
-    "install isofs /usr/bin/fsblacklist modprobe-hook isofs 2>/dev/null; /sbin/modprobe --ignore-install isofs $CMDLINE_OPTS",
-  ]);
+  assert.deepEqual(linesFor(after!.config, "isofs"), ["blacklist isofs", "install isofs /usr/bin/fsblacklist modprobe-hook isofs 2>/dev/null; /sbin/modprobe --ignore-install isofs $CMDLINE_OPTS"]);
   assert.deepEqual(linesFor(after!.config, "freevxfs"), []);
 });
 

@@ -69,7 +69,10 @@ test("a write that fails half way puts back what was already written", async (t)
   const ctx = await createContext({ root: root.dir }, io());
   await applyOverridePlan(ctx, await planOverride(ctx, "block", ["minix"]));
   const plan = await planOverride(ctx, "allow", ["jfs", "minix"]);
-  assert.deepEqual(plan.changes.map((c) => c.action), ["allow", "allow"]);
+  assert.deepEqual(
+    plan.changes.map((c) => c.action),
+    ["allow", "allow"],
+  );
   const before = snapshotTree(root.dir);
   // The file system fills up between the two writes (injected at RootFs, the one I/O seam).
   const realWrite = ctx.fs.writeFileAtomic.bind(ctx.fs);

@@ -85,12 +85,21 @@ describe("planOverride with a name nothing knows", () => {
 
   test("is taken as a module name when its override path holds a file", async () => {
     const { changes } = await plan({}, "block", { "etc/modprobe.d/60-blacklist_fs-nosuchfs.conf": "# the administrator's\n" });
-    assert.deepEqual(changes.map((c) => [c.action, c.module]), [["refused", "nosuchfs"]]);
+    assert.deepEqual(
+      changes.map((c) => [c.action, c.module]),
+      [["refused", "nosuchfs"]],
+    );
   });
 
   test("is taken as a module name by reset, and without an installed kernel", async () => {
-    assert.deepEqual((await plan({}, "reset")).changes.map((c) => [c.action, c.module]), [["unchanged", "nosuchfs"]]);
+    assert.deepEqual(
+      (await plan({}, "reset")).changes.map((c) => [c.action, c.module]),
+      [["unchanged", "nosuchfs"]],
+    );
     const noKernel = await plan({ kernel: null }, "block");
-    assert.deepEqual(noKernel.changes.map((c) => [c.action, c.module, c.path]), [["block", "nosuchfs", "etc/modprobe.d/60-blacklist_fs-nosuchfs.conf"]]);
+    assert.deepEqual(
+      noKernel.changes.map((c) => [c.action, c.module, c.path]),
+      [["block", "nosuchfs", "etc/modprobe.d/60-blacklist_fs-nosuchfs.conf"]],
+    );
   });
 });

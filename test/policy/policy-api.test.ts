@@ -52,10 +52,7 @@ test("renderFragment: the hook line for default, the CIS line for cis, the same 
     "# profiles: default, cis",
     "blacklist reiserfs",
   ].join("\n");
-  assert.equal(
-    renderFragment(reiserfs, "default"),
-    `${header}\ninstall reiserfs /usr/bin/fsblacklist modprobe-hook reiserfs 2>/dev/null; /sbin/modprobe --ignore-install reiserfs $CMDLINE_OPTS\n`,
-  );
+  assert.equal(renderFragment(reiserfs, "default"), `${header}\ninstall reiserfs /usr/bin/fsblacklist modprobe-hook reiserfs 2>/dev/null; /sbin/modprobe --ignore-install reiserfs $CMDLINE_OPTS\n`);
   assert.equal(renderFragment(reiserfs, "cis"), `${header}\ninstall reiserfs /bin/false\n`);
   const bare = renderFragment({ ...reiserfs, description: null, references: [], kernels: null }, "default");
   assert.ok(!/^# (description|references|kernels):/m.test(bare));
@@ -139,7 +136,10 @@ test("shippedPolicyDir finds blacklist.d from the sources and from the bundle, i
   try {
     cpSync(path.join(REPO, "blacklist.d"), path.join(work, "blacklist.d"), { recursive: true });
     const entry = path.join(work, "entry.ts");
-    writeFileSync(entry, `import { loadPolicy, shippedPolicyDir } from ${JSON.stringify(path.join(REPO, "src/policy/policy.ts"))};\nconsole.log(JSON.stringify([shippedPolicyDir(), loadPolicy(shippedPolicyDir()).entries.length]));\n`);
+    writeFileSync(
+      entry,
+      `import { loadPolicy, shippedPolicyDir } from ${JSON.stringify(path.join(REPO, "src/policy/policy.ts"))};\nconsole.log(JSON.stringify([shippedPolicyDir(), loadPolicy(shippedPolicyDir()).entries.length]));\n`,
+    );
     for (const out of ["dist/main.js", "dist/chunks/policy-X.js"]) {
       await build({ entryPoints: [entry], outfile: path.join(work, out), bundle: true, format: "esm", platform: "node", logLevel: "silent" });
       const result = spawnSync(process.execPath, [path.join(work, out)], { encoding: "utf8" });

@@ -8,16 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  appliesToKernel,
-  entriesForProfile,
-  fragmentName,
-  hookInstallLine,
-  loadPolicy,
-  renderFragment,
-  shippedPolicyDir,
-  type PolicyEntry,
-} from "../../src/policy/policy.ts";
+import { appliesToKernel, entriesForProfile, fragmentName, hookInstallLine, loadPolicy, renderFragment, shippedPolicyDir, type PolicyEntry } from "../../src/policy/policy.ts";
 import { createFakeRoot, FIXTURE_KERNELS_DIR, FIXTURE_RELEASES } from "../helpers/fake-root.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -89,8 +80,7 @@ test("on a Debian kernel, kmod refuses the kernel's alias request, runs the hook
   const root = createFakeRoot({ kernel: "6.1.0-50-amd64" });
   const cisDir = mkdtempSync(path.join(tmpdir(), "fsb-policy-cis-"));
   try {
-    const dryRun = (confDir: string, ...args: string[]) =>
-      modprobe(["-C", confDir, "-d", root.dir, "-S", root.release!, "-n", "-v", ...args]);
+    const dryRun = (confDir: string, ...args: string[]) => modprobe(["-C", confDir, "-d", root.dir, "-S", root.release!, "-n", "-v", ...args]);
     const shipped = path.join(REPO, "blacklist.d");
     // What the kernel asks for when mounting a jfs image: nothing is inserted.
     assert.deepEqual(dryRun(shipped, "fs-jfs"), { status: 0, stdout: "", stderr: "" });
@@ -133,7 +123,11 @@ test("every module exists in at least one Debian kernel, or its kernel range or 
 test("the removed filesystems' ranges match the Debian kernels that still ship them", () => {
   const has = (module: string, release: string): boolean => KERNELS.get(release)!.has(module);
   const entry = (module: string): PolicyEntry => policy.entries.find((e) => e.module === module)!;
-  for (const [module, release] of [["reiserfs", "6.12.100+deb12-amd64"], ["sysv", "6.12.100+deb12-amd64"], ["ntfs3", "6.12.100+deb12-amd64"]] as const) {
+  for (const [module, release] of [
+    ["reiserfs", "6.12.100+deb12-amd64"],
+    ["sysv", "6.12.100+deb12-amd64"],
+    ["ntfs3", "6.12.100+deb12-amd64"],
+  ] as const) {
     assert.ok(has(module, release));
     assert.ok(appliesToKernel(entry(module), release));
   }
@@ -168,11 +162,18 @@ test("no module outside the policy depends on a policy module, so the install li
 test("profiles: cis is default plus squashfs and udf; what the review left out is not shipped", () => {
   const names = (profile: string): string[] => entriesForProfile(policy, profile).map((e) => e.module);
   const defaults = names("default");
-  assert.deepEqual(names("cis").filter((m) => !defaults.includes(m)), ["squashfs", "udf"]);
+  assert.deepEqual(
+    names("cis").filter((m) => !defaults.includes(m)),
+    ["squashfs", "udf"],
+  );
   for (const module of defaults) assert.ok(names("cis").includes(module));
   for (const cis of ["cramfs", "freevxfs", "hfs", "hfsplus", "jffs2", "squashfs", "udf"]) assert.ok(names("cis").includes(cis));
   for (const left of ["erofs", "pstore", "zonefs", "orangefs", "fat", "vfat", "isofs", "vxfs", "iso9660"]) {
-    assert.equal(policy.entries.find((e) => e.module === left), undefined, left);
+    assert.equal(
+      policy.entries.find((e) => e.module === left),
+      undefined,
+      left,
+    );
   }
 });
 

@@ -95,27 +95,17 @@ test("a well-formed policy loads with every field", () => {
 });
 
 test("a missing or empty reason is rejected at its line", () => {
-  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", { reason: null }) }), [
-    `60-blacklist_fs-jfs.conf:1: missing reason (a "# reason: ..." header line)`,
-  ]);
-  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", { reason: "" }) }), [
-    `60-blacklist_fs-jfs.conf:3: missing reason (a "# reason: ..." header line)`,
-  ]);
+  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", { reason: null }) }), [`60-blacklist_fs-jfs.conf:1: missing reason (a "# reason: ..." header line)`]);
+  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", { reason: "" }) }), [`60-blacklist_fs-jfs.conf:3: missing reason (a "# reason: ..." header line)`]);
 });
 
 test("a bad kernel range, a range matching nothing, and a bad since are rejected at their lines", () => {
   assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", { kernels: "before 6.13" }) }), [
     `60-blacklist_fs-jfs.conf:6: kernels "before 6.13" is not a semver range such as "<6.13.0"`,
   ]);
-  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", { kernels: ">7.0.0 <6.0.0" }) }), [
-    `60-blacklist_fs-jfs.conf:6: kernels ">7.0.0 <6.0.0" matches no kernel version`,
-  ]);
-  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", { since: "v1" }) }), [
-    `60-blacklist_fs-jfs.conf:4: since "v1" is not a semantic version such as 1.0.0`,
-  ]);
-  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", { since: "1.3.0" }) }), [
-    `60-blacklist_fs-jfs.conf:4: since 1.3.0 is newer than the policy version 1.2.0`,
-  ]);
+  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", { kernels: ">7.0.0 <6.0.0" }) }), [`60-blacklist_fs-jfs.conf:6: kernels ">7.0.0 <6.0.0" matches no kernel version`]);
+  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", { since: "v1" }) }), [`60-blacklist_fs-jfs.conf:4: since "v1" is not a semantic version such as 1.0.0`]);
+  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", { since: "1.3.0" }) }), [`60-blacklist_fs-jfs.conf:4: since 1.3.0 is newer than the policy version 1.2.0`]);
 });
 
 test("a name that is not a module name is rejected, in the file name and in the blacklist line", () => {
@@ -202,9 +192,7 @@ test("unknown or repeated header keys, unknown profiles, bad references and stra
 });
 
 test("missing lines, a missing marker and Windows line ends are rejected", () => {
-  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", {}, ["blacklist jfs"]) }), [
-    `60-blacklist_fs-jfs.conf:6: missing the install line "${hookInstallLine("jfs")}"`,
-  ]);
+  assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs", {}, ["blacklist jfs"]) }), [`60-blacklist_fs-jfs.conf:6: missing the install line "${hookInstallLine("jfs")}"`]);
   assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": "blacklist jfs\n" }), [`60-blacklist_fs-jfs.conf:1: the first line must be "# fsblacklist-policy: fragment"`]);
   assert.deepEqual(problemsOf({ "60-blacklist_fs-jfs.conf": fragment("jfs").replaceAll("\n", "\r\n") }), [
     "60-blacklist_fs-jfs.conf:1: carriage return (the file must use Unix line ends)",
@@ -227,7 +215,7 @@ test("policy.json must exist and be well formed; stray files and shared filesyst
   const json = problemsOf({ "policy.json": '{\n  "version": "1.0.0",\n  "profiles": {,}\n}' }, false);
   assert.equal(json.length, 1);
   assert.match(json[0]!, /^policy\.json:3: not valid JSON: /);
-  assert.deepEqual(problemsOf({ "README": "notes\n", "60-blacklist_fs-jfs.conf.bak": fragment("jfs") }), [
+  assert.deepEqual(problemsOf({ README: "notes\n", "60-blacklist_fs-jfs.conf.bak": fragment("jfs") }), [
     "60-blacklist_fs-jfs.conf.bak: unexpected file: the policy holds only policy.json and 60-blacklist_fs-<module>.conf fragments",
     "README: unexpected file: the policy holds only policy.json and 60-blacklist_fs-<module>.conf fragments",
   ]);

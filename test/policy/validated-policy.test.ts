@@ -52,20 +52,26 @@ test("a changed byte, an extra, missing or renamed file, a link or a directory i
     ["an invalid install line", "invalid", (dir) => appendFileSync(path.join(dir, FRAGMENT), "install jfs /bin/true; rm -rf /\n")],
     ["a blank line at the end", "valid", (dir) => appendFileSync(path.join(dir, FRAGMENT), "\n")],
     ["a byte that is not UTF-8", "invalid", (dir) => appendFileSync(path.join(dir, FRAGMENT), Buffer.from([0xff]))],
-    ["policy.json with an older version than the fragments' since", "invalid", (dir) => writeFileSync(path.join(dir, "policy.json"), readFileSync(path.join(dir, "policy.json"), "utf8").replace('"1.0.0"', '"0.9.0"'))],
+    [
+      "policy.json with an older version than the fragments' since",
+      "invalid",
+      (dir) => writeFileSync(path.join(dir, "policy.json"), readFileSync(path.join(dir, "policy.json"), "utf8").replace('"1.0.0"', '"0.9.0"')),
+    ],
     ["an extra file", "invalid", (dir) => writeFileSync(path.join(dir, "README"), "hello\n")],
     ["a fragment less", "valid", (dir) => rmSync(path.join(dir, FRAGMENT))],
     ["a missing policy.json", "invalid", (dir) => rmSync(path.join(dir, "policy.json"))],
     ["a renamed fragment", "invalid", (dir) => renameSync(path.join(dir, FRAGMENT), path.join(dir, "60-blacklist_fs-jfs2.conf"))],
     [
-      "a fragment that is a link to the same bytes", "invalid",
+      "a fragment that is a link to the same bytes",
+      "invalid",
       (dir) => {
         renameSync(path.join(dir, FRAGMENT), path.join(dir, "..", FRAGMENT));
         symlinkSync(path.join(dir, "..", FRAGMENT), path.join(dir, FRAGMENT));
       },
     ],
     [
-      "a fragment that is a directory", "invalid",
+      "a fragment that is a directory",
+      "invalid",
       (dir) => {
         rmSync(path.join(dir, FRAGMENT));
         mkdirSync(path.join(dir, FRAGMENT));

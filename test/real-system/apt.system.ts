@@ -69,7 +69,11 @@ test("apt install ./fsblacklist_*.deb on Debian 13: the postinst applies the pol
 
   const policy = defaultProfileModules();
   const now = blacklisted(root.modprobeConfig());
-  assert.deepEqual(now.filter((m) => !blacklisted(beforeInstall).includes(m)), policy, "kmod blacklists exactly the default profile's modules on top of what was there");
+  assert.deepEqual(
+    now.filter((m) => !blacklisted(beforeInstall).includes(m)),
+    policy,
+    "kmod blacklists exactly the default profile's modules on top of what was there",
+  );
   const status = JSON.parse(root.must(["fsblacklist", "status", "--json"]).stdout) as { filesystems: { module: string; state: string }[] };
   for (const module of policy) {
     const states = status.filesystems.filter((f) => f.module === module).map((f) => f.state);
@@ -114,7 +118,10 @@ test("upgrade to a newer build whose policy adds gfs2, which the root's fstab us
   assert.equal(keep.startsWith(MARKER), true, keep);
   assert.match(keep, /etc\/fstab/);
   const status = JSON.parse(root.must(["fsblacklist", "status", "--json", "gfs2"]).stdout) as { filesystems: { name: string; state: string }[] };
-  assert.deepEqual(status.filesystems.map((f) => [f.name, f.state]), [["gfs2", "kept"]]);
+  assert.deepEqual(
+    status.filesystems.map((f) => [f.name, f.state]),
+    [["gfs2", "kept"]],
+  );
   console.log(`# upgrade: ${took(started)}`);
 });
 

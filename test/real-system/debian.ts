@@ -21,7 +21,12 @@ export function debianArchive(): string {
   const dir = "/etc/apt/sources.list.d";
   const texts = [
     ...(fs.existsSync("/etc/apt/sources.list") ? [fs.readFileSync("/etc/apt/sources.list", "utf8")] : []),
-    ...(fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => /\.(list|sources)$/.test(n)).map((n) => fs.readFileSync(path.join(dir, n), "utf8")) : []),
+    ...(fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((n) => /\.(list|sources)$/.test(n))
+          .map((n) => fs.readFileSync(path.join(dir, n), "utf8"))
+      : []),
   ];
   const release = /^(bookworm|trixie|forky|sid|unstable|testing|stable)$/;
   for (const text of texts) {

@@ -68,7 +68,11 @@ test("two kernels: --kernel judges the installed one named, with use still from 
     assert.equal(byName["jfs"]?.loaded, true, "loaded in the running kernel");
     assert.equal(byName["minix"]?.state, "unavailable", "not built for the cloud kernel: the blacklist line does not matter there");
     const running = JSON.parse(runCli(["--root", root.dir, "status", "--json", "ext4", "minix"]).stdout) as { filesystems: { name: string; state: string }[] };
-    assert.deepEqual(running.filesystems.map((f) => f.state), ["allowed", "blocked"], "the running kernel's own verdicts");
+    assert.deepEqual(
+      running.filesystems.map((f) => f.state),
+      ["allowed", "blocked"],
+      "the running kernel's own verdicts",
+    );
   } finally {
     root.cleanup();
   }

@@ -113,7 +113,11 @@ test("status --json: the contract's shape, every state, and what decides each", 
       assert.ok(f.decidedBy === null || !f.decidedBy.startsWith("/"), `${f.name}: ${f.decidedBy} is not root-relative`);
     }
     // Every policy filesystem is listed.
-    for (const entry of defaultEntries) assert.ok(report.filesystems.some((f) => f.module === entry.module), entry.module);
+    for (const entry of defaultEntries)
+      assert.ok(
+        report.filesystems.some((f) => f.module === entry.module),
+        entry.module,
+      );
 
     const jfs = byName.get("jfs")!;
     assert.deepEqual(
@@ -197,12 +201,21 @@ test("status explains a kernel without module support, without auto-loading, and
     assert.match(report.notes.join("\n"), /has no loadable module support/);
     assert.ok(report.filesystems.every((f) => f.state === "unavailable" || f.state === "builtin"));
     const named = (await statusJson(dir, ["squashfs", "ext4"])).filesystems;
-    assert.deepEqual(named.map((f) => [f.name, f.state, f.mounted]), [["ext4", "builtin", true], ["squashfs", "builtin", false]]);
+    assert.deepEqual(
+      named.map((f) => [f.name, f.state, f.mounted]),
+      [
+        ["ext4", "builtin", true],
+        ["squashfs", "builtin", false],
+      ],
+    );
   });
   await withRoot({ autoload: false, loaded: ["fuse"], registered: ["fuseblk"], files: installedPolicy() }, async (dir) => {
     assert.match((await statusJson(dir)).notes.join("\n"), /auto-loading is off/);
     // Registered by a loaded module, so not built in.
-    assert.deepEqual((await statusJson(dir, ["fuseblk"])).filesystems.map((f) => [f.module, f.state, f.loaded]), [["fuse", "allowed", true]]);
+    assert.deepEqual(
+      (await statusJson(dir, ["fuseblk"])).filesystems.map((f) => [f.module, f.state, f.loaded]),
+      [["fuse", "allowed", true]],
+    );
   });
   await withRoot({ running: false, fstab: "/dev/vda1 /srv jfs defaults 0 2\n", files: installedPolicy() }, async (dir) => {
     const report = await statusJson(dir);
@@ -220,7 +233,9 @@ test("status explains a kernel without module support, without auto-loading, and
   });
 });
 
-test("status as an unprivileged user on a fake root (bundled command)", { skip: process.getuid?.() === 0 && existsSync("/usr/bin/setpriv") ? false : "needs root to drop privileges with setpriv" }, () => {
+test("status as an unprivileged user on a fake root (bundled command)", {
+  skip: process.getuid?.() === 0 && existsSync("/usr/bin/setpriv") ? false : "needs root to drop privileges with setpriv",
+}, () => {
   const root = createFakeRoot(RICH);
   try {
     chmodSync(root.dir, 0o755);

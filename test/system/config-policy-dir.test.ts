@@ -49,7 +49,11 @@ test("--config FILE: a relative policyDir is taken from FILE's directory, wherev
   };
   const status = await main(["--root", root, "--config", path.join(site, "conf/config.yaml"), "--json", "status"], io);
   assert.equal(status, 0, stderr);
-  assert.deepEqual((JSON.parse(stdout) as { filesystems: { name: string }[] }).filesystems.map((f) => f.name), ["minix"], "the site policy's one filesystem");
+  assert.deepEqual(
+    (JSON.parse(stdout) as { filesystems: { name: string }[] }).filesystems.map((f) => f.name),
+    ["minix"],
+    "the site policy's one filesystem",
+  );
 });
 
 test("the configuration under the root: a relative policyDir is beside it (etc/fsblacklist/), an absolute one is a host path as before", async (t) => {

@@ -43,7 +43,10 @@ test("an old lock file without a pid is broken; a fresh one is waited for", asyn
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const lock = join(root, LOCK_PATH);
   writeFileSync(lock, "");
-  await assert.rejects(withLock(new RootFs(root), async () => true, { timeoutMs: 300 }), /timed out waiting for lock/);
+  await assert.rejects(
+    withLock(new RootFs(root), async () => true, { timeoutMs: 300 }),
+    /timed out waiting for lock/,
+  );
   const old = (Date.now() - 120_000) / 1000;
   utimesSync(lock, old, old);
   assert.equal(await withLock(new RootFs(root), async () => true, { timeoutMs: 5_000 }), true);

@@ -107,7 +107,11 @@ function fullDepParse(text: string): { name: string; path: string; deps: string[
     if (colon >= 0) {
       const modulePath = line.slice(0, colon).trim();
       const name = referenceName(modulePath);
-      const deps = line.slice(colon + 1).split(/[ \t]+/).filter(Boolean).map(referenceName);
+      const deps = line
+        .slice(colon + 1)
+        .split(/[ \t]+/)
+        .filter(Boolean)
+        .map(referenceName);
       if (!modules.has(name)) modules.set(name, { name, path: modulePath, deps, rank: offset });
     }
     offset += line.length + 1;
@@ -117,7 +121,11 @@ function fullDepParse(text: string): { name: string; path: string; deps: string[
 
 function assertSameModules(index: ModuleIndex, text: string, context: string): void {
   const expected = fullDepParse(text);
-  assert.deepEqual([...index.modules.keys()], expected.map((m) => m.name), `${context}: names in order`);
+  assert.deepEqual(
+    [...index.modules.keys()],
+    expected.map((m) => m.name),
+    `${context}: names in order`,
+  );
   for (const m of expected) {
     assert.ok(index.modules.has(m.name), `${context}: has ${m.name}`);
     const got = index.modules.get(m.name);
@@ -197,7 +205,11 @@ function namesOf(release: string): string[] {
     const raw = line.split(" ")[1];
     if (raw === undefined) continue;
     // A wildcard pattern made into a name it matches: * as "abc", ? as "x", a class as its first member.
-    const concrete = raw.replace(/\[!?(.)[^\]]*\]/g, "$1").replace(/\*/g, "abc").replace(/\?/g, "x").replaceAll("-", "_");
+    const concrete = raw
+      .replace(/\[!?(.)[^\]]*\]/g, "$1")
+      .replace(/\*/g, "abc")
+      .replace(/\?/g, "x")
+      .replaceAll("-", "_");
     names.add(concrete);
   }
   return [...names];
@@ -222,7 +234,10 @@ test("with the .bin twins, the module table and alias requests answer as from th
         builtin: [...fromText.builtinAliasTargets(name)].sort(),
       };
       if (expected.targets.length > 0) found++;
-      for (const [which, index] of [["bin", fromBin], ["damaged bin", damaged]] as const) {
+      for (const [which, index] of [
+        ["bin", fromBin],
+        ["damaged bin", damaged],
+      ] as const) {
         const got = {
           has: index.modules.has(name),
           get: index.modules.get(name) && { name: index.modules.get(name)!.name, path: index.modules.get(name)!.path, deps: index.modules.get(name)!.deps },

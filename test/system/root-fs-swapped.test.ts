@@ -22,7 +22,10 @@ function swapped(t: { after: (fn: () => void) => void }): { fs: RootFs; root: st
   fs.writeFileSync(path.join(root, "etc/modprobe.d/a.conf"), "blacklist jfs\n");
   const rootFs = new RootFs(root);
   // Seen: listed and read through the remembered directory.
-  assert.deepEqual(rootFs.listDir("etc/modprobe.d")?.map((e) => e.name), ["a.conf"]);
+  assert.deepEqual(
+    rootFs.listDir("etc/modprobe.d")?.map((e) => e.name),
+    ["a.conf"],
+  );
   assert.equal(rootFs.readText("etc/modprobe.d/a.conf"), "blacklist jfs\n");
   fs.renameSync(path.join(root, "etc/modprobe.d"), path.join(root, "etc/modprobe.d.old"));
   fs.symlinkSync(outside, path.join(root, "etc/modprobe.d"));

@@ -21,7 +21,10 @@ function seenRoot(t: TestContext): { root: string; rootFs: RootFs } {
   fs.mkdirSync(path.join(root, DIR), { recursive: true });
   fs.writeFileSync(path.join(root, FILE), "{}\n");
   const rootFs = new RootFs(root);
-  assert.deepEqual(rootFs.listDir(DIR)?.map((e) => e.name), ["state.json"]);
+  assert.deepEqual(
+    rootFs.listDir(DIR)?.map((e) => e.name),
+    ["state.json"],
+  );
   assert.equal(rootFs.readText(FILE), "{}\n");
   assert.equal(rootFs.resolve(DIR).kind, "directory");
   return { root, rootFs };
@@ -41,7 +44,10 @@ for (const removed of [DIR, "var/lib", "var"]) {
 
     await rootFs.writeFileAtomic(FILE, "new\n");
     assert.equal(fs.readFileSync(path.join(root, FILE), "utf8"), "new\n", "the parents were created again");
-    assert.deepEqual(rootFs.listDir(DIR)?.map((e) => e.name), ["state.json"]);
+    assert.deepEqual(
+      rootFs.listDir(DIR)?.map((e) => e.name),
+      ["state.json"],
+    );
 
     fs.rmSync(path.join(root, removed), { recursive: true });
     assert.equal(rootFs.mkdirp(DIR), path.join(root, DIR));
@@ -58,7 +64,10 @@ test("a seen directory replaced by a file: not a directory, as for a never-seen 
   assert.equal(rootFs.listDir(DIR), null);
   assert.equal(rootFs.readText(FILE), null);
   assert.equal(await rootFs.removeFile(FILE), false);
-  assert.throws(() => rootFs.mkdirp(DIR), (error) => error instanceof RuntimeFailure && /var\/lib\/fsblacklist exists and is not a directory/.test(error.message));
+  assert.throws(
+    () => rootFs.mkdirp(DIR),
+    (error) => error instanceof RuntimeFailure && /var\/lib\/fsblacklist exists and is not a directory/.test(error.message),
+  );
   await assert.rejects(rootFs.writeFileAtomic(FILE, "x"), (error) => error instanceof RuntimeFailure && /exists and is not a directory/.test(error.message));
   assert.equal(await rootFs.removeEmptyDir(DIR), false);
   assert.equal(fs.readFileSync(path.join(root, DIR), "utf8"), "a file now\n", "the file stays");
@@ -70,7 +79,10 @@ test("a seen directory removed and made again by someone else is used as it is",
   fs.mkdirSync(path.join(root, DIR));
   fs.writeFileSync(path.join(root, `${DIR}/other`), "theirs\n");
 
-  assert.deepEqual(rootFs.listDir(DIR)?.map((e) => e.name), ["other"]);
+  assert.deepEqual(
+    rootFs.listDir(DIR)?.map((e) => e.name),
+    ["other"],
+  );
   await rootFs.writeFileAtomic(FILE, "mine\n");
   assert.deepEqual(fs.readdirSync(path.join(root, DIR)).sort(), ["other", "state.json"]);
 });

@@ -58,10 +58,23 @@ test("a reader that goes away ends the output quietly: no error, exit 0", (t) =>
   const root = rootWithLargeConfig();
   t.after(() => root.cleanup());
   // bash reports each side's status; `head` closes the pipe after the first line.
-  const result = spawnSync("bash", ["-c", 'set -o pipefail; "$@" 2>/tmp/fsb-epipe-$$.err | head -n 1 >/dev/null; s=("${PIPESTATUS[@]}"); cat /tmp/fsb-epipe-$$.err; rm -f /tmp/fsb-epipe-$$.err; echo "status ${s[0]}"', "bash", process.execPath, BIN, "--root", root.dir, "showconfig"], {
-    env: ENV,
-    encoding: "utf8",
-  });
+  const result = spawnSync(
+    "bash",
+    [
+      "-c",
+      'set -o pipefail; "$@" 2>/tmp/fsb-epipe-$$.err | head -n 1 >/dev/null; s=("${PIPESTATUS[@]}"); cat /tmp/fsb-epipe-$$.err; rm -f /tmp/fsb-epipe-$$.err; echo "status ${s[0]}"',
+      "bash",
+      process.execPath,
+      BIN,
+      "--root",
+      root.dir,
+      "showconfig",
+    ],
+    {
+      env: ENV,
+      encoding: "utf8",
+    },
+  );
   assert.equal(result.stdout, "status 0\n", "stderr of the command, then its status");
 });
 

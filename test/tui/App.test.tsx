@@ -17,7 +17,7 @@ function start(options: { services?: RecordingServices; canApply?: boolean; colo
 /** Selects a filesystem through the filter, then clears the filter (the cursor stays on it). */
 async function select(app: Driven, name: string): Promise<void> {
   await press(app, "/", ...name, KEYS.escape);
-  await waitForFrame(app, (f) => selectedRow(f).includes(` ${name} `) && !f.includes("filter \""));
+  await waitForFrame(app, (f) => selectedRow(f).includes(` ${name} `) && !f.includes('filter "'));
 }
 
 test("arrows and j/k move the cursor, and the list scrolls to keep it visible", async () => {
@@ -42,7 +42,10 @@ test("/ filters as you type, Enter keeps the filter, Esc clears it", async () =>
   let frame = await waitForFrame(app, (f) => f.includes('filter "jf": 2 shown'));
   assert.match(frame, /^\/jf/m);
   const rows = frame.split("\n").filter((l) => /^[› ] \S/.test(l) && !l.includes("NAME"));
-  assert.deepEqual(rows.map((l) => l.slice(2).split(/\s+/)[0]), ["jffs2", "jfs"]);
+  assert.deepEqual(
+    rows.map((l) => l.slice(2).split(/\s+/)[0]),
+    ["jffs2", "jfs"],
+  );
   await press(app, KEYS.enter);
   frame = await waitForFrame(app, (f) => !/^\/jf/m.test(f));
   assert.match(frame, /filter "jf": 2 shown/);
@@ -78,7 +81,12 @@ test("a shows the exact file changes as unified diffs and asks before writing", 
   await select(app, "minix");
   await press(app, "r", "a");
   const frame = await waitForFrame(app, (f) => f.includes("Changes to write: 2 files"));
-  assert.deepEqual(services.planned, [[{ name: "jfs", action: "allow" }, { name: "minix", action: "reset" }]]);
+  assert.deepEqual(services.planned, [
+    [
+      { name: "jfs", action: "allow" },
+      { name: "minix", action: "reset" },
+    ],
+  ]);
   const lines = frame.split("\n");
   const at = (text: string): number => lines.indexOf(text);
   assert.ok(at("create etc/modprobe.d/60-blacklist_fs-jfs.conf") >= 0, frame);
@@ -251,7 +259,13 @@ test("a plan still being worked out when Ctrl-C left is dropped: the next a show
   held[1]!();
   const frame = await waitForFrame(app, (f) => f.includes("Changes to write"));
   assert.match(frame, /Changes to write: 2 files/);
-  assert.deepEqual(services.planned, [[{ name: "jfs", action: "allow" }], [{ name: "adfs", action: "allow" }, { name: "jfs", action: "allow" }]]);
+  assert.deepEqual(services.planned, [
+    [{ name: "jfs", action: "allow" }],
+    [
+      { name: "adfs", action: "allow" },
+      { name: "jfs", action: "allow" },
+    ],
+  ]);
 });
 
 test("Ctrl-C with nothing pending quits at once, as interrupted", async () => {

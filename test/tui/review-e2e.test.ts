@@ -81,7 +81,10 @@ test("review in tmux: find jfs, allow it, see the diff, confirm; kmod then no lo
 
     const after = await blacklistLines(root);
     assert.ok(!after.includes("blacklist jfs"), after.join("\n"));
-    assert.deepEqual(after, before.filter((line) => line !== "blacklist jfs"));
+    assert.deepEqual(
+      after,
+      before.filter((line) => line !== "blacklist jfs"),
+    );
   } finally {
     terminal.close();
     root.cleanup();
@@ -160,7 +163,10 @@ test("review without a terminal exits 2 with the commands to use instead, withou
   assert.equal(result.status, 2, result.stderr);
   assert.match(result.stderr, /^fsblacklist: review needs an interactive terminal/m);
   for (const command of ["status", "allow", "block", "reset"]) assert.match(result.stderr, new RegExp(`fsblacklist ${command}`));
-  assert.ok(result.loaded.some((url) => /\/dist\/cli\.cjs$/.test(url)), "the command table ran");
+  assert.ok(
+    result.loaded.some((url) => /\/dist\/cli\.cjs$/.test(url)),
+    "the command table ran",
+  );
   assert.equal(result.loadedInk, false, `Ink loaded:\n${result.loaded.join("\n")}`);
 });
 

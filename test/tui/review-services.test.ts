@@ -42,21 +42,31 @@ test("allow, block and reset marked together become one plan; applying writes ex
     assert.deepEqual([stateOf(before, "jfs"), stateOf(before, "hfsplus"), stateOf(before, "minix")], ["blocked", "kept", "pinned"]);
 
     const applied: string[] = [];
-    const services = overrideServices(ctx, async () => computeStatus(ctx).report, (summary) => applied.push(...summary));
+    const services = overrideServices(
+      ctx,
+      async () => computeStatus(ctx).report,
+      (summary) => applied.push(...summary),
+    );
     const plan = await services.plan([
       { name: "hfsplus", action: "block" },
       { name: "jfs", action: "allow" },
       { name: "minix", action: "reset" },
     ]);
     assert.deepEqual(plan.refused, []);
-    assert.deepEqual(plan.files.map((f) => [f.path, f.before === null, f.after === null]), [
-      ["etc/modprobe.d/60-blacklist_fs-jfs.conf", true, false],
-      ["etc/modprobe.d/60-blacklist_fs-hfsplus.conf", false, false],
-      ["etc/modprobe.d/60-blacklist_fs-minix.conf", false, true],
-    ]);
+    assert.deepEqual(
+      plan.files.map((f) => [f.path, f.before === null, f.after === null]),
+      [
+        ["etc/modprobe.d/60-blacklist_fs-jfs.conf", true, false],
+        ["etc/modprobe.d/60-blacklist_fs-hfsplus.conf", false, false],
+        ["etc/modprobe.d/60-blacklist_fs-minix.conf", false, true],
+      ],
+    );
     // The before side is what is on disk now.
     for (const file of plan.files.filter((f) => f.before !== null)) assert.equal(readFileSync(path.join(root.dir, file.path), "utf8"), file.before);
-    assert.ok(plan.notes.some((note) => /^hfsplus: hfsplus is in use/.test(note)), plan.notes.join("\n"));
+    assert.ok(
+      plan.notes.some((note) => /^hfsplus: hfsplus is in use/.test(note)),
+      plan.notes.join("\n"),
+    );
     assert.ok(plan.notes.some((note) => /initramfs/.test(note)));
 
     const outcome = await plan.apply();
@@ -75,7 +85,10 @@ test("allow, block and reset marked together become one plan; applying writes ex
 
     if (oracleAvailable()) {
       const [kmod] = await runOracle([root.dir]);
-      const blacklisted = kmod!.config.toString("latin1").split("\n").filter((l) => l.startsWith("blacklist "));
+      const blacklisted = kmod!.config
+        .toString("latin1")
+        .split("\n")
+        .filter((l) => l.startsWith("blacklist "));
       assert.ok(!blacklisted.includes("blacklist jfs"));
       assert.ok(blacklisted.includes("blacklist hfsplus"));
       assert.ok(blacklisted.includes("blacklist minix"));
@@ -92,10 +105,20 @@ test("an administrator's own file is refused in the plan, and the plan cannot be
     mkdirSync(path.dirname(own), { recursive: true });
     writeFileSync(own, "# mine\nblacklist jfs\n");
     const ctx = await contextFor(root);
-    const services = overrideServices(ctx, async () => computeStatus(ctx).report, () => {});
-    const plan = await services.plan([{ name: "jfs", action: "allow" }, { name: "minix", action: "allow" }]);
+    const services = overrideServices(
+      ctx,
+      async () => computeStatus(ctx).report,
+      () => {},
+    );
+    const plan = await services.plan([
+      { name: "jfs", action: "allow" },
+      { name: "minix", action: "allow" },
+    ]);
     assert.match(plan.refused.join("\n"), /^jfs: etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf is a file without fsblacklist's marker/m);
-    assert.deepEqual(plan.files.map((f) => f.path), ["etc/modprobe.d/60-blacklist_fs-minix.conf"]);
+    assert.deepEqual(
+      plan.files.map((f) => f.path),
+      ["etc/modprobe.d/60-blacklist_fs-minix.conf"],
+    );
     await assert.rejects(plan.apply(), /refused/);
     assert.equal(readFileSync(own, "utf8"), "# mine\nblacklist jfs\n");
     assert.equal(existsSync(path.join(root.dir, "etc/modprobe.d/60-blacklist_fs-minix.conf")), false);
@@ -108,9 +131,16 @@ test("two names of one module marked differently are a usage error, not two writ
   const root = rootWithPolicy();
   try {
     const ctx = await contextFor(root);
-    const services = overrideServices(ctx, async () => computeStatus(ctx).report, () => {});
+    const services = overrideServices(
+      ctx,
+      async () => computeStatus(ctx).report,
+      () => {},
+    );
     await assert.rejects(
-      services.plan([{ name: "vxfs", action: "allow" }, { name: "freevxfs", action: "block" }]),
+      services.plan([
+        { name: "vxfs", action: "allow" },
+        { name: "freevxfs", action: "block" },
+      ]),
       /vxfs and freevxfs are both module freevxfs; mark only one of them/,
     );
   } finally {

@@ -149,7 +149,9 @@ test("the terminal going away (no signal reaches the review, its input ends) end
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   // Besides the shell's own "Hangup" for how its child ended: no crash, no stack trace.
-  const said = readFileSync(stderr, "utf8").split("\n").filter((line) => line !== "" && line !== "Hangup");
+  const said = readFileSync(stderr, "utf8")
+    .split("\n")
+    .filter((line) => line !== "" && line !== "Hangup");
   assert.deepEqual(said, ["fsblacklist: review stopped by SIGHUP; 1 pending change dropped (not written): allow jfs"]);
   assert.equal(readFileSync(status, "utf8"), `${128 + constants.signals.SIGHUP}\n`);
   assert.deepEqual(treeDiff(before, snapshotTree(root.dir)), [], "the root is untouched");

@@ -1,15 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  equivalentCommands,
-  initialState,
-  pendingChanges,
-  reviewReducer,
-  visibleFilesystems,
-  type ReviewAction,
-  type ReviewPlan,
-  type ReviewState,
-} from "../../src/tui/review-state.ts";
+import { equivalentCommands, initialState, pendingChanges, reviewReducer, visibleFilesystems, type ReviewAction, type ReviewPlan, type ReviewState } from "../../src/tui/review-state.ts";
 import { keyToAction, type KeyContext, type KeyPress } from "../../src/tui/keys.ts";
 import { filesystem, sampleReport } from "./sample.ts";
 
@@ -43,7 +34,14 @@ const cases: Case[] = [
   { name: "up at the top stays", actions: [{ type: "move", by: -1 }], expect: { selected: "adfs" } },
   { name: "moving past the window scrolls it", actions: down(6), expect: { selected: "erofs", top: 2 } },
   { name: "last and first", actions: [{ type: "move-to", where: "last" }], expect: { selected: "zonefs", top: 21 } },
-  { name: "back to the first scrolls up", actions: [{ type: "move-to", where: "last" }, { type: "move-to", where: "first" }], expect: { selected: "adfs", top: 0 } },
+  {
+    name: "back to the first scrolls up",
+    actions: [
+      { type: "move-to", where: "last" },
+      { type: "move-to", where: "first" },
+    ],
+    expect: { selected: "adfs", top: 0 },
+  },
   { name: "page down moves a page less one line", actions: [{ type: "page", direction: 1 }], expect: { selected: "cramfs", top: 0 } },
   { name: "past the end stays on the last", actions: down(40), expect: { selected: "zonefs", top: 21 } },
   { name: "typing filters live", actions: type("fs"), expect: { filter: "fs", mode: "filter", visible: 22 } },
@@ -130,7 +128,11 @@ const cases: Case[] = [
     actions: [{ type: "toggle" }, { type: "apply-request" }, { type: "plan-ready", plan: plan() }, { type: "interrupt" }, { type: "close" }],
     expect: { ended: null, mode: "browse", pending: { adfs: "allow" } },
   },
-  { name: "Ctrl-C in the diff view asks", actions: [{ type: "toggle" }, { type: "apply-request" }, { type: "plan-ready", plan: plan() }, { type: "interrupt" }], expect: { ended: null, mode: "quit-confirm" } },
+  {
+    name: "Ctrl-C in the diff view asks",
+    actions: [{ type: "toggle" }, { type: "apply-request" }, { type: "plan-ready", plan: plan() }, { type: "interrupt" }],
+    expect: { ended: null, mode: "quit-confirm" },
+  },
   {
     name: "Ctrl-C while the plan is worked out asks, and the plan that comes late is dropped",
     actions: [{ type: "toggle" }, { type: "apply-request" }, { type: "interrupt" }, { type: "plan-ready", plan: plan() }],
@@ -198,7 +200,15 @@ test("review state: the diff scrolls within its lines", () => {
   const scroll = (state: ReviewState): number => (state.mode.kind === "diff" ? state.mode.scroll : -1);
   // heading, ---, +++, @@ and 20 lines = 24 lines, 4 on screen: the last page starts at 20.
   assert.equal(scroll(run([{ type: "scroll-page", direction: 1 }], opened)), 3);
-  assert.equal(scroll(run(Array.from({ length: 50 }, () => ({ type: "scroll", by: 1 }) as const), opened)), 20);
+  assert.equal(
+    scroll(
+      run(
+        Array.from({ length: 50 }, () => ({ type: "scroll", by: 1 }) as const),
+        opened,
+      ),
+    ),
+    20,
+  );
   assert.equal(scroll(run([{ type: "scroll", by: -1 }], opened)), 0);
   assert.equal(scroll(run([{ type: "scroll", by: Infinity }], opened)), 20);
 });

@@ -28,8 +28,32 @@ export function filesystem(name: string, overrides: Partial<ReviewFilesystem> = 
 }
 
 export const NAMES = [
-  "adfs", "affs", "befs", "bfs", "cramfs", "efs", "erofs", "f2fs", "freevxfs", "hfs", "hfsplus", "hpfs", "jffs2", "jfs",
-  "minix", "nilfs2", "ntfs3", "omfs", "orangefs", "qnx4", "qnx6", "reiserfs", "romfs", "sysv", "ufs", "zonefs",
+  "adfs",
+  "affs",
+  "befs",
+  "bfs",
+  "cramfs",
+  "efs",
+  "erofs",
+  "f2fs",
+  "freevxfs",
+  "hfs",
+  "hfsplus",
+  "hpfs",
+  "jffs2",
+  "jfs",
+  "minix",
+  "nilfs2",
+  "ntfs3",
+  "omfs",
+  "orangefs",
+  "qnx4",
+  "qnx6",
+  "reiserfs",
+  "romfs",
+  "sysv",
+  "ufs",
+  "zonefs",
 ];
 
 export function sampleReport(): ReviewReport {

@@ -96,7 +96,10 @@ for (const hook of HOOKS) {
       const result = runHook(hook, root.dir);
       assert.equal(result.status, 0);
       assert.match(result.stderr, /^fsblacklist: etc\/fsblacklist\/config\.yaml: unknown setting 'bogus'/);
-      assert.match(result.stderr, /\nwarning: 'fsblacklist uninstall' did not finish \(exit 2, see its message above\); what it did not remove stays in force without fsblacklist: remove by hand the files in \/usr\/lib\/modprobe\.d.* whose first line is '# fsblacklist-policy: fragment', then rebuild the initramfs\.\n$/);
+      assert.match(
+        result.stderr,
+        /\nwarning: 'fsblacklist uninstall' did not finish \(exit 2, see its message above\); what it did not remove stays in force without fsblacklist: remove by hand the files in \/usr\/lib\/modprobe\.d.* whose first line is '# fsblacklist-policy: fragment', then rebuild the initramfs\.\n$/,
+      );
       assert.deepEqual(treeDiff(before, snapshotTree(root.dir)), [], "nothing was changed");
 
       const missing = runHook(hook, root.dir, hook.args, false);
@@ -114,7 +117,11 @@ test("dpkg prerm does nothing on upgrade, deconfigure or failed-upgrade, and ref
   try {
     assert.equal(apply(root.dir).status, 0);
     const before = snapshotTree(root.dir);
-    for (const args of [["upgrade", "1.1.0"], ["deconfigure", "in-favour", "other", "1.0"], ["failed-upgrade", "0.9.0"]]) {
+    for (const args of [
+      ["upgrade", "1.1.0"],
+      ["deconfigure", "in-favour", "other", "1.0"],
+      ["failed-upgrade", "0.9.0"],
+    ]) {
       const result = runHook(prerm, root.dir, args);
       assert.deepEqual([result.status, result.stdout, result.stderr], [0, "", ""], args[0]);
     }

@@ -49,7 +49,13 @@ const CASES: { name: string; input: UninstallInput; plain: string[]; purge: stri
   },
   {
     name: "a file without our marker in the admin directory is never removed, purge or not",
-    input: input({ adminFiles: [{ path: `${ADMIN}/${name("jfs")}`, content: "install jfs /bin/true\n" }, { path: `${ADMIN}/${name("hfs")}`, content: null }, { path: `${ADMIN}/other.conf`, content: "" }] }),
+    input: input({
+      adminFiles: [
+        { path: `${ADMIN}/${name("jfs")}`, content: "install jfs /bin/true\n" },
+        { path: `${ADMIN}/${name("hfs")}`, content: null },
+        { path: `${ADMIN}/other.conf`, content: "" },
+      ],
+    }),
     plain: [`leave ${ADMIN}/${name("hfs")}`, `leave ${ADMIN}/${name("jfs")}`],
     purge: [`leave ${ADMIN}/${name("hfs")}`, `leave ${ADMIN}/${name("jfs")}`],
   },
@@ -114,11 +120,17 @@ test("every action names its module and why; the reasons say what stays and how 
   assert.equal(why["remove fragment minix"], "fragment installed by `fsblacklist apply` (recognised by its policy header)");
   assert.match(why["leave fragment jfs"]!, /^usr\/lib\/modprobe\.d\/60-blacklist_fs-jfs\.conf does not start with fsblacklist's policy header: not fsblacklist's, left alone$/);
   assert.match(why["leave fragment hfs"]!, /the state file lists it, so someone replaced the fragment apply installed/);
-  assert.match(why["leave override jfs"]!, /^apply's keep \(keep reason\) masks usr\/lib\/modprobe\.d\/60-blacklist_fs-jfs\.conf, which fsblacklist did not write .*`fsblacklist uninstall --purge` removes it$/);
+  assert.match(
+    why["leave override jfs"]!,
+    /^apply's keep \(keep reason\) masks usr\/lib\/modprobe\.d\/60-blacklist_fs-jfs\.conf, which fsblacklist did not write .*`fsblacklist uninstall --purge` removes it$/,
+  );
   assert.match(why["leave override ufs"]!, /^the administrator's decision `fsblacklist allow` \(2024-01-01T00:00:00\.000Z\) stays/);
   assert.equal(why["leave override qnx4"], "the administrator's own file (no fsblacklist marker): never touched");
   assert.deepEqual(plan.kept, [{ module: "jfs", reason: "keep reason", since: "2024-01-01T00:00:00.000Z", kernel: "6.1.0-50-amd64" }]);
-  assert.deepEqual(removals(plan).map((a) => a.module), ["minix"]);
+  assert.deepEqual(
+    removals(plan).map((a) => a.module),
+    ["minix"],
+  );
 });
 
 test("the state after a plain uninstall: nothing installed, only the keeps that stay; never created", () => {
@@ -131,6 +143,9 @@ test("the state after a plain uninstall: nothing installed, only the keeps that 
   };
   const plan = planUninstall(input({ vendorFiles: [vendor("jfs", "blacklist jfs\n"), vendor("minix")], adminFiles: [marked("keep", "jfs"), marked("keep", "minix")] }));
   assert.deepEqual(uninstalledState(previous, plan, true), { ...previous, kept: plan.kept, installed: [], initramfsPending: true });
-  assert.deepEqual(plan.kept.map((k) => k.module), ["jfs"]);
+  assert.deepEqual(
+    plan.kept.map((k) => k.module),
+    ["jfs"],
+  );
   assert.equal(uninstalledState(null, plan, true), null);
 });

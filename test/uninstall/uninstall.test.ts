@@ -52,18 +52,28 @@ test("apply then uninstall: kmod's configuration is byte for byte the one before
       [...DEFAULT_MODULES.map((m) => `${VENDOR}/${fragmentName(m)}`).sort(), ...["hfsplus", "jfs", "minix"].map((m) => `${ADMIN}/${fragmentName(m)}`)],
       "every fragment, then the keeps that masked them",
     );
-    assert.deepEqual(json.actions.filter((a) => a.action === "leave").map((a) => `${a.path}: ${a.reason}`), [`${ADMIN}/${fragmentName("qnx6")}: the administrator's own file (no fsblacklist marker): never touched`]);
+    assert.deepEqual(
+      json.actions.filter((a) => a.action === "leave").map((a) => `${a.path}: ${a.reason}`),
+      [`${ADMIN}/${fragmentName("qnx6")}: the administrator's own file (no fsblacklist marker): never touched`],
+    );
     assert.deepEqual(json.state, { path: STATE, action: "update", directory: null });
 
     const [kmodAfter] = await kmodConfigs(root.dir);
     assert.equal(kmodAfter, kmodBefore);
     const diff = treeDiff(before, snapshotTree(root.dir));
-    assert.deepEqual(besidesNewDirectories(diff), [`added var/lib/fsblacklist/state.json (${snapshotTree(root.dir).get("var/lib/fsblacklist/state.json")})`], "only the state file stays (and directories)");
+    assert.deepEqual(
+      besidesNewDirectories(diff),
+      [`added var/lib/fsblacklist/state.json (${snapshotTree(root.dir).get("var/lib/fsblacklist/state.json")})`],
+      "only the state file stays (and directories)",
+    );
     const state = JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8"));
     assert.deepEqual([state.installed, state.kept], [[], []]);
 
     const purged = uninstallJson(root.dir, ["--purge"]);
-    assert.deepEqual(purged.actions.map((a) => a.action), ["leave"]);
+    assert.deepEqual(
+      purged.actions.map((a) => a.action),
+      ["leave"],
+    );
     assert.deepEqual([purged.changed, purged.blacklistChanged, purged.initramfsStale], [true, false, false]);
     assert.deepEqual(purged.state, { path: STATE, action: "remove", directory: "var/lib/fsblacklist" });
     assert.deepEqual(besidesNewDirectories(treeDiff(before, snapshotTree(root.dir))), [], "after --purge only the directories apply created are left");
@@ -84,7 +94,10 @@ test("allow and block overrides stay on a plain uninstall, reported, and go with
 
     const plain = uninstallJson(root.dir);
     const left = plain.actions.filter((a) => a.action === "leave");
-    assert.deepEqual(left.map((a) => a.path), ["hfs", "qnx6", "ufs"].map((m) => `${ADMIN}/${fragmentName(m)}`));
+    assert.deepEqual(
+      left.map((a) => a.path),
+      ["hfs", "qnx6", "ufs"].map((m) => `${ADMIN}/${fragmentName(m)}`),
+    );
     assert.match(left[0]!.reason, /^the administrator's decision `fsblacklist block` \(\S+\) stays, like a changed configuration file; `fsblacklist uninstall --purge` removes it$/);
     assert.match(left[2]!.reason, /^the administrator's decision `fsblacklist allow` /);
     for (const file of decisions) assert.ok(fs.existsSync(path.join(root.dir, file)), `${file} stays`);
@@ -102,7 +115,10 @@ test("allow and block overrides stay on a plain uninstall, reported, and go with
     assert.match(text.stdout, /\nNothing to do: nothing fsblacklist installed is left to remove\.\n$/);
 
     const purged = uninstallJson(root.dir, ["--purge"]);
-    assert.deepEqual(purged.actions.filter((a) => a.action === "remove").map((a) => a.path), decisions);
+    assert.deepEqual(
+      purged.actions.filter((a) => a.action === "remove").map((a) => a.path),
+      decisions,
+    );
     assert.deepEqual([purged.blacklistChanged, purged.initramfsStale], [true, true]);
     const [kmodAfter] = await kmodConfigs(root.dir);
     assert.equal(kmodAfter, kmodBefore);
@@ -160,8 +176,14 @@ test("a vendor file of our name that fsblacklist did not write stays, reported, 
     const leave = (file: string) => json.actions.find((a) => a.action === "leave" && a.path === file);
     assert.match(leave(`${VENDOR}/${fragmentName("jfs")}`)!.reason, /does not start with fsblacklist's policy header: not fsblacklist's, left alone$/);
     assert.match(leave(replaced)!.reason, /the state file lists it, so someone replaced the fragment apply installed/);
-    assert.match(leave(`${ADMIN}/${fragmentName("jfs")}`)!.reason, /^apply's keep \(jfs loaded \(proc\/modules\)\) masks usr\/lib\/modprobe\.d\/60-blacklist_fs-jfs\.conf, which fsblacklist did not write/);
-    assert.deepEqual(json.kept.map((k) => k.module), ["jfs"]);
+    assert.match(
+      leave(`${ADMIN}/${fragmentName("jfs")}`)!.reason,
+      /^apply's keep \(jfs loaded \(proc\/modules\)\) masks usr\/lib\/modprobe\.d\/60-blacklist_fs-jfs\.conf, which fsblacklist did not write/,
+    );
+    assert.deepEqual(
+      json.kept.map((k) => k.module),
+      ["jfs"],
+    );
     assert.ok(loadableFor(kmodVerdict(root.dir), "jfs"), "jfs, loaded, stays loadable");
 
     const purged = uninstallJson(root.dir, ["--purge"]);
@@ -224,7 +246,9 @@ test("a read-only admin directory: the fragments go first, kept filesystems stay
     assert.equal(result.stdout, "");
     assert.match(
       result.stderr,
-      new RegExp(`^fsblacklist: cannot remove etc/modprobe\\.d/60-blacklist_fs-hfsplus\\.conf: read-only file system \\(EROFS\\); ${DEFAULT_MODULES.length} of ${DEFAULT_MODULES.length + 4} changes were made, every file is whole\\nhint: .*run \`fsblacklist uninstall\` again`),
+      new RegExp(
+        `^fsblacklist: cannot remove etc/modprobe\\.d/60-blacklist_fs-hfsplus\\.conf: read-only file system \\(EROFS\\); ${DEFAULT_MODULES.length} of ${DEFAULT_MODULES.length + 4} changes were made, every file is whole\\nhint: .*run \`fsblacklist uninstall\` again`,
+      ),
     );
     assert.deepEqual(fragmentsIn(root.dir, VENDOR), []);
     const verdict = kmodVerdict(root.dir);
@@ -232,7 +256,10 @@ test("a read-only admin directory: the fragments go first, kept filesystems stay
     assert.ok(!fs.existsSync(path.join(root.dir, "run/fsblacklist.lock")), "the lock is released");
 
     const finished = uninstallJson(root.dir);
-    assert.deepEqual(finished.actions.filter((a) => a.action === "remove").map((a) => a.path), ["hfsplus", "jfs", "minix"].map((m) => `${ADMIN}/${fragmentName(m)}`));
+    assert.deepEqual(
+      finished.actions.filter((a) => a.action === "remove").map((a) => a.path),
+      ["hfsplus", "jfs", "minix"].map((m) => `${ADMIN}/${fragmentName(m)}`),
+    );
     assert.deepEqual(fragmentsIn(root.dir, ADMIN), [fragmentName("qnx6")]);
   } finally {
     root.cleanup();
