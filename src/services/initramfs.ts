@@ -104,6 +104,15 @@ export async function settleInitramfs(
 }
 
 /**
+ * Before `allow`, `block` or `reset` write anything: when a change of the
+ * blacklist would record a rebuild in the state file, that file must be
+ * fsblacklist's (readState() throws for a foreign one), so nothing is written.
+ */
+export function checkStateBeforeChange(ctx: Context): void {
+  if (planInitramfs(ctx, true).rebuild !== null) readState(ctx.fs, ctx.config.stateFile);
+}
+
+/**
  * After `allow`, `block` or `reset` changed what kmod enforces, under the lock
  * and after the override files were written: `apply`'s handling, with the
  * pending rebuild recorded in the state file apply keeps. With `rebuild` false

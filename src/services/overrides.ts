@@ -36,7 +36,7 @@ import type { ModuleIndex } from "../kmod/module-index.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
 import type { SystemUsage } from "../decide/usage-evidence.ts";
 import { readSystemUsage } from "./usage.ts";
-import { initramfsAfterChange, type InitramfsReport } from "./initramfs.ts";
+import { checkStateBeforeChange, initramfsAfterChange, type InitramfsReport } from "./initramfs.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 import { requireRootToChange } from "./privileges.ts";
 
@@ -170,6 +170,7 @@ export async function applyOverridePlan(ctx: Context, plan: OverridePlan, option
   return withLock(
     ctx.fs,
     async () => {
+      if (pending.some((c) => c.affectsBlacklist)) checkStateBeforeChange(ctx);
       await removeLeftTemporaries(ctx.fs, [ctx.config.adminDir]);
       for (const change of pending) {
         const current = readCurrent(ctx, change.path);

@@ -2,12 +2,22 @@
 // version it applied, which fragments it installed, what it kept and why, and
 // whether an initramfs rebuild is owed. `allow`, `block` and `reset` may create
 // it before apply has run, only to record an owed rebuild (unappliedState()).
-// A damaged state file must never stop a package hook: it is reported and
-// treated as absent, and the next write replaces it whole.
+// The file names a marker (`format`), so that a file fsblacklist did not write
+// (a `stateFile` pointing at etc/fstab or at the configuration) is never taken for
+// it, overwritten or removed: reading one is an error. Files of older versions,
+// without the marker, are recognised by their keys. A file of ours that is
+// damaged is reported and treated as absent, and the next write replaces it whole.
 
 import valid from "semver/functions/valid.js";
 import type { ApplyState, KeptRecord } from "../model.ts";
+import { RuntimeFailure, errnoCode } from "../errors.ts";
 import type { RootFs } from "./root-fs.ts";
+
+/** The first key of every state file fsblacklist writes. */
+export const STATE_FORMAT = "fsblacklist-state-1";
+/** The keys every state file has had; one without `format` is ours only with all of them and no other. */
+const KEYS = ["policyVersion", "appliedAt", "kept", "installed"];
+const OPTIONAL_KEYS = ["initramfsPending"];
 
 /** The state before apply has run: nothing applied, installed or kept. */
 export function unappliedState(): ApplyState {
@@ -16,19 +26,48 @@ export function unappliedState(): ApplyState {
 
 export type StateRead = { state: ApplyState | null; warning: string | null };
 
+/**
+ * The state, null when there is none. Throws a RuntimeFailure when the file
+ * cannot be read or is not fsblacklist's: nothing may be written over it.
+ */
 export function readState(fs: RootFs, statePath: string): StateRead {
   let text: string | null;
   try {
     text = fs.readText(statePath);
   } catch (error) {
-    return { state: null, warning: `${statePath}: cannot read (${errorText(error)}); treating it as absent` };
+    if (errnoCode(error) === "EISDIR") throw foreignState(statePath, "it is a directory");
+    throw new RuntimeFailure(`cannot read the state file ${statePath}: ${errorText(error)}; nothing was changed`, "fix its permissions, or remove it if it is damaged", { cause: error });
   }
   if (text === null) return { state: null, warning: null };
+  const why = notOurs(text);
+  if (why !== null) throw foreignState(statePath, why);
   try {
     return { state: parseState(text), warning: null };
   } catch (error) {
     return { state: null, warning: `${statePath}: ${errorText(error)}; ignoring it, the next apply rewrites it` };
   }
+}
+
+/** Why `text` is not a state file fsblacklist wrote (this version or an older one), or null when it is. */
+function notOurs(text: string): string | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return "it is not JSON";
+  }
+  if (!isRecord(raw)) return "it is not a JSON object";
+  if ("format" in raw) return raw["format"] === STATE_FORMAT ? null : `its format is not ${JSON.stringify(STATE_FORMAT)}`;
+  const keys = Object.keys(raw);
+  if (KEYS.every((k) => keys.includes(k)) && keys.every((k) => KEYS.includes(k) || OPTIONAL_KEYS.includes(k))) return null;
+  return `it has neither \`"format": ${JSON.stringify(STATE_FORMAT)}\` nor exactly the keys of an older fsblacklist's state`;
+}
+
+function foreignState(statePath: string, why: string): RuntimeFailure {
+  return new RuntimeFailure(
+    `${statePath} is not fsblacklist's state file (${why}); nothing was changed`,
+    `set stateFile in the configuration to a path of fsblacklist's own (default var/lib/fsblacklist/state.json), or move ${statePath} away if it is a damaged state file of fsblacklist`,
+  );
 }
 
 /** Validates the state file's text; throws an Error saying what is wrong. */
@@ -61,7 +100,7 @@ export function parseState(text: string): ApplyState {
 }
 
 export function renderState(state: ApplyState): string {
-  return JSON.stringify(state, null, 2) + "\n";
+  return JSON.stringify({ format: STATE_FORMAT, ...state }, null, 2) + "\n";
 }
 
 /** Equal apart from the time of writing: then there is no reason to rewrite the file. */

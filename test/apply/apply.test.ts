@@ -294,12 +294,12 @@ test("a policy update removes the fragment of a dropped entry and reports new en
   }
 });
 
-test("a damaged state file is reported and treated as absent, and the run repairs it", () => {
-  const root = createFakeRoot({ files: { [STATE]: '{"policyVersion": "1.0.0", "installed": [' } });
+test("a damaged state file of fsblacklist's is reported and treated as absent, and the run repairs it", () => {
+  const root = createFakeRoot({ files: { [STATE]: '{"format": "fsblacklist-state-1", "policyVersion": "1.0.0", "installed": 3}' } });
   try {
     const result = apply(root.dir, ["--json"]);
     assert.equal(result.status, 0);
-    assert.match(result.stderr, /^fsblacklist: warning: var\/lib\/fsblacklist\/state\.json: not valid JSON \(.*\); ignoring it, the next apply rewrites it\n$/);
+    assert.match(result.stderr, /^fsblacklist: warning: var\/lib\/fsblacklist\/state\.json: .*; ignoring it, the next apply rewrites it\n$/);
     const json = JSON.parse(result.stdout);
     assert.equal(json.previousPolicyVersion, null);
     const state = JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8"));

@@ -102,6 +102,7 @@ test("regenerate mode without a state file (apply never ran): a failed rebuild i
   );
   assert.ok(fs.existsSync(overridePath(root, "minix")), "the override stays written");
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")), {
+    format: "fsblacklist-state-1",
     policyVersion: null,
     appliedAt: null,
     kept: [],
