@@ -55,7 +55,8 @@ export interface VendorFile extends FoundFile {
   identity?: string | null;
 }
 
-export type UseSignal = KeepSignal | "always";
+/** "always": keep.always; "container-runtime": a container runtime is installed (overlay only). Both count whatever keep.signals says. */
+export type UseSignal = KeepSignal | "always" | "container-runtime";
 
 /** One piece of evidence that the system needs a module. */
 export interface UseEvidence {
@@ -251,7 +252,7 @@ export function renderKeepOverride(record: KeptRecord, vendorPath: string): stri
 }
 
 function evidenceByModule(input: PlanInput): Map<string, UseEvidence[]> {
-  const signals = new Set<UseSignal>([...input.keepSignals, "always"]);
+  const signals = new Set<UseSignal>([...input.keepSignals, "always", "container-runtime"]);
   const byModule = new Map<string, UseEvidence[]>();
   for (const item of input.evidence) {
     if (!signals.has(item.signal)) continue;

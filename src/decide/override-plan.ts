@@ -12,7 +12,6 @@ import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import { normaliseModuleName } from "../kmod/module-name.ts";
 import type { ConfigEntry } from "../kmod/parse-config.ts";
 import { installBlocks, installEffect, installEntryFor } from "../kmod/resolve.ts";
-import { hookInstallLine } from "../policy/fragment.ts";
 import { renderMarker, type OverrideMarker } from "../policy/marker.ts";
 
 export type OverrideRequest = "allow" | "block" | "reset";
@@ -71,6 +70,8 @@ export interface OverrideFacts {
   current: CurrentOverride;
   /** The policy's fragment for the module, rendered for the profile; null when the policy does not list it. */
   policyFragment: string | null;
+  /** What a block override holds for a module the policy does not list (the profile's directives). */
+  blockDirectives: string;
   /** What a marker written now records besides kind and module (reason null: say which command wrote it). */
   stamp: { reason: string | null; date: string; kernel: string | null };
   /** The effective configuration now. */
@@ -86,7 +87,7 @@ export function plannedText(facts: OverrideFacts): string | null {
   const { request, module, current, stamp } = facts;
   if (current.owner === "admin") return current.text;
   if (request === "reset") return null;
-  const body = request === "allow" ? "" : (facts.policyFragment ?? `blacklist ${module}\n${hookInstallLine(module)}\n`);
+  const body = request === "allow" ? "" : (facts.policyFragment ?? facts.blockDirectives);
   // The same decision again keeps the file as it is, with its original date.
   if (current.owner === "ours" && current.marker?.kind === request && current.text === renderMarker(current.marker) + body) return current.text;
   const reason = stamp.reason ?? `${request === "allow" ? "allowed" : "blocked"} by the administrator (fsblacklist ${request})`;

@@ -9,6 +9,7 @@ import valid from "semver/functions/valid.js";
 import gt from "semver/functions/gt.js";
 import { moduleNameProblem } from "../kmod/module-name.ts";
 import { RuntimeFailure } from "../errors.ts";
+import { ruleForModule } from "./benchmarks.ts";
 
 export interface PolicyEntry {
   /** Kernel module name, as in the `blacklist` line and the file name. */
@@ -49,7 +50,40 @@ const SHELL_META = /[;&|<>()$`\\"'*?[\]#~!{}\n\r\t]/;
 const CVE_ID = /^CVE-\d{4}-\d{4,}$/;
 const URL_REFERENCE = /^https:\/\/[^\s,]+$/;
 /** Profiles whose install line refuses loading by name, as the CIS benchmarks write it. */
-const FALSE_INSTALL_PROFILES = new Set(["cis"]);
+const FALSE_INSTALL_PROFILES = new Set(["cis", "cis-l1", "cis-l2"]);
+/** Profiles that write the benchmark's spelling of a module's name too (overlayfs beside overlay). */
+const BENCHMARK_SPELLING_PROFILES = new Set(["cis-l1", "cis-l2"]);
+
+/** Whether a profile writes `install X /bin/false` (loading by name fails) rather than the hook line. */
+export function profileRefusesLoading(profile: string): boolean {
+  return FALSE_INSTALL_PROFILES.has(profile);
+}
+
+/**
+ * The directives of a fragment or a block override for a module under a profile.
+ * `withInstall` false: the blacklist lines alone, because an administrator's
+ * install line matches the module and must stay the one kmod runs (ours, in a
+ * file that sorts first, would shadow it). Under a benchmark profile the names
+ * are written as the benchmark spells them (usb-storage; kmod reads - and _
+ * alike), and where that spelling is another name (overlayfs for overlay) the
+ * module's own lines come first, so that kmod enforces what the scanner reads.
+ */
+export function blockDirectives(module: string, profile: string, withInstall: boolean): string[] {
+  const m = checkedModule(module);
+  const install = (name: string): string => (FALSE_INSTALL_PROFILES.has(profile) ? falseInstallLine(name) : hookInstallLine(name));
+  const rule = BENCHMARK_SPELLING_PROFILES.has(profile) ? ruleForModule(m) : null;
+  const names = rule === null ? [m] : normaliseSpelling(rule.spelling) === m ? [rule.spelling] : [m, rule.spelling];
+  const lines: string[] = [];
+  for (const name of names) {
+    lines.push(`blacklist ${name}`);
+    if (withInstall) lines.push(install(name));
+  }
+  return lines;
+}
+
+function normaliseSpelling(name: string): string {
+  return name.replaceAll("-", "_");
+}
 
 export function fragmentName(module: string): string {
   return `60-blacklist_fs-${module}.conf`;
@@ -81,8 +115,20 @@ export function falseInstallLine(module: string): string {
   return `install ${checkedModule(module)} /bin/false`;
 }
 
-/** The file we install for an entry under a profile. */
-export function renderFragment(entry: PolicyEntry, profile: string): string {
+/** An install line of someone else's that matches the module and stays the one kmod runs. */
+export interface ForeignInstall {
+  /** "etc/modprobe.d/hfs.conf:3" */
+  where: string;
+  /** The directive as written: "install hfs /bin/false". */
+  line: string;
+}
+
+/**
+ * The file we install for an entry under a profile. With `foreign` install
+ * lines matching the module, the fragment holds the blacklist line alone and
+ * says which line stays in force.
+ */
+export function renderFragment(entry: PolicyEntry, profile: string, foreign: readonly ForeignInstall[] = []): string {
   const module = checkedModule(entry.module);
   const values: Record<Key, string | null> = {
     filesystem: entry.filesystems.join(", "),
@@ -98,11 +144,17 @@ export function renderFragment(entry: PolicyEntry, profile: string): string {
     const value = values[key];
     // A value never spans lines: a newline would end the comment and start a
     // directive, and kmod joins a line ending in a backslash with the next one.
-    if (value !== null) lines.push(`# ${key}: ${value.replace(/[\r\n\\]+/g, " ").trim()}`);
+    if (value !== null) lines.push(`# ${key}: ${oneLine(value)}`);
   }
-  lines.push(`blacklist ${module}`);
-  lines.push(FALSE_INSTALL_PROFILES.has(profile) ? falseInstallLine(module) : hookInstallLine(module));
+  const rule = ruleForModule(module);
+  if (rule !== null && FALSE_INSTALL_PROFILES.has(profile)) lines.push(`# benchmarks: ${rule.items.join(", ")} (${rule.id})`);
+  for (const f of foreign) lines.push(`# install-in-force: ${oneLine(`${f.where} \`${f.line}\``)}`);
+  lines.push(...blockDirectives(module, profile, foreign.length === 0));
   return lines.join("\n") + "\n";
+}
+
+function oneLine(value: string): string {
+  return value.replace(/[\r\n\\]+/g, " ").trim();
 }
 
 /**

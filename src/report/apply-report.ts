@@ -21,6 +21,8 @@ export function applyJson(result: ApplyResult): unknown {
     kept: result.kept,
     newEntries: result.newEntries,
     notes: result.notes,
+    installLinesInForce: result.installLinesInForce,
+    deviations: result.deviations,
   };
 }
 

@@ -21,7 +21,12 @@ import {
   type VendorFile,
 } from "../decide/apply-plan.ts";
 import { judgedKernel } from "../decide/judged-kernel.ts";
-import { fragmentModuleOf, fragmentName, renderFragment } from "../policy/fragment.ts";
+import { fragmentModuleOf, fragmentName, renderFragment, type ForeignInstall } from "../policy/fragment.ts";
+import { benchmarkOfProfile, filesystemRules } from "../policy/benchmarks.ts";
+import type { PolicyEntry } from "../policy/policy.ts";
+import { normaliseModuleName } from "../kmod/module-name.ts";
+import { installedContainerRuntimes } from "../system/container-runtimes.ts";
+import { foreignInstallLines } from "./foreign-install.ts";
 import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../policy/policy.ts";
 import { removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { readKernelState } from "../system/kernel-state.ts";
@@ -53,6 +58,22 @@ export interface ApplyResult {
   initramfs: InitramfsReport;
   /** Each image under boot/ compared with the configuration this run leaves (would leave). */
   images: ImageReport[];
+  /** Install lines of the administrator's (or another tool's) that match a policy module and stay in force. */
+  installLinesInForce: InstallInForce[];
+  /** Under a benchmark profile: its items this system does not meet, and why (a keep, an allow). */
+  deviations: Deviation[];
+}
+
+export interface InstallInForce extends ForeignInstall {
+  module: string;
+}
+
+export interface Deviation {
+  module: string;
+  /** The benchmark's rule id and items. */
+  rule: string;
+  items: string[];
+  reason: string;
 }
 
 interface Decision {
@@ -65,11 +86,13 @@ interface Decision {
   notes: string[];
   /** The state file was damaged (also among the notes). */
   stateWarning: string | null;
+  installLinesInForce: InstallInForce[];
+  deviations: Deviation[];
 }
 
 interface LoadedPolicy {
   version: string;
-  fragments: PolicyFragment[];
+  entries: PolicyEntry[];
   /** Filesystem types by module (freevxfs serves vxfs). */
   filesystems: Map<string, string[]>;
 }
@@ -77,11 +100,23 @@ interface LoadedPolicy {
 function loadFragments(ctx: Context): LoadedPolicy {
   const policy = loadPolicy(ctx.config.policyDir ?? shippedPolicyDir());
   const entries = entriesForProfile(policy, ctx.config.profile);
-  return {
-    version: policy.version,
-    fragments: entries.map((e) => ({ module: e.module, fileName: fragmentName(e.module), content: renderFragment(e, ctx.config.profile), since: e.since, reason: e.reason })),
-    filesystems: new Map(entries.map((e) => [e.module, e.filesystems])),
-  };
+  return { version: policy.version, entries, filesystems: new Map(entries.map((e) => [e.module, e.filesystems])) };
+}
+
+/**
+ * The profile's fragments as this system needs them: where an install line we
+ * did not write matches a module, its fragment holds the blacklist line alone,
+ * so that the administrator's line stays the one kmod runs.
+ */
+function renderFragments(ctx: Context, policy: LoadedPolicy): { fragments: PolicyFragment[]; inForce: InstallInForce[] } {
+  const config = configAfter(ctx, new Map());
+  const inForce: InstallInForce[] = [];
+  const fragments = policy.entries.map((e): PolicyFragment => {
+    const foreign = foreignInstallLines(ctx, config, e.module);
+    for (const f of foreign) inForce.push({ module: e.module, ...f });
+    return { module: e.module, fileName: fragmentName(e.module), content: renderFragment(e, ctx.config.profile, foreign), since: e.since, reason: e.reason };
+  });
+  return { fragments, inForce };
 }
 
 /** Something to write, remove or run. */
@@ -117,7 +152,7 @@ function measuredStale(images: readonly ImageReport[]): boolean | null {
 
 async function measureImages(ctx: Context, policy: LoadedPolicy, plan: ApplyPlan, overlay: ReadonlyMap<string, string | null>): Promise<ImageReport[]> {
   const kept = new Set(plan.kept.map((k) => k.module));
-  const filesystems = policy.fragments.map((f) => ({
+  const filesystems = policy.entries.map((f) => ({
     name: policy.filesystems.get(f.module)?.[0] ?? f.module,
     module: f.module,
     types: policy.filesystems.get(f.module) ?? [],
@@ -165,9 +200,14 @@ function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): D
   }
   for (const u of usage.untyped) notes.push(`${u.where}: ${u.text}: mount probes for the type, so apply cannot tell which module it needs`);
 
+  const { fragments, inForce } = renderFragments(ctx, policy);
   const evidence: UseEvidence[] = [];
   const always = new Set(config.keep.always);
-  for (const fragment of policy.fragments) {
+  const runtimes = installedContainerRuntimes(fs);
+  for (const fragment of fragments) {
+    if (fragment.module === "overlay") {
+      for (const runtime of runtimes) evidence.push({ module: fragment.module, signal: "container-runtime", detail: `container runtime ${runtime.name} installed (${runtime.path})` });
+    }
     const filesystems = policy.filesystems.get(fragment.module) ?? [];
     for (const e of usage.evidenceFor(fragment.module, filesystems)) {
       evidence.push({ module: fragment.module, signal: e.signal, detail: `${e.text} (${e.where})` });
@@ -181,7 +221,7 @@ function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): D
     vendorDir: config.vendorDir,
     adminDir: config.adminDir,
     policyVersion: policy.version,
-    fragments: policy.fragments,
+    fragments,
     vendorFiles: readVendorFiles(ctx, previous),
     adminFiles: readManagedDir(ctx, config.adminDir),
     evidence,
@@ -195,7 +235,34 @@ function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): D
   const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, plannedFiles(plan.actions)));
   const initramfs = planInitramfs(ctx, measured ?? (blacklistChanged || previous?.initramfsPending === true));
   const next = nextState(input, plan, initramfs.rebuild !== null);
-  return { input, plan, blacklistChanged, next, initramfs, notes: [...notes, ...initramfs.notes, ...plan.notes], stateWarning: warning };
+  const inForceNotes = inForce.map((f) => `${f.module}: ${f.where} \`${f.line}\` stays in force`);
+  const deviations = benchmarkDeviations(ctx.config.profile, plan);
+  const deviationNotes = deviations.map((d) => `deviation from ${ctx.config.profile} (${d.items.join(", ")}): ${d.module} ${d.reason}`);
+  return {
+    input,
+    plan,
+    blacklistChanged,
+    next,
+    initramfs,
+    notes: [...notes, ...initramfs.notes, ...plan.notes, ...inForceNotes, ...deviationNotes],
+    stateWarning: warning,
+    installLinesInForce: inForce,
+    deviations,
+  };
+}
+
+/** The benchmark items a profile serves that this plan leaves unmet: a module kept, or allowed by the administrator. */
+function benchmarkDeviations(profile: string, plan: ApplyPlan): Deviation[] {
+  const benchmark = benchmarkOfProfile(profile);
+  if (benchmark === null) return [];
+  const deviations: Deviation[] = [];
+  for (const rule of filesystemRules(benchmark)) {
+    const kept = plan.kept.find((k) => normaliseModuleName(k.module) === rule.module);
+    const allowed = plan.actions.find((a) => a.action === "skip" && normaliseModuleName(a.module) === rule.module && a.path.startsWith("etc/") && a.reason.startsWith("allowed by"));
+    const reason = kept !== undefined ? `kept loadable: ${kept.reason}` : allowed !== undefined ? `left loadable: ${allowed.reason}` : null;
+    if (reason !== null) deviations.push({ module: rule.spelling, rule: rule.id, items: rule.items, reason });
+  }
+  return deviations;
 }
 
 function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: boolean; initramfs: InitramfsReport; images: ImageReport[] }): ApplyResult {
@@ -213,6 +280,8 @@ function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: 
     kernel: d.input.kernel,
     initramfs: outcome.initramfs,
     images: outcome.images,
+    installLinesInForce: d.installLinesInForce,
+    deviations: d.deviations,
   };
 }
 

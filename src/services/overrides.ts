@@ -25,6 +25,9 @@ import { checkModuleName, resolveFilesystemName } from "../decide/filesystem-nam
 import { kernelsByPreference } from "../decide/judged-kernel.ts";
 import { refuseUnknownName } from "../decide/unknown-name.ts";
 import { fragmentName, loadPolicy, renderFragment, shippedPolicyDir, type Policy } from "../policy/policy.ts";
+import { blockDirectives } from "../policy/fragment.ts";
+import { ruleForModule } from "../policy/benchmarks.ts";
+import { foreignInstallLines } from "./foreign-install.ts";
 import { runningRelease } from "../system/kernel-release.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
 import { removeLeftTemporaries } from "../system/atomic-temp.ts";
@@ -70,21 +73,25 @@ export async function planOverride(ctx: Context, request: OverrideRequest, names
   const changes: OverrideChange[] = [];
   const seen = new Set<string>();
   for (const name of names) {
-    const module = resolveModule(facts, name) ?? unknownName(ctx, facts, request, name, before);
+    // A benchmark's module (usb-storage) is a known name even where no installed kernel ships it.
+    const module = resolveModule(facts, name) ?? ruleForModule(name)?.module ?? unknownName(ctx, facts, request, name, before);
     if (seen.has(module)) continue;
     seen.add(module);
     const file = path.posix.join(ctx.config.adminDir, fragmentName(module));
     const entry = facts.policy.entries.find((e) => normaliseModuleName(e.module) === module);
+    // An administrator's install line for the module stays the one kmod runs: ours would sort first.
+    const foreign = request === "block" ? foreignInstallLines(ctx, before, module) : [];
     const target: OverrideFacts = {
       request,
       name,
       module,
       file,
       current: readCurrent(ctx, file),
-      policyFragment: entry === undefined ? null : renderFragment(entry, ctx.config.profile),
+      policyFragment: entry === undefined ? null : renderFragment(entry, ctx.config.profile, foreign),
+      blockDirectives: blockDirectives(module, ctx.config.profile, foreign.length === 0).join("\n") + "\n",
       stamp,
       before,
-      blockNotes: request === "block" ? blockNotes(ctx, facts, module) : [],
+      blockNotes: request === "block" ? [...blockNotes(ctx, facts, module), ...foreign.map((f) => `${module}: ${f.where} \`${f.line}\` stays in force`)] : [],
       inUse: request === "reset" ? usageEvidence(ctx, facts, module).map((e) => `${e.text} (${e.where})`) : [],
     };
     changes.push(decideOverride(target, configWith(file, plannedText(target))));
@@ -301,6 +308,14 @@ function blockNotes(ctx: Context, facts: Facts, module: string): string[] {
   const index = facts.release === null ? null : facts.index(facts.release);
   const notes: string[] = [];
   if (index?.builtin.has(module)) notes.push(`${module} is built into kernel ${index.release}: a blacklist has no effect on it`);
+  if (module === "usb_storage") {
+    notes.push(
+      "usb_storage: every USB disk and stick stops working, uas (USB Attached SCSI) depends on it, " +
+        "and a server's BMC virtual media (a remote ISO or floppy) is a USB storage device too",
+    );
+  }
+  const dependents = index === null ? [] : modulesNeeding(index, module);
+  if (dependents.length > 0) notes.push(`${module}: ${dependents.join(", ")} depend${dependents.length === 1 ? "s" : ""} on it and cannot load either`);
   const evidence = usageEvidence(ctx, facts, module);
   if (evidence.length > 0) {
     const loaded = evidence.some((e) => e.signal === "loaded");
@@ -311,4 +326,13 @@ function blockNotes(ctx: Context, facts: Facts, module: string): string[] {
     );
   }
   return notes;
+}
+
+/** The modules of a kernel that need `module` (modules.dep lists dependencies transitively). */
+function modulesNeeding(index: ModuleIndex, module: string): string[] {
+  const needing: string[] = [];
+  for (const name of index.modules.keys()) {
+    if (name !== module && index.modules.get(name)?.deps.includes(module)) needing.push(name);
+  }
+  return needing.sort();
 }

@@ -10,7 +10,7 @@ import { modprobeDirs, type ListedEntry } from "../../src/kmod/config-files.ts";
 import { buildEffectiveConfig, type EffectiveConfig } from "../../src/kmod/effective-config.ts";
 import { kmodBehaviour } from "../../src/kmod/kmod-version.ts";
 import { decideOverride, plannedText, type CurrentOverride, type OverrideAction, type OverrideFacts, type OverrideRequest } from "../../src/decide/override-plan.ts";
-import { fragmentName, hookInstallLine } from "../../src/policy/fragment.ts";
+import { blockDirectives, fragmentName, hookInstallLine } from "../../src/policy/fragment.ts";
 import { parseMarker, renderMarker } from "../../src/policy/marker.ts";
 
 const VENDOR = "usr/lib/modprobe.d";
@@ -290,6 +290,7 @@ for (const row of ROWS) {
       file,
       current: currentOf(row.files[file]),
       policyFragment: row.inPolicy === true ? vendorFragment(row.module) : null,
+      blockDirectives: blockDirectives(row.module, "default", true).join("\n") + "\n",
       stamp: { reason: null, date: DATE, kernel: "6.1.0-50-amd64" },
       before: configOf(row.files, cmdline),
       blockNotes: row.blockNotes ?? [],
@@ -327,6 +328,7 @@ test("override plan: a reason given by the caller is recorded in the marker", ()
     file: overridePath("jfs"),
     current: currentOf(undefined),
     policyFragment: vendorFragment("jfs"),
+    blockDirectives: blockDirectives("jfs", "default", true).join("\n") + "\n",
     stamp: { reason: "allowed at the prompt of `modprobe jfs`", date: DATE, kernel: null },
     before: configOf({}, null),
     blockNotes: [],

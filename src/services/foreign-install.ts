@@ -1,0 +1,54 @@
+// Install lines fsblacklist did not write. kmod runs only the first `install`
+// line that matches a module, in file-name order across every directory, and
+// our fragments' names sort before most of an administrator's (hfs.conf,
+// CIS.conf): a line of ours would shadow theirs. Whoever writes a fragment or
+// an override asks here first, and leaves the administrator's line in force.
+
+import type { Context } from "../context.ts";
+import { installLinesFor, type InstallLine } from "../kmod/blockers.ts";
+import type { EffectiveConfig } from "../kmod/effective-config.ts";
+import { firstLineOf } from "../kmod/parse-config.ts";
+import { FRAGMENT_MARKER, type ForeignInstall } from "../policy/fragment.ts";
+import { parseMarker } from "../policy/marker.ts";
+
+export interface InstallLineReport {
+  /** "etc/modprobe.d/hfs.conf:3" */
+  where: string;
+  /** The directive: "install hfs /bin/false". */
+  line: string;
+  /** The one kmod runs (the first that matches). */
+  runs: boolean;
+  /** fsblacklist wrote the file it is in. */
+  ours: boolean;
+}
+
+/** Every install line matching `module` in kmod's order, each marked ours or not. */
+export function installLinesReport(ctx: Context, config: EffectiveConfig, module: string): InstallLineReport[] {
+  const ours = ownership(ctx);
+  return installLinesFor(module, config.entries).map((line) => describe(line, ours(line.source.file)));
+}
+
+/** The install lines matching `module` that fsblacklist did not write, in kmod's order. */
+export function foreignInstallLines(ctx: Context, config: EffectiveConfig, module: string): ForeignInstall[] {
+  return installLinesReport(ctx, config, module)
+    .filter((l) => !l.ours)
+    .map(({ where, line }) => ({ where, line }));
+}
+
+function describe(line: InstallLine, ours: boolean): InstallLineReport {
+  return { where: `${line.source.file}:${firstLineOf(line.source)}`, line: `install ${line.pattern} ${line.command}`, runs: line.runs, ours };
+}
+
+/** Whether a configuration file is one fsblacklist wrote (a fragment or a marked override), read once per file. */
+function ownership(ctx: Context): (file: string) => boolean {
+  const cache = new Map<string, boolean>();
+  return (file) => {
+    let ours = cache.get(file);
+    if (ours === undefined) {
+      const text = file === "proc/cmdline" ? null : ctx.fs.readText(file);
+      ours = text !== null && (text.startsWith(FRAGMENT_MARKER + "\n") || parseMarker(text) !== null);
+      cache.set(file, ours);
+    }
+    return ours;
+  };
+}
