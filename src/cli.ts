@@ -105,6 +105,12 @@ export function commandTable(io: IO, ranWith: (exitCode: number) => void): Comma
     () => import("./commands/explain.ts"),
     (c) => c.argument("[target]", "a device, image file or mount point").option("--type <type>", "the filesystem type").option("--message <text>", "the error text that mount printed"),
   );
+  define(
+    "audit",
+    "judge the system against a benchmark's kernel-module rules (exit 1 when one fails)",
+    () => import("./commands/audit.ts"),
+    (c) => c.option("--benchmark <name>", "cis-l1 or cis-l2 (default: the configured profile's)"),
+  );
   define("review", "review and change the list in an interactive terminal UI", () => import("./commands/review.ts"));
   define(
     "modprobe-hook",

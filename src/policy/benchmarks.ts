@@ -36,11 +36,7 @@ const rule = (module: string, spelling: string, level: 1 | 2, debian12: string |
   module,
   spelling,
   level,
-  items: [
-    ...(debian12 === null ? [] : [`CIS Debian 12 ${debian12}`]),
-    ...(ubuntu2404 === null ? [] : [`CIS Ubuntu 24.04 ${ubuntu2404}`]),
-    ...(rhel9 === null ? [] : [`CIS RHEL 9 ${rhel9}`]),
-  ],
+  items: [...(debian12 === null ? [] : [`CIS Debian 12 ${debian12}`]), ...(ubuntu2404 === null ? [] : [`CIS Ubuntu 24.04 ${ubuntu2404}`]), ...(rhel9 === null ? [] : [`CIS RHEL 9 ${rhel9}`])],
   filesystem,
 });
 

@@ -310,8 +310,7 @@ function blockNotes(ctx: Context, facts: Facts, module: string): string[] {
   if (index?.builtin.has(module)) notes.push(`${module} is built into kernel ${index.release}: a blacklist has no effect on it`);
   if (module === "usb_storage") {
     notes.push(
-      "usb_storage: every USB disk and stick stops working, uas (USB Attached SCSI) depends on it, " +
-        "and a server's BMC virtual media (a remote ISO or floppy) is a USB storage device too",
+      "usb_storage: every USB disk and stick stops working, uas (USB Attached SCSI) depends on it, " + "and a server's BMC virtual media (a remote ISO or floppy) is a USB storage device too",
     );
   }
   const dependents = index === null ? [] : modulesNeeding(index, module);

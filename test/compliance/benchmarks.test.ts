@@ -1,0 +1,252 @@
+// Benchmark profiles, the administrator's own install lines, and `audit`,
+// checked with the real kmod on fake roots: `modprobe -n -v` for what a load
+// by name runs, `modprobe -C ... -c` (the effective configuration, what the
+// CIS benchmark's audit reads with `modprobe --showconfig`) for the rules.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { createFakeRoot, DEFAULT_RELEASE, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
+import { runCli } from "../helpers/cli.ts";
+import { filesystemRules, BENCHMARK_RULES, type Benchmark } from "../../src/policy/benchmarks.ts";
+
+const KMOD_34 = "34.2-2";
+const CONFIG_DIRS = ["etc/modprobe.d", "run/modprobe.d", "usr/local/lib/modprobe.d", "usr/lib/modprobe.d", "lib/modprobe.d"];
+
+function root(spec: FakeRootSpec & { profile?: string }): FakeRoot {
+  const files = { ...(spec.files ?? {}), ...(spec.profile === undefined ? {} : { "etc/fsblacklist/config.yaml": `profile: ${spec.profile}\n` }) };
+  return createFakeRoot({ kmodVersion: KMOD_34, ...spec, files });
+}
+
+function cli(r: FakeRoot, ...args: string[]): { status: number; stdout: string; stderr: string } {
+  return runCli([...args, "--root", r.dir]);
+}
+
+/** The real modprobe with the root's configuration directories (kmod 34's list). */
+function modprobe(r: FakeRoot, ...args: string[]): string {
+  const dirs = CONFIG_DIRS.flatMap((d) => ["-C", path.join(r.dir, d)]);
+  const result = spawnSync("modprobe", [...dirs, "-d", r.dir, "-S", r.release ?? DEFAULT_RELEASE, ...args], { encoding: "utf8" });
+  return result.stdout + result.stderr;
+}
+
+/** The install command `modprobe -n -v MODULE` says it would run, or null when it would insmod. */
+function installRun(r: FakeRoot, module: string): string | null {
+  const line = modprobe(r, "-n", "-v", module)
+    .split("\n")
+    .find((l) => l.startsWith("install "));
+  return line === undefined ? null : line.slice("install ".length).trim();
+}
+
+function read(r: FakeRoot, file: string): string {
+  return readFileSync(path.join(r.dir, file), "utf8");
+}
+
+const ADMIN_FILES = {
+  "etc/modprobe.d/hfs.conf": "# hardening by the site's remediation\nblacklist hfs\ninstall hfs /bin/false\n",
+  "etc/modprobe.d/CIS.conf": "install freevxfs /bin/true\n",
+};
+
+for (const profile of ["default", "cis-l2"]) {
+  test(`${profile}: the administrator's install lines stay the ones kmod runs after apply, allow, block and uninstall`, (t) => {
+    const r = root({ profile, files: ADMIN_FILES });
+    t.after(() => r.cleanup());
+    const inForce = (): void => {
+      assert.equal(installRun(r, "hfs"), "/bin/false");
+      assert.equal(installRun(r, "freevxfs"), "/bin/true");
+      for (const [file, text] of Object.entries(ADMIN_FILES)) assert.equal(read(r, file), text, `${file} is byte for byte the administrator's`);
+    };
+
+    const apply = cli(r, "apply", "--json");
+    assert.equal(apply.status, 0, apply.stderr);
+    const json = JSON.parse(apply.stdout) as { installLinesInForce: { module: string; where: string; line: string }[]; notes: string[] };
+    assert.deepEqual(
+      json.installLinesInForce.map((l) => [l.module, l.where, l.line]),
+      [
+        ["freevxfs", "etc/modprobe.d/CIS.conf:1", "install freevxfs /bin/true"],
+        ["hfs", "etc/modprobe.d/hfs.conf:3", "install hfs /bin/false"],
+      ],
+    );
+    assert.ok(json.notes.includes("hfs: etc/modprobe.d/hfs.conf:3 `install hfs /bin/false` stays in force"), json.notes.join("\n"));
+    // Without the administrator's lines our fragment would run first: the hook line (default) or /bin/false.
+    const fragment = read(r, "usr/lib/modprobe.d/60-blacklist_fs-hfs.conf");
+    assert.doesNotMatch(fragment, /^install /m);
+    assert.match(fragment, /^blacklist hfs$/m);
+    assert.match(fragment, /^# install-in-force: etc\/modprobe\.d\/hfs\.conf:3 `install hfs \/bin\/false`$/m);
+    assert.match(read(r, "usr/lib/modprobe.d/60-blacklist_fs-jfs.conf"), /^install jfs /m, "a module without a foreign line keeps our install line");
+    inForce();
+    const text = cli(r, "apply", "--dry-run");
+    assert.match(text.stdout, /Nothing to do/);
+    assert.match(text.stdout, /hfs: etc\/modprobe\.d\/hfs\.conf:3 `install hfs \/bin\/false` stays in force/);
+
+    // allow is refused (the administrator's file blacklists hfs): nothing changes.
+    assert.equal(cli(r, "allow", "hfs").status, 1);
+    inForce();
+    const block = cli(r, "block", "freevxfs", "--json");
+    assert.equal(block.status, 0, block.stderr);
+    assert.doesNotMatch(read(r, "etc/modprobe.d/60-blacklist_fs-freevxfs.conf"), /^install /m);
+    inForce();
+    assert.equal(cli(r, "reset", "freevxfs").status, 0);
+    inForce();
+    assert.equal(cli(r, "uninstall").status, 0);
+    inForce();
+  });
+}
+
+test("the same with a glob and in run/modprobe.d: `install hfs* /bin/true` is found and left in force", (t) => {
+  const r = root({ profile: "cis-l1", files: { "run/modprobe.d/site.conf": "install hfs* /bin/true\n" } });
+  t.after(() => r.cleanup());
+  assert.equal(cli(r, "apply").status, 0);
+  assert.equal(installRun(r, "hfs"), "/bin/true");
+  assert.equal(installRun(r, "hfsplus"), "/bin/true");
+  assert.equal(installRun(r, "jfs"), "/bin/false");
+});
+
+/** The CIS benchmark's audit logic: `modprobe --showconfig` has `blacklist X` and `install X /bin/(true|false)`, and X is not loaded. */
+function cisAuditLogic(r: FakeRoot, benchmark: Benchmark): Map<string, "pass" | "fail" | "notapplicable"> {
+  const showconfig = modprobe(r, "-c").split("\n");
+  const loaded = new Set(
+    read(r, "proc/modules")
+      .split("\n")
+      .map((l) => l.split(" ")[0]),
+  );
+  const dep = read(r, `lib/modules/${r.release}/modules.dep`);
+  const verdicts = new Map<string, "pass" | "fail" | "notapplicable">();
+  for (const rule of filesystemRules(benchmark)) {
+    if (!new RegExp(`/${rule.module}\\.ko[^:]*:`).test(dep)) {
+      verdicts.set(rule.spelling, "notapplicable");
+      continue;
+    }
+    const name = rule.spelling.replaceAll("-", "_");
+    const blacklisted = showconfig.includes(`blacklist ${name}`);
+    const install = showconfig.find((l) => l.startsWith(`install ${name} `));
+    const disabled = install !== undefined && /^install \S+ \/bin\/(true|false)$/.test(install);
+    verdicts.set(rule.spelling, blacklisted && disabled && !loaded.has(rule.module) ? "pass" : "fail");
+  }
+  return verdicts;
+}
+
+interface AuditJson {
+  benchmark: string;
+  rules: { id: string; module: string; result: string; reason: string; evidence: string[] }[];
+}
+
+for (const benchmark of ["cis-l1", "cis-l2"] as const) {
+  test(`${benchmark} with nothing in use: audit exits 0 and agrees with the CIS audit logic rule by rule`, (t) => {
+    const r = root({ profile: benchmark });
+    t.after(() => r.cleanup());
+    const before = cli(r, "audit", "--json");
+    assert.equal(before.status, 1, "before apply the rules fail");
+    assert.equal(cli(r, "apply").status, 0);
+    const audit = cli(r, "audit", "--json");
+    assert.equal(audit.status, 0, audit.stdout);
+    const json = JSON.parse(audit.stdout) as AuditJson;
+    assert.equal(json.benchmark, benchmark);
+    const cis = cisAuditLogic(r, benchmark);
+    assert.deepEqual(new Map(json.rules.map((rule) => [rule.module, rule.result])), cis);
+    assert.ok([...cis.values()].filter((v) => v === "pass").length >= (benchmark === "cis-l1" ? 4 : 7), JSON.stringify([...cis]));
+    // Debian builds no cramfs: not applicable rather than passed.
+    assert.equal(json.rules.find((rule) => rule.module === "cramfs")?.result, "notapplicable");
+    assert.ok(json.rules.every((rule) => rule.id === `kernel_module_${rule.module}_disabled`));
+  });
+}
+
+test("cis-l2 with hfsplus mounted and overlay loaded: apply keeps both and says so; audit exits 1 naming both with the reason", (t) => {
+  const r = root({
+    profile: "cis-l2",
+    loaded: ["hfsplus", "overlay"],
+    mounts: [
+      { source: "/dev/vda1", target: "/", fstype: "ext4" },
+      { source: "/dev/sdb1", target: "/mnt/mac", fstype: "hfsplus" },
+    ],
+  });
+  t.after(() => r.cleanup());
+  const apply = cli(r, "apply", "--json");
+  assert.equal(apply.status, 0, apply.stderr);
+  const json = JSON.parse(apply.stdout) as { kept: { module: string }[]; deviations: { module: string; reason: string }[] };
+  assert.deepEqual(json.kept.map((k) => k.module).sort(), ["hfsplus", "overlay"]);
+  assert.deepEqual(json.deviations.map((d) => d.module).sort(), ["hfsplus", "overlayfs"]);
+  const audit = cli(r, "audit", "--json");
+  assert.equal(audit.status, 1);
+  const rules = (JSON.parse(audit.stdout) as AuditJson).rules;
+  const failed = rules.filter((rule) => rule.result === "fail");
+  assert.deepEqual(failed.map((rule) => rule.module).sort(), ["hfsplus", "overlayfs"]);
+  for (const rule of failed) {
+    assert.match(rule.reason, /kept loadable by fsblacklist apply \(etc\/modprobe\.d\/60-blacklist_fs-\w+\.conf\)/);
+    assert.match(rule.reason, /is loaded now \(proc\/modules\)/);
+  }
+  assert.deepEqual(new Map(rules.map((rule) => [rule.module, rule.result])), cisAuditLogic(r, "cis-l2"));
+  const text = cli(r, "audit");
+  assert.match(text.stdout, /^ {2}fail +hfsplus +kernel_module_hfsplus_disabled/m);
+});
+
+test("cis-l2 on a container host: overlay is kept even when nothing has loaded it yet, and reported as a deviation", (t) => {
+  const r = root({ profile: "cis-l2", files: { "usr/bin/podman": "#!/bin/sh\n" } });
+  t.after(() => r.cleanup());
+  const json = JSON.parse(cli(r, "apply", "--json").stdout) as { kept: { module: string; reason: string }[]; deviations: { module: string; reason: string }[] };
+  assert.deepEqual(
+    json.kept.map((k) => [k.module, k.reason]),
+    [["overlay", "container runtime Podman installed (usr/bin/podman)"]],
+  );
+  assert.match(json.deviations[0]!.reason, /kept loadable: container runtime Podman/);
+  assert.equal(installRun(r, "overlay"), null, "overlay loads");
+  assert.equal(installRun(r, "squashfs"), "/bin/false");
+});
+
+test("block usb-storage under cis-l2: the benchmark's spelling and /bin/false, kmod blocks it, the warning names uas and BMC virtual media", (t) => {
+  const r = root({ profile: "cis-l2" });
+  t.after(() => r.cleanup());
+  const block = cli(r, "block", "usb-storage");
+  assert.equal(block.status, 0, block.stderr);
+  assert.match(block.stdout, /uas .*depends on it/);
+  assert.match(block.stdout, /BMC virtual media/);
+  const file = read(r, "etc/modprobe.d/60-blacklist_fs-usb_storage.conf");
+  // OpenSCAP's patterns for kernel_module_usb-storage_disabled, by file and line.
+  assert.match(file, /^\s*install\s+usb-storage\s+(\/bin\/false|\/bin\/true)$/m);
+  assert.match(file, /^blacklist\s+usb-storage$/m);
+  const showconfig = modprobe(r, "-c").split("\n");
+  assert.ok(showconfig.includes("blacklist usb_storage"));
+  assert.ok(showconfig.includes("install usb_storage /bin/false"));
+});
+
+test("no profile blocks usb-storage by itself", () => {
+  const policy = readFileSync(new URL("../../blacklist.d/policy.json", import.meta.url), "utf8");
+  for (const profile of Object.keys(JSON.parse(policy).profiles as object)) {
+    const r = root({ profile });
+    try {
+      assert.equal(cli(r, "apply").status, 0);
+      assert.equal(installRun(r, "usb_storage"), null, profile);
+      assert.ok(!modprobe(r, "-c").split("\n").includes("blacklist usb_storage"), profile);
+    } finally {
+      r.cleanup();
+    }
+  }
+});
+
+test("audit: bad usage exits 2; the default profile needs --benchmark", (t) => {
+  const r = root({});
+  t.after(() => r.cleanup());
+  const none = cli(r, "audit");
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /serves no benchmark/);
+  assert.equal(cli(r, "audit", "--benchmark", "cis-l3").status, 2);
+  // The default profile fails the benchmark on purpose: its install line loads the module by name.
+  assert.equal(cli(r, "apply").status, 0);
+  const audit = JSON.parse(cli(r, "audit", "--benchmark", "cis-l1", "--json").stdout) as AuditJson;
+  const hfs = audit.rules.find((rule) => rule.module === "hfs")!;
+  assert.equal(hfs.result, "fail");
+  assert.match(hfs.reason, /modprobe-hook hfs.*loading by name works/);
+});
+
+test("the benchmark table covers exactly the modules the levels name", () => {
+  assert.deepEqual(
+    filesystemRules("cis-l1").map((r) => r.spelling),
+    ["cramfs", "freevxfs", "hfs", "hfsplus", "jffs2"],
+  );
+  assert.deepEqual(
+    filesystemRules("cis-l2").map((r) => r.spelling),
+    ["cramfs", "freevxfs", "hfs", "hfsplus", "jffs2", "overlayfs", "squashfs", "udf"],
+  );
+  assert.ok(BENCHMARK_RULES.some((r) => r.spelling === "usb-storage" && !r.filesystem));
+});
