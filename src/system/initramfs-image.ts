@@ -12,14 +12,19 @@
 // package to install. They run on the host, also under --root: they only
 // decompress bytes, and the root may be another architecture's.
 
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import { createGunzip } from "node:zlib";
+import { createRequire } from "node:module";
 import type { Readable, Writable } from "node:stream";
 import { CpioFormatError, CpioParser, detectCompression, type Compression } from "../initramfs/cpio.ts";
 import { ImageTree, isModprobeConfigPath } from "../initramfs/image-tree.ts";
 import { RuntimeFailure, errnoCode } from "../errors.ts";
 import type { RootFs } from "./root-fs.ts";
+
+// zlib and child_process are loaded only when an image is really read: status
+// lists images on every run, and a pipe or /dev/null must not pay for streams.
+const lazyRequire = createRequire(import.meta.url);
+const zlib = (): typeof import("node:zlib") => lazyRequire("node:zlib") as typeof import("node:zlib");
+const childProcess = (): typeof import("node:child_process") => lazyRequire("node:child_process") as typeof import("node:child_process");
 
 export interface InitramfsFile {
   /** Root-relative path, e.g. boot/initrd.img-6.1.0-50-amd64. */
@@ -162,7 +167,7 @@ const TOOLS: Record<Exclude<Compression, "gzip">, { command: string; args: strin
 async function decompressInto(hostPath: string, start: number, compression: Compression, parser: CpioParser): Promise<void> {
   const input = fs.createReadStream(hostPath, { start, highWaterMark: CHUNK });
   if (compression === "gzip") {
-    const gunzip = createGunzip({ chunkSize: CHUNK });
+    const gunzip = zlib().createGunzip({ chunkSize: CHUNK });
     input.pipe(gunzip);
     try {
       await feedStream(gunzip, parser);
@@ -177,7 +182,7 @@ async function decompressInto(hostPath: string, start: number, compression: Comp
     return;
   }
   const tool = TOOLS[compression];
-  const child = spawn(tool.command, tool.args, { stdio: ["pipe", "pipe", "pipe"] });
+  const child = childProcess().spawn(tool.command, tool.args, { stdio: ["pipe", "pipe", "pipe"] });
   const stderr: Buffer[] = [];
   child.stderr.on("data", (d: Buffer) => stderr.push(d));
   const spawned = new Promise<void>((resolve, reject) => {
