@@ -55,6 +55,9 @@ export function processIO(): IO {
 
 export async function createContext(options: GlobalOptions, io: IO): Promise<Context> {
   const cwd = io.cwd ?? process.cwd();
+  // An unset variable in `--root "$TARGET"` must not mean the host.
+  if (options.root === "") throw new UsageError("--root '': the root directory is empty", "name a directory, or leave --root out for / ($DPKG_ROOT when set)");
+  if (options.config === "") throw new UsageError("--config '': the configuration file is empty", `name a file, or leave --config out for ROOT/etc/fsblacklist/config.yaml`);
   const chosenRoot = chooseRoot(options.root, io.env);
   const rootDir = path.resolve(cwd, chosenRoot);
   let isDir = false;
@@ -66,6 +69,10 @@ export async function createContext(options: GlobalOptions, io: IO): Promise<Con
   if (!isDir) throw new UsageError(`--root ${chosenRoot}: no such directory`);
   const fs = new RootFs(rootDir);
   const config = await loadConfig(fs, options.config === undefined ? undefined : { path: options.config, cwd });
+  if (config.keep.always.length > 0) {
+    const { checkKeepAlways } = await import("./policy/policy.ts");
+    checkKeepAlways(config);
+  }
   const noColour = io.env["NO_COLOR"] !== undefined && io.env["NO_COLOR"] !== "";
   let colour: boolean | undefined;
   return {

@@ -3,6 +3,7 @@
 
 import { constants } from "node:os";
 import type { Context } from "../context.ts";
+import { escapeControl } from "../report/escape.ts";
 import { RuntimeFailure, UsageError } from "../errors.ts";
 import { mayChangeSystem } from "../services/privileges.ts";
 import { computeStatus } from "../services/status.ts";
@@ -81,7 +82,7 @@ export async function run(ctx: Context): Promise<number> {
   const end = await runReview({ report, services, canApply, colour: ctx.colour }, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
   // A confirmed write under way when the review ended finishes whole (under the lock) before we exit.
   const failed = end.writing ? await services.lastWrite() : null;
-  for (const line of applied) ctx.stdout.write(`${line}\n`);
+  for (const line of applied) ctx.stdout.write(`${escapeControl(line)}\n`);
   if (end.signal === null) {
     if (failed !== null) throw new RuntimeFailure(`writing the confirmed changes failed: ${failed}`);
     if (!end.interrupted) return 0;

@@ -234,6 +234,34 @@ export function entriesForProfile(policy: Policy, profile: string): PolicyEntry[
 }
 
 /**
+ * `keep.always` may name only filesystems (types or modules) of the policy, any
+ * profile's: a typo would silently keep nothing. A UsageError naming the file,
+ * the key and the nearest name otherwise.
+ */
+export function checkKeepAlways(config: { keep: { always: readonly string[] }; policyDir: string | null; loadedFrom: string | null }): void {
+  const policy = loadPolicy(config.policyDir ?? shippedPolicyDir());
+  const known = new Set(policy.entries.flatMap((e) => [normaliseModuleName(e.module), ...e.filesystems]));
+  for (const name of config.keep.always) {
+    if (known.has(name) || known.has(normaliseModuleName(name))) continue;
+    const near = [...known].filter((k) => editDistance(k, name) <= 2).sort();
+    throw new UsageError(
+      `${config.loadedFrom ?? "configuration"}: 'keep.always' names ${name}, which is no filesystem of the policy${near.length > 0 ? ` (did you mean ${near.join(" or ")}?)` : ""}`,
+      "`fsblacklist status` lists the policy's filesystems",
+    );
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/**
  * The semver a kernel release compares as: "6.18.44-fc-v657" -> "6.18.44",
  * "6.1.0-50-amd64" -> "6.1.0". null when the release holds no version at all.
  */

@@ -3,6 +3,7 @@
 
 import type { ActionKind } from "../decide/apply-plan.ts";
 import type { ApplyResult } from "../services/apply.ts";
+import { escapeStrings } from "./escape.ts";
 import { initramfsLine } from "./initramfs-report.ts";
 
 export function applyJson(result: ApplyResult): unknown {
@@ -35,7 +36,8 @@ const VERBS: Record<ActionKind, [done: string, planned: string]> = {
   skip: ["left alone", "would leave alone"],
 };
 
-export function renderApplyText(result: ApplyResult): string {
+export function renderApplyText(raw: ApplyResult): string {
+  const result = escapeStrings(raw);
   const lines: string[] = [];
   const kernel = result.kernel === null ? "no running kernel" : `kernel ${result.kernel}`;
   lines.push(`fsblacklist apply${result.dryRun ? " --dry-run" : ""}: policy ${result.policyVersion} (profile ${result.profile}), ${kernel}`);

@@ -3,6 +3,7 @@
 
 import type { Context } from "../context.ts";
 import type { ExplainReport } from "../services/explain.ts";
+import { escapeStrings } from "./escape.ts";
 import { writeJson } from "./output.ts";
 
 /** PRODUCT.md's explain contract (fstype, module, cause, evidence, fix) and the rest of the report. */
@@ -23,7 +24,8 @@ export function explainJson(report: ExplainReport): unknown {
   };
 }
 
-export function renderExplain(report: ExplainReport, colour: boolean): string {
+export function renderExplain(raw: ExplainReport, colour: boolean): string {
+  const report = escapeStrings(raw);
   const bold = (s: string): string => (colour ? `\x1b[1m${s}\x1b[22m` : s);
   const dim = (s: string): string => (colour ? `\x1b[2m${s}\x1b[22m` : s);
   const lines: string[] = [bold(report.summary), ""];

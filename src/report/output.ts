@@ -3,6 +3,7 @@
 
 import type { Context } from "../context.ts";
 import type { Diagnostic } from "../kmod/parse-config.ts";
+import { escapeControl } from "./escape.ts";
 
 export function writeJson(ctx: Context, value: unknown): void {
   ctx.stdout.write(JSON.stringify(value, null, 2) + "\n");
@@ -24,5 +25,5 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 export function printDiagnostics(ctx: Context, diagnostics: readonly Diagnostic[]): void {
-  for (const d of diagnostics) ctx.stderr.write(`fsblacklist: warning: ${formatDiagnostic(d)}\n`);
+  for (const d of diagnostics) ctx.stderr.write(`fsblacklist: warning: ${escapeControl(formatDiagnostic(d))}\n`);
 }

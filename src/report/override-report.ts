@@ -5,6 +5,7 @@ import type { Context } from "../context.ts";
 import type { OverrideChange, OverridePlan } from "../decide/override-plan.ts";
 import type { InitramfsReport } from "../services/initramfs.ts";
 import type { LoadResult } from "../services/overrides.ts";
+import { escapeControl } from "./escape.ts";
 import { initramfsLine } from "./initramfs-report.ts";
 import { writeJson } from "./output.ts";
 
@@ -56,11 +57,11 @@ export function printOverrideResult(ctx: Context, plan: OverridePlan, result: { 
   }
   for (const c of plan.changes) {
     const out = c.action === "refused" ? ctx.stderr : ctx.stdout;
-    out.write(`${changeLine(c, changed ? "done" : "withheld")}\n`);
-    for (const note of c.notes) out.write(`  note: ${note}\n`);
+    out.write(`${escapeControl(changeLine(c, changed ? "done" : "withheld"))}\n`);
+    for (const note of c.notes) out.write(`  note: ${escapeControl(note)}\n`);
   }
   const initramfsText = initramfs === null ? null : initramfsLine(initramfs, false);
-  if (initramfsText !== null) ctx.stdout.write(`${initramfsText}\n`);
+  if (initramfsText !== null) ctx.stdout.write(`${escapeControl(initramfsText)}\n`);
   for (const load of loads) if (load.ok) ctx.stdout.write(`${load.module}: loaded now\n`);
 }
 
@@ -71,11 +72,16 @@ export function printOverrideDryRun(ctx: Context, plan: OverridePlan): void {
     return;
   }
   for (const c of plan.changes) {
-    ctx.stdout.write(`${changeLine(c, "dry-run")}\n`);
-    for (const note of c.notes) ctx.stdout.write(`  note: ${note}\n`);
-    if (isChange(c)) ctx.stdout.write(unifiedDiff(c.path, c.before, c.after));
+    ctx.stdout.write(`${escapeControl(changeLine(c, "dry-run"))}\n`);
+    for (const note of c.notes) ctx.stdout.write(`  note: ${escapeControl(note)}\n`);
+    if (isChange(c)) ctx.stdout.write(escapeLines(unifiedDiff(c.path, c.before, c.after)));
   }
   ctx.stdout.write("dry run: nothing was written\n");
+}
+
+/** Each line escaped, the line ends kept. */
+function escapeLines(text: string): string {
+  return text.split("\n").map(escapeControl).join("\n");
 }
 
 function isChange(c: OverrideChange): boolean {

@@ -4,6 +4,7 @@
 import type { KernelAvailability } from "../decide/kernel-availability.ts";
 import type { FsState } from "../model.ts";
 import type { FilesystemStatusDetail, StatusResult } from "../services/status.ts";
+import { escapeControl, escapeStrings } from "./escape.ts";
 
 const WIDTH = 80;
 const STATE_ORDER: readonly FsState[] = ["blocked", "pinned", "kept", "allowed", "builtin", "unavailable"];
@@ -66,10 +67,12 @@ function wrap(text: string, indent: string, first = ""): string {
   return lines.join("\n") + "\n";
 }
 
-export function renderStatusTable(result: StatusResult, options: TableOptions): string {
-  const { report } = result;
+export function renderStatusTable(result: StatusResult, raw: TableOptions): string {
+  const report = escapeStrings(result.report);
+  const moduleDir = result.moduleDir === null ? null : escapeControl(result.moduleDir);
+  const options = { ...raw, vendorDir: escapeControl(raw.vendorDir), adminDir: escapeControl(raw.adminDir) };
   const rows = report.filesystems;
-  let out = `Kernel: ${report.kernel ?? "none running"}${result.moduleDir === null ? "" : `   modules: ${result.moduleDir}`}\n`;
+  let out = `Kernel: ${report.kernel ?? "none running"}${moduleDir === null ? "" : `   modules: ${moduleDir}`}\n`;
   for (const note of report.notes) out += wrap(note, "      ", "Note: ");
 
   if (rows.length === 0) return out + "No filesystems to show.\n";

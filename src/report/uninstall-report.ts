@@ -3,6 +3,7 @@
 
 import type { UninstallActionKind } from "../decide/uninstall-plan.ts";
 import type { UninstallResult } from "../services/uninstall.ts";
+import { escapeStrings } from "./escape.ts";
 import { initramfsLine } from "./initramfs-report.ts";
 
 export function uninstallJson(result: UninstallResult): unknown {
@@ -25,7 +26,8 @@ const VERBS: Record<UninstallActionKind, [done: string, planned: string]> = {
   leave: ["left alone", "would leave alone"],
 };
 
-export function renderUninstallText(result: UninstallResult): string {
+export function renderUninstallText(raw: UninstallResult): string {
+  const result = escapeStrings(raw);
   const lines: string[] = [`fsblacklist uninstall${result.purge ? " --purge" : ""}${result.dryRun ? " --dry-run" : ""}`];
   const width = Math.max(0, ...result.actions.map((a) => VERBS[a.action][result.dryRun ? 1 : 0].length));
   for (const action of result.actions) {

@@ -10,6 +10,7 @@ import { modprobeDirs } from "../kmod/config-files.ts";
 import { detectKmodVersion } from "./kmod-detect.ts";
 import { kmodBehaviour, NEWEST_KNOWN_KMOD } from "../kmod/kmod-version.ts";
 import { KEEP_SIGNALS, type Config, type KeepSignal } from "../model.ts";
+import { checkPlaces } from "./config-check.ts";
 
 export const DEFAULT_CONFIG_PATH = "etc/fsblacklist/config.yaml";
 
@@ -40,7 +41,7 @@ export async function loadConfig(fs: RootFs, explicit: { path: string; cwd: stri
     shownPath = explicit.path;
   } else {
     const resolved = fs.resolve(DEFAULT_CONFIG_PATH);
-    if (resolved.kind === "dangling") return withRootDefaults(fs, defaultConfig(), {});
+    if (resolved.kind === "dangling") return withRootDefaults(fs, defaultConfig(), {}, null);
     if (resolved.kind !== "file") throw new UsageError(`${DEFAULT_CONFIG_PATH} is not a regular file`);
     hostPath = resolved.hostPath;
     shownPath = DEFAULT_CONFIG_PATH;
@@ -51,14 +52,14 @@ export async function loadConfig(fs: RootFs, explicit: { path: string; cwd: stri
   }
   // The configuration under the root may only import files under the root.
   const raw = await loadWithCosmiconfig(hostPath, shownPath, explicit === undefined ? fs.root : null);
-  return withRootDefaults(fs, validateConfig(raw, shownPath), raw, shownPath);
+  return withRootDefaults(fs, validateConfig(raw, shownPath), raw, hostPath, shownPath);
 }
 
 /**
  * Defaults that depend on the target: the vendor directory must be one the
  * installed kmod reads (Debian's kmod 30 ignores usr/lib/modprobe.d).
  */
-function withRootDefaults(fs: RootFs, config: Config, raw: unknown, shownPath = DEFAULT_CONFIG_PATH): Config {
+function withRootDefaults(fs: RootFs, config: Config, raw: unknown, hostPath: string | null, shownPath = DEFAULT_CONFIG_PATH): Config {
   const setByFile = raw !== null && typeof raw === "object" && Object.hasOwn(raw, "vendorDir");
   const behaviour = kmodBehaviour(config.kmodVersion ?? detectKmodVersion(fs) ?? NEWEST_KNOWN_KMOD);
   if (!setByFile) {
@@ -67,6 +68,7 @@ function withRootDefaults(fs: RootFs, config: Config, raw: unknown, shownPath = 
     // Fragments kmod never reads would look installed and protect nothing.
     throw new UsageError(`${shownPath}: vendorDir ${config.vendorDir} is not a directory kmod ${behaviour.version} reads`, `kmod ${behaviour.version} reads ${modprobeDirs(behaviour).join(", ")}`);
   }
+  checkPlaces(fs, config, behaviour, shownPath, hostPath);
   return config;
 }
 

@@ -1,7 +1,9 @@
 // The state file is written only when it is fsblacklist's: `stateFile` pointing
-// at etc/fstab, at the configuration or at a directory makes every command that
-// could write it fail (exit 1) before it writes anything, the file left byte
-// for byte. State files of older versions (no `format` key) are still read.
+// at a file of someone else's or at a directory makes every command that could
+// write it fail (exit 1) before it writes anything, the file left byte for byte
+// (etc/fstab and the configuration file are refused as settings, exit 2:
+// test/system/config-refused.test.ts). State files of older versions (no
+// `format` key) are still read.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -26,13 +28,12 @@ function writable(root: string): Map<string, string> {
 }
 
 for (const { what, stateFile } of [
-  { what: "etc/fstab", stateFile: "etc/fstab" },
-  { what: "the configuration file (YAML)", stateFile: "etc/fsblacklist/config.yaml" },
+  { what: "a text file of the administrator's", stateFile: "etc/motd" },
   { what: "a JSON document of someone else's", stateFile: "etc/other.json" },
   { what: "a directory", stateFile: "var/lib" },
 ]) {
   test(`stateFile naming ${what}: apply, uninstall --purge and allow exit 1 and write nothing`, (t) => {
-    const root = createFakeRoot({ fstab: FSTAB, files: { "etc/other.json": '{"policyVersion": "2", "owner": "another tool"}\n' } });
+    const root = createFakeRoot({ fstab: FSTAB, files: { "etc/other.json": '{"policyVersion": "2", "owner": "another tool"}\n', "etc/motd": "Welcome\n" } });
     t.after(() => root.cleanup());
     // Installed with the default state file first, so that allow and block have a blacklist to change.
     assert.equal(apply(root.dir).status, 0);

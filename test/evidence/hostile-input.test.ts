@@ -285,7 +285,8 @@ test("hostile configuration files: binary, huge, CRLF, link loops, a directory: 
     { name: "a link to itself", make: (r) => fs.symlinkSync("config.yaml", path.join(r, CONFIG)), expect: "rejected" },
     { name: "a two-link loop", make: (r) => (fs.symlinkSync("other.yaml", path.join(r, CONFIG)), fs.symlinkSync("config.yaml", path.join(r, "etc/fsblacklist/other.yaml"))), expect: "rejected" },
     { name: "a directory", make: (r) => fs.mkdirSync(path.join(r, CONFIG)), expect: "rejected" },
-    { name: "a hostile name in keep.always", make: (r) => fs.writeFileSync(path.join(r, CONFIG), "keep:\n  always: ['hfs;reboot', '$(reboot)', '../x']\n"), expect: "read" },
+    // No filesystem of the policy: refused (a typo would silently keep nothing), and never near a shell.
+    { name: "a hostile name in keep.always", make: (r) => fs.writeFileSync(path.join(r, CONFIG), "keep:\n  always: ['hfs;reboot', '$(reboot)', '../x']\n"), expect: "rejected" },
     { name: "a directory setting that climbs out", make: (r) => fs.writeFileSync(path.join(r, CONFIG), "adminDir: ../../../etc/modprobe.d\n"), expect: "rejected" },
   ];
   for (const c of cases) {
@@ -336,7 +337,7 @@ test("links out of the root (etc/modprobe.d, usr/lib/modprobe.d, config.yaml, ab
   const canaryBefore = snapshotTree(canary);
   const canaryTimes = fs.readdirSync(canary).map((n) => fs.statSync(path.join(canary, n)).mtimeMs);
 
-  const variants: { name: string; wire: (root: string) => void; adminDirHost: (root: string) => string; allowWorks?: false }[] = [
+  const variants: { name: string; wire: (root: string) => void; adminDirHost: (root: string) => string; allowWorks?: false; refused?: true }[] = [
     {
       name: "etc/modprobe.d -> absolute path of the canary",
       wire: (root) => replaceWithLink(root, "etc/modprobe.d", canary),
@@ -369,8 +370,9 @@ test("links out of the root (etc/modprobe.d, usr/lib/modprobe.d, config.yaml, ab
         fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), `adminDir: ${canary}\nstateFile: ${canary}/state.json\n`);
       },
       adminDirHost: (root) => path.join(root, canary),
-      // An admin directory kmod does not read cannot mask the vendor file: allow refuses (exit 1).
+      // An admin directory kmod does not read cannot mask the vendor file: the configuration is refused (exit 2).
       allowWorks: false,
+      refused: true,
     },
   ];
   const template = installedRoot(SPEC);
@@ -387,7 +389,8 @@ test("links out of the root (etc/modprobe.d, usr/lib/modprobe.d, config.yaml, ab
         assert.equal(run.status, 0, `${variant.name}: ${run.stderr}`);
         assert.ok(fs.existsSync(path.join(variant.adminDirHost(root), "60-blacklist_fs-hfs.conf")), `${variant.name}: the override is inside the root`);
       }
-      if (what === "apply") assert.equal(run.status, 0, `${variant.name}: ${run.stderr}`);
+      if (variant.refused === true) assert.equal(run.status, 2, `${variant.name}: ${what}: ${run.stderr}`);
+      else if (what === "apply") assert.equal(run.status, 0, `${variant.name}: ${run.stderr}`);
     });
     for (const [what, run] of runs) {
       assert.doesNotMatch(run.stdout + run.stderr, new RegExp(marker, "i"), `${variant.name}: ${what} showed the canary's content`);
