@@ -3,7 +3,7 @@
 
 import { FsbError } from "./errors.ts";
 import { processIO, type IO } from "./context.ts";
-import { escapeControl } from "./report/escape.ts";
+import { escapeMessage } from "./report/escape.ts";
 
 export async function main(argv: readonly string[], io: IO = processIO()): Promise<number> {
   // Our fragments' install lines run `fsblacklist modprobe-hook MODULE` inside
@@ -18,12 +18,12 @@ export async function main(argv: readonly string[], io: IO = processIO()): Promi
   } catch (error) {
     if (error instanceof CliExit) return error.exitCode;
     if (error instanceof FsbError) {
-      io.stderr.write(`fsblacklist: ${escapeControl(error.message)}\n`);
-      if (error.hint) io.stderr.write(`hint: ${escapeControl(error.hint)}\n`);
+      io.stderr.write(`fsblacklist: ${escapeMessage(error.message)}\n`);
+      if (error.hint) io.stderr.write(`hint: ${escapeMessage(error.hint)}\n`);
       return error.exitCode;
     }
     const detail = error instanceof Error ? (io.env["FSBLACKLIST_DEBUG"] ? error.stack : error.message) : String(error);
-    io.stderr.write(`fsblacklist: unexpected error: ${escapeControl(detail ?? "")}\n`);
+    io.stderr.write(`fsblacklist: unexpected error: ${escapeMessage(detail ?? "")}\n`);
     return 1;
   }
 }

@@ -2,7 +2,7 @@
 // accepted for scripts that pass it anyway).
 
 import type { Context } from "../context.ts";
-import { escapeControl } from "../report/escape.ts";
+import { escapeMessage } from "../report/escape.ts";
 import { applyPolicy } from "../services/apply.ts";
 import { applyJson, renderApplyText } from "../report/apply-report.ts";
 import { writeJson } from "../report/output.ts";
@@ -16,6 +16,6 @@ export async function run(ctx: Context, _args: string[], options: Record<string,
     for (const block of image.bootBlocked) ctx.stderr.write(`fsblacklist: error: ${bootBlockMessage(image, block)}\n`);
   }
   if (result.initramfs.error === null) return 0;
-  ctx.stderr.write(`fsblacklist: ${escapeControl(result.initramfs.error)}\n`);
+  ctx.stderr.write(`fsblacklist: ${escapeMessage(result.initramfs.error)}\n`);
   return 1;
 }

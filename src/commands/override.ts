@@ -3,7 +3,7 @@
 // fail the whole run: exit 1 and nothing written.
 
 import type { Context } from "../context.ts";
-import { escapeControl } from "../report/escape.ts";
+import { escapeMessage } from "../report/escape.ts";
 import { RuntimeFailure } from "../errors.ts";
 import { refusedChanges, type OverrideRequest } from "../decide/override-plan.ts";
 import { checkOverrideNames, loadModuleNow, planAndApplyOverride, planOverride, type LoadResult } from "../services/overrides.ts";
@@ -43,7 +43,7 @@ async function run(ctx: Context, request: OverrideRequest, names: string[], opti
   printOverrideResult(ctx, plan, { changed, loads, initramfs });
   // As after apply: the overrides stay written; the failed rebuild makes the run fail.
   const rebuildError = initramfs?.error ?? null;
-  if (rebuildError !== null) ctx.stderr.write(`fsblacklist: ${escapeControl(rebuildError)}\n`);
+  if (rebuildError !== null) ctx.stderr.write(`fsblacklist: ${escapeMessage(rebuildError)}\n`);
   const failed = loads.filter((l) => !l.ok);
   if (failed.length > 0) {
     throw new RuntimeFailure(

@@ -2,7 +2,7 @@
 // apply installed; the administrator's allow/block overrides stay unless --purge.
 
 import type { Context } from "../context.ts";
-import { escapeControl } from "../report/escape.ts";
+import { escapeMessage } from "../report/escape.ts";
 import { uninstall } from "../services/uninstall.ts";
 import { renderUninstallText, uninstallJson } from "../report/uninstall-report.ts";
 import { writeJson } from "../report/output.ts";
@@ -12,6 +12,6 @@ export async function run(ctx: Context, _args: string[], options: Record<string,
   if (ctx.json) writeJson(ctx, uninstallJson(result));
   else ctx.stdout.write(renderUninstallText(result));
   if (result.initramfs.error === null) return 0;
-  ctx.stderr.write(`fsblacklist: ${escapeControl(result.initramfs.error)}\n`);
+  ctx.stderr.write(`fsblacklist: ${escapeMessage(result.initramfs.error)}\n`);
   return 1;
 }

@@ -23,3 +23,8 @@ export function escapeStrings<T>(value: T): T {
   }
   return value;
 }
+
+/** Like escapeControl, but a message's own line breaks stay: each line is escaped (a tool's multi-line output, say). */
+export function escapeMessage(text: string): string {
+  return text.split("\n").map(escapeControl).join("\n");
+}

@@ -6,7 +6,7 @@
 
 import * as path from "node:path";
 import type { Context } from "../context.ts";
-import { escapeControl } from "../report/escape.ts";
+import { escapeMessage } from "../report/escape.ts";
 import {
   changesFiles,
   enforcementChanged,
@@ -130,7 +130,7 @@ export async function applyPolicy(ctx: Context, options: { dryRun: boolean }): P
   // Deciding without the lock is safe: writes are atomic and the state file is
   // written last, so a plan with nothing to do means no other run is half-way.
   let first = decide(ctx, policy, null);
-  if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${escapeControl(first.stateWarning)}\n`);
+  if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${escapeMessage(first.stateWarning)}\n`);
   // The images as they are against the configuration this run leaves: where one
   // can be read, that decides whether the initramfs is stale.
   const images = await measureImages(ctx, policy, first.plan, plannedFiles(first.plan.actions));

@@ -6,7 +6,7 @@
 
 import * as path from "node:path";
 import type { Context } from "../context.ts";
-import { escapeControl } from "../report/escape.ts";
+import { escapeMessage } from "../report/escape.ts";
 import { errnoCode } from "../errors.ts";
 import { enforcementChanged, type FoundFile, type VendorFile } from "../decide/apply-plan.ts";
 import { planUninstall, removals, uninstalledState, type UninstallAction, type UninstallPlan } from "../decide/uninstall-plan.ts";
@@ -78,7 +78,7 @@ export async function uninstall(ctx: Context, options: { dryRun: boolean; purge:
   // Deciding without the lock is safe for the same reason as in apply: a plan
   // with nothing to do means no other run is half-way.
   const first = decide(ctx, options.purge);
-  if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${escapeControl(first.stateWarning)}\n`);
+  if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${escapeMessage(first.stateWarning)}\n`);
   if (options.dryRun || !hasWork(first)) {
     return result(first, { dryRun: options.dryRun, purge: options.purge, changed: hasWork(first), initramfs: initramfsReport(ctx, first.initramfs) });
   }

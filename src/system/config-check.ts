@@ -69,9 +69,14 @@ export function checkPlaces(fs: RootFs, settings: PlacedSettings, behaviour: Kmo
  */
 export function placeOf(fs: RootFs, relPath: string): string {
   const parts = RootFs.normalise(relPath).split("/").filter(Boolean);
-  for (let i = parts.length; i > 0; i--) {
-    const head = fs.resolve(parts.slice(0, i).join("/"));
-    if (head.kind !== "dangling") return path.join(head.hostPath, ...parts.slice(i));
+  try {
+    for (let i = parts.length; i > 0; i--) {
+      const head = fs.resolve(parts.slice(0, i).join("/"));
+      if (head.kind !== "dangling") return path.join(head.hostPath, ...parts.slice(i));
+    }
+  } catch {
+    // A path that cannot be followed (unreadable, a link loop) is judged as
+    // written: reading the configuration later reports the problem with its file.
   }
   return path.join(fs.root, ...parts);
 }

@@ -38,7 +38,7 @@ function kmodVersionShown(args: string[], cwd?: string): { status: number; versi
 
 describe("loading", () => {
   test("etc/fsblacklist/config.yaml under the root is read (kmodVersion overrides the dpkg database)", () => {
-    const root = tree({ "etc/fsblacklist/config.yaml": "# local settings\nkmodVersion: 33\nkeep:\n  always: [vfat]\ninitramfs: report\n" });
+    const root = tree({ "etc/fsblacklist/config.yaml": "# local settings\nkmodVersion: 33\nkeep:\n  always: [hfsplus]\ninitramfs: report\n" });
     assert.deepEqual(kmodVersionShown(["--root", root]), { status: 0, version: 33, stderr: "" });
   });
 
