@@ -68,7 +68,11 @@ function withRootDefaults(fs: RootFs, config: Config, raw: unknown, hostPath: st
     // Fragments kmod never reads would look installed and protect nothing.
     throw new UsageError(`${shownPath}: vendorDir ${config.vendorDir} is not a directory kmod ${behaviour.version} reads`, `kmod ${behaviour.version} reads ${modprobeDirs(behaviour).join(", ")}`);
   }
-  checkPlaces(fs, config, behaviour, shownPath, hostPath);
+  // Only places a configuration file chose are refused: the defaults on a root
+  // laid out oddly (lib/modprobe.d a link to etc/modprobe.d) are the root's own
+  // business, and status or showconfig must still describe such a root.
+  const placed = raw !== null && typeof raw === "object" && ["vendorDir", "adminDir", "stateFile"].some((key) => Object.hasOwn(raw, key));
+  if (placed) checkPlaces(fs, config, behaviour, shownPath, hostPath);
   return config;
 }
 

@@ -105,3 +105,15 @@ test("an explicitly empty --root or --config is a usage error; an empty $DPKG_RO
   const dpkg = runCli(["status", "--json"], { env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "" } });
   assert.equal(dpkg.status, 0, dpkg.stderr);
 });
+
+test("defaults on a root whose lib/modprobe.d is etc/modprobe.d are not refused: showconfig still describes it", (t) => {
+  // Seed 341 of the kmod differential: no configuration file, kmod 30, and
+  // lib/modprobe.d a link to etc/modprobe.d. Nothing was chosen, so nothing is refused.
+  const root = createFakeRoot({ kmodVersion: "30+20221128-1", files: { "etc/modprobe.d/sound.conf": "blacklist snd_hda_intel\n" } });
+  t.after(() => root.cleanup());
+  fs.rmSync(path.join(root.dir, "lib/modprobe.d"), { recursive: true, force: true });
+  fs.symlinkSync("../etc/modprobe.d", path.join(root.dir, "lib/modprobe.d"));
+  const result = runCli(["--root", root.dir, "showconfig"]);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /^blacklist snd_hda_intel$/m);
+});
