@@ -11,8 +11,9 @@ import * as path from "node:path";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import { normaliseModuleName } from "../kmod/module-name.ts";
 import type { ConfigEntry } from "../kmod/parse-config.ts";
-import { installBlocks, installEffect, installEntryFor } from "../kmod/resolve.ts";
 import { renderMarker, type OverrideMarker } from "../policy/marker.ts";
+import { checkBlocked, loadObstacles, type Obstacle } from "./postconditions.ts";
+import { simulate, type SystemNow } from "./simulate.ts";
 
 export type OverrideRequest = "allow" | "block" | "reset";
 /** What happens to one override file. */
@@ -74,8 +75,8 @@ export interface OverrideFacts {
   blockDirectives: string;
   /** What a marker written now records besides kind and module (reason null: say which command wrote it). */
   stamp: { reason: string | null; date: string; kernel: string | null };
-  /** The effective configuration now. */
-  before: EffectiveConfig;
+  /** The configuration and the kernel as read now: each planned file is simulated on it before it counts. */
+  now: SystemNow;
   /** What blocking the module means for this system (in use, built in); only `block` reports them. */
   blockNotes: string[];
   /** Evidence that this system uses the module ("jfs loaded (proc/modules)"); `reset` warns with it. */
@@ -94,9 +95,18 @@ export function plannedText(facts: OverrideFacts): string | null {
   return renderMarker({ kind: request, module, reason, date: stamp.date, kernel: stamp.kernel }) + body;
 }
 
-/** The change for one name; `after` is the effective configuration with `plannedText(facts)` in place. */
-export function decideOverride(facts: OverrideFacts, after: EffectiveConfig): OverrideChange {
-  const blockedBefore = blacklistEntries(facts.before, facts.module);
+/**
+ * The change for one name, checked on the simulation of the next boot with
+ * `plannedText(facts)` in place: an allow must leave the module loadable for
+ * every filesystem type it serves, a block must leave it out for all of them;
+ * otherwise the change is refused and names the lines in the way.
+ */
+export function decideOverride(facts: OverrideFacts): OverrideChange {
+  const before = simulate(facts.now, { nextBoot: true }).config;
+  const planned = plannedText(facts);
+  const afterSim = simulate(facts.now, { files: new Map([[facts.file, facts.current.owner === "admin" ? null : planned]]), nextBoot: true });
+  const after = facts.current.owner === "admin" ? before : afterSim.config;
+  const blockedBefore = blacklistEntries(before, facts.module);
   const change = (action: OverrideAction, text: string | null, reason: string, notes: string[], blockedAfter: readonly ConfigEntry[]): OverrideChange => ({
     action,
     name: facts.name,
@@ -112,6 +122,10 @@ export function decideOverride(facts: OverrideFacts, after: EffectiveConfig): Ov
   const { request, module, name, file, current } = facts;
 
   if (current.owner === "admin") {
+    // The administrator's own file (a link to /dev/null, say) may already do what was asked.
+    if (request === "allow" && loadObstacles(simulate(facts.now, { nextBoot: true }), module).length === 0 && blockedBefore.length === 0) {
+      return change("unchanged", current.text, `already allowed: nothing blacklists ${module} (${file} is the administrator's ${current.what.replace(/^an? /, "")})`, [], blockedBefore);
+    }
     return refuse(`${file} is ${current.what} without fsblacklist's marker: it belongs to the administrator and fsblacklist never changes it`, adminFileAdvice(request, file, module));
   }
   const blockedAfter = blacklistEntries(after, module);
@@ -122,35 +136,32 @@ export function decideOverride(facts: OverrideFacts, after: EffectiveConfig): Ov
     const notes = first !== undefined && facts.inUse.length > 0 ? [`${module} is in use (${facts.inUse.join("; ")}) and blacklisted again: run fsblacklist apply to keep it loadable`] : [];
     return change("remove", null, first === undefined ? `the default applies again: nothing blacklists ${module}` : `the default applies again: blacklisted by ${where(first)}`, notes, blockedAfter);
   }
-  const text = plannedText(facts);
+  const text = planned;
   if (request === "block") {
+    const check = checkBlocked(afterSim, module);
+    if (check.dependents !== null) {
+      const instead = check.dependents.length > 0 ? `block the filesystems that need it instead: fsblacklist block ${check.dependents.join(" ")}` : "no filesystem type asks for it";
+      return refuse(`${module} serves no filesystem type itself: the kernel loads it only as a dependency, which a blacklist does not stop`, instead);
+    }
+    if (check.leaks.length > 0) {
+      return refuse(
+        `${module} would still load: ${check.leaks.map((l) => `fs-${l.type} loads ${l.module}`).join(", ")}`,
+        `block ${[...new Set(check.leaks.map((l) => l.module).filter((m) => m !== module))].join(" ") || module} as well, or find the configuration line that loads it`,
+      );
+    }
     if (current.text === text) return change("unchanged", text, `already blocked by ${file}`, facts.blockNotes, blockedAfter);
     return change("block", text, `kmod blacklists ${module}, and fsblacklist apply will not lift it even when ${module} is in use`, facts.blockNotes, blockedAfter);
   }
 
-  const stillBlocked = blockedAfter[0];
-  if (stillBlocked !== undefined) {
-    return refuse(
-      `${module} would stay blacklisted by ${where(stillBlocked)}, which fsblacklist does not manage`,
-      stillBlocked.source.file === "proc/cmdline"
-        ? `remove modprobe.blacklist=${module} from the kernel command line (the boot loader's configuration), then run fsblacklist allow ${name} again`
-        : `remove that line yourself (fsblacklist never edits files it did not write), then run fsblacklist allow ${name} again`,
-    );
-  }
-  const install = installEntryFor(module, after.entries);
-  // Our own hook line loads the module; a line that fails or does nothing keeps it out whatever the blacklist says.
-  const effect = install === null ? null : installEffect(install.command, module);
-  if (install !== null && effect !== null && effect !== "hook" && installBlocks(effect)) {
-    return refuse(
-      `${module} would stay unloadable: ${install.source.file}:${install.source.line} runs "${install.command}" instead of loading it, and fsblacklist does not manage that file`,
-      `remove that install line yourself, then run fsblacklist allow ${name} again`,
-    );
+  const obstacles = loadObstacles(afterSim, module);
+  if (obstacles.length > 0) {
+    return refuse(`${module} would stay unloadable: ${obstacles.map((o) => o.text).join("; ")}; fsblacklist does not manage those lines`, obstacleAdvice(obstacles, name));
   }
   if (current.text === text) return change("unchanged", text, `already allowed by ${file}`, [], blockedAfter);
   if (current.owner === "none" && blockedBefore.length === 0 && facts.policyFragment === null) {
     return change("unchanged", null, `nothing blacklists ${module}; no override needed`, [], blockedAfter);
   }
-  const masks = maskedFiles(facts.before, file);
+  const masks = maskedFiles(before, file);
   const reason =
     blockedBefore.length > 0
       ? `kmod no longer blacklists ${module}${masks.length > 0 ? ` (masks ${masks.join(", ")})` : ""}`
@@ -170,6 +181,17 @@ function maskedFiles(config: EffectiveConfig, file: string): string[] {
   const winner = config.files.find((f) => f.name === name);
   if (winner === undefined) return [];
   return [winner.path, ...winner.masks].filter((p) => p !== file);
+}
+
+/** What to do about lines fsblacklist may not change: the boot loader's for the command line, the administrator's own otherwise. */
+function obstacleAdvice(obstacles: readonly Obstacle[], name: string): string {
+  const onCmdline = obstacles.some((o) => o.source?.file === "proc/cmdline" || o.blocker.kind === "module_blacklist");
+  const inFiles = obstacles.some((o) => o.source !== null && o.source.file !== "proc/cmdline");
+  const steps = [
+    ...(inFiles ? ["comment out those lines or mask their files from etc/modprobe.d yourself (fsblacklist explain --type " + name + " prints the commands)"] : []),
+    ...(onCmdline ? ["remove those words from the kernel command line in the boot loader's configuration and reboot"] : []),
+  ];
+  return `${steps.join(", and ")}, then run fsblacklist allow ${name} again`;
 }
 
 function adminFileAdvice(request: OverrideRequest, file: string, module: string): string {

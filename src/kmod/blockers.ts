@@ -22,11 +22,6 @@ export interface InstallLine {
   runs: boolean;
 }
 
-/** Does the command leave the module unloaded? Unknown commands count as blocking: nothing shows they load it. */
-export function installLineBlocks(effect: InstallEffect): boolean {
-  return installBlocks(effect) || effect === "unknown";
-}
-
 /**
  * Every `install` line whose pattern matches the module, in kmod's order (the
  * order `modprobe -c` prints them): kmod runs the first (`runs`), and the next
@@ -37,7 +32,7 @@ export function installLinesFor(module: string, entries: readonly ConfigEntry[])
   for (const entry of entries) {
     if (entry.kind !== "install" || !fnmatch(entry.module, module)) continue;
     const effect = installEffect(entry.command, module);
-    lines.push({ pattern: entry.module, command: entry.command, source: entry.source, effect, blocks: installLineBlocks(effect), runs: lines.length === 0 });
+    lines.push({ pattern: entry.module, command: entry.command, source: entry.source, effect, blocks: installBlocks(effect), runs: lines.length === 0 });
   }
   return lines;
 }
@@ -70,7 +65,7 @@ export interface CandidateBlockers {
   module: string;
   /** The alias the request reached it through; null for a load by name (blacklist lines do not apply). */
   alias: string | null;
-  result: "loads" | "in-kernel" | "blocked" | "runs-command";
+  result: "loads" | "in-kernel" | "blocked";
   /** Everything in the way, in the order kmod meets it: blacklist lines, then the probe list's members in kmod's order. */
   blockers: Blocker[];
   /** Each required member of the probe list (dependencies first, the module last) with every install line that matches it. */

@@ -87,7 +87,7 @@ export interface ModuleOutcome {
   loaded: boolean;
   /** The first blacklist entry naming the module, whether or not it applies to this request. */
   blacklistedBy: Source | null;
-  result: "loads" | "in-kernel" | "blocked" | "runs-command";
+  result: "loads" | "in-kernel" | "blocked";
   /** The first required step that keeps the module from loading. */
   block: Block | null;
   /** The whole probe list in kmod's order, as `modprobe -n -v` prints it (empty when blocked by blacklist or in the kernel). */
@@ -209,9 +209,13 @@ export function installEffect(command: string, module: string): InstallEffect {
   return "unknown";
 }
 
-/** Effects that leave the module unloaded when the kernel asks for it. */
+/**
+ * Effects that leave the module unloaded when the kernel asks for it. A command
+ * we do not recognise counts: `/bin/false;`, `true && false` or
+ * `/bin/echo disabled` load nothing, and nothing shows that it loads the module.
+ */
 export function installBlocks(effect: InstallEffect): boolean {
-  return effect === "fails" || effect === "no-load" || effect === "hook";
+  return effect !== "loads";
 }
 
 function probe(candidate: Candidate, facts: ResolveFacts): ModuleOutcome {
@@ -238,11 +242,11 @@ function probe(candidate: Candidate, facts: ResolveFacts): ModuleOutcome {
     return outcome("blocked", { cause, module: candidate.name, source: blacklistedBy }, [], listed.steps);
   }
   if (listed.block !== null) return outcome("blocked", listed.block, listed.steps);
-  return outcome(listed.runsCommand ? "runs-command" : "loads", null, listed.steps);
+  return outcome("loads", null, listed.steps);
 }
 
 /** kmod's probe list for one candidate (dependencies, softdeps, the module) and the first required step that fails. */
-function probeList(candidate: Candidate, facts: ResolveFacts): { steps: ProbeStep[]; block: Block | null; runsCommand: boolean } {
+function probeList(candidate: Candidate, facts: ResolveFacts): { steps: ProbeStep[]; block: Block | null } {
   const { entries, index } = facts;
 
   // Module objects are per (name, alias) in kmod's pool, and so is "visited".
@@ -303,7 +307,6 @@ function probeList(candidate: Candidate, facts: ResolveFacts): { steps: ProbeSte
 
   const steps: ProbeStep[] = [];
   let block: Block | null = null;
-  let runsCommand = false;
   for (const m of list) {
     const isRequired = required.has(m.key);
     if (isBuiltin(m.name, facts) || isLive(m.name, facts)) {
@@ -321,7 +324,6 @@ function probeList(candidate: Candidate, facts: ResolveFacts): { steps: ProbeSte
       const effect = installEffect(install.command, m.name);
       steps.push({ module: m.name, required: isRequired, action: "install", command: install.command, effect, source: install.source });
       if (installBlocks(effect)) blockedAs("install-blocked", install.source, install.command);
-      else if (effect === "unknown" && m === top) runsCommand = true;
       continue;
     }
     const path = index?.modules.get(m.name)?.path;
@@ -339,7 +341,7 @@ function probeList(candidate: Candidate, facts: ResolveFacts): { steps: ProbeSte
       if (facts.kernelBlacklist.includes(m.name)) blockedAs("cmdline-blacklisted", null);
     }
   }
-  return { steps, block, runsCommand };
+  return { steps, block };
 }
 
 /**

@@ -19,7 +19,10 @@ export function applyJson(result: ApplyResult): unknown {
     previousPolicyVersion: result.previousPolicyVersion,
     profile: result.profile,
     kernel: result.kernel,
-    kept: result.kept,
+    kept: result.kept.map((k) => {
+      const blocked = result.keptBlocked.find((b) => b.module === k.module);
+      return { ...k, loadable: blocked === undefined, blockedBy: blocked?.obstacles ?? [] };
+    }),
     newEntries: result.newEntries,
     notes: result.notes,
     installLinesInForce: result.installLinesInForce,
@@ -48,9 +51,17 @@ export function renderApplyText(raw: ApplyResult): string {
     lines.push(`  ${verb(action.action, result.dryRun).padEnd(width)}  ${action.path} (${action.module})${why}`);
   }
   if (!result.changed) lines.push(`Nothing to do: the system already follows policy ${result.policyVersion}.`);
-  if (result.kept.length > 0) {
+  const blocked = new Map(result.keptBlocked.map((b) => [b.module, b.obstacles]));
+  const loadable = result.kept.filter((k) => !blocked.has(k.module));
+  if (loadable.length > 0) {
     lines.push("Kept loadable:");
-    for (const k of result.kept) lines.push(`  ${k.module}: ${k.reason} (since ${k.since}${k.kernel === null ? "" : `, kernel ${k.kernel}`})`);
+    for (const k of loadable) lines.push(`  ${k.module}: ${k.reason} (since ${k.since}${k.kernel === null ? "" : `, kernel ${k.kernel}`})`);
+  }
+  for (const k of result.kept.filter((k) => blocked.has(k.module))) {
+    lines.push(
+      `Warning: ${k.module} is in use (${k.reason}) but will NOT load at the next boot: ${blocked.get(k.module)!.join("; ")}. ` +
+        `fsblacklist does not change those lines; \`fsblacklist explain --type ${k.module}\` prints the commands that do.`,
+    );
   }
   if (result.newEntries.length > 0) {
     lines.push(`New since policy ${result.previousPolicyVersion}:`);

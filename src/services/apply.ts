@@ -41,6 +41,10 @@ import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, ty
 import { checkInitramfsImages, type ImageReport } from "./initramfs-images.ts";
 import { carryOut, configAfter, readManagedContent, readManagedDir } from "./managed-files.ts";
 import { requireRootToChange } from "./privileges.ts";
+import { behaviourFor } from "./modprobe-config.ts";
+import { configInputs } from "../system/modprobe-config.ts";
+import { simulate } from "../decide/simulate.ts";
+import { loadObstacles } from "../decide/postconditions.ts";
 
 export interface ApplyResult {
   dryRun: boolean;
@@ -50,6 +54,8 @@ export interface ApplyResult {
   blacklistChanged: boolean;
   actions: PlannedAction[];
   kept: KeptRecord[];
+  /** Kept filesystems that foreign lines still keep from loading at the next boot, with those lines. */
+  keptBlocked: { module: string; obstacles: string[] }[];
   newEntries: NewEntry[];
   notes: string[];
   policyVersion: string;
@@ -80,6 +86,7 @@ export interface Deviation {
 interface Decision {
   input: PlanInput;
   plan: ApplyPlan;
+  keptBlocked: ApplyResult["keptBlocked"];
   blacklistChanged: boolean;
   /** The state after this run, the initramfs still to rebuild or not. */
   next: ApplyState;
@@ -191,7 +198,8 @@ function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): D
 
   const kernel = readKernelState(fs);
   const indexRelease = judgedKernel(kernelFacts(fs, kernel), "any-boot");
-  const usage = readSystemUsage(fs, indexRelease === null ? null : readModuleIndex(fs, indexRelease), kernel);
+  const index = indexRelease === null ? null : readModuleIndex(fs, indexRelease);
+  const usage = readSystemUsage(fs, index, kernel);
   const sawRunningKernel = usage.kernel.running;
   if (!sawRunningKernel) {
     notes.push(`no running kernel under ${fs.root} (no proc/ of its own): what to keep was decided from etc/fstab and mount units alone`);
@@ -233,6 +241,10 @@ function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): D
     now: new Date().toISOString(),
   };
   const plan = planApply(input);
+  // A keep counts only when kmod will load the filesystem at the next boot with the planned files in place.
+  const { inputs } = configInputs(fs, { behaviour: behaviourFor(ctx), release: indexRelease, cmdline: sawRunningKernel });
+  const after = simulate({ inputs, index, loaded: new Set() }, { files: plannedFiles(plan.actions), nextBoot: true });
+  const keptBlocked = plan.kept.map((k) => ({ module: k.module, obstacles: loadObstacles(after, normaliseModuleName(k.module)).map((o) => o.text) })).filter((k) => k.obstacles.length > 0);
   const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, plannedFiles(plan.actions)));
   const initramfs = planInitramfs(ctx, measured ?? (blacklistChanged || previous?.initramfsPending === true));
   const next = nextState(input, plan, initramfs.rebuild !== null);
@@ -242,6 +254,7 @@ function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): D
   return {
     input,
     plan,
+    keptBlocked,
     blacklistChanged,
     next,
     initramfs,
@@ -273,6 +286,7 @@ function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: 
     blacklistChanged: d.blacklistChanged,
     actions: d.plan.actions,
     kept: d.plan.kept,
+    keptBlocked: d.keptBlocked,
     newEntries: d.plan.newEntries,
     notes: d.notes,
     policyVersion: d.input.policyVersion,

@@ -13,7 +13,6 @@ import {
   blacklistEntries,
   decideOverride,
   pendingChanges,
-  plannedText,
   refusedChanges,
   type CurrentOverride,
   type OverrideChange,
@@ -34,7 +33,9 @@ import { removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { describeErrno } from "../system/errno-text.ts";
 import { modprobeLoad } from "../system/modprobe.ts";
 import { readOverrideFile } from "../system/override-file.ts";
-import { readEffectiveConfig } from "../system/modprobe-config.ts";
+import { configInputs } from "../system/modprobe-config.ts";
+import { readKernelState } from "../system/kernel-state.ts";
+import { simulate, type SystemNow } from "../decide/simulate.ts";
 import type { ModuleIndex } from "../kmod/module-index.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
 import type { SystemUsage } from "../decide/usage-evidence.ts";
@@ -66,9 +67,10 @@ export async function planOverride(ctx: Context, request: OverrideRequest, names
   checkOverrideNames(names);
   const facts = readFacts(ctx);
   const behaviour = behaviourFor(ctx);
-  /** The effective configuration with `file` holding `text` (null: no file). */
-  const configWith = (file: string, text: string | null): EffectiveConfig => readEffectiveConfig(ctx.fs, { behaviour, release: facts.release, cmdline: true, overlay: new Map([[file, text]]) });
-  const before = readEffectiveConfig(ctx.fs, { behaviour, release: facts.release, cmdline: true });
+  const { inputs } = configInputs(ctx.fs, { behaviour, release: facts.release, cmdline: true });
+  const kernel = readKernelState(ctx.fs);
+  const now: SystemNow = { inputs, index: facts.release === null ? null : facts.index(facts.release), loaded: kernel.loaded };
+  const before = simulate(now).config;
   const stamp = { reason: options.reason ?? null, date: (options.now ?? new Date()).toISOString(), kernel: facts.release };
   const changes: OverrideChange[] = [];
   const seen = new Set<string>();
@@ -90,11 +92,11 @@ export async function planOverride(ctx: Context, request: OverrideRequest, names
       policyFragment: entry === undefined ? null : renderFragment(entry, ctx.config.profile, foreign),
       blockDirectives: blockDirectives(module, ctx.config.profile, foreign.length === 0).join("\n") + "\n",
       stamp,
-      before,
+      now,
       blockNotes: request === "block" ? [...blockNotes(ctx, facts, module), ...foreign.map((f) => `${module}: ${f.where} \`${f.line}\` stays in force`)] : [],
       inUse: request === "reset" ? usageEvidence(ctx, facts, module).map((e) => `${e.text} (${e.where})`) : [],
     };
-    changes.push(decideOverride(target, configWith(file, plannedText(target))));
+    changes.push(decideOverride(target));
   }
   return { request, changes };
 }

@@ -371,8 +371,12 @@ test("install commands: what they do to the module at mount time", async () => {
   assert.equal(installEffect("exit 1", "jfs"), "fails");
   assert.equal(installEffect("/sbin/modprobe --ignore-install nls-cp437 && echo done", "nls_cp437"), "loads");
   assert.equal(installEffect("/sbin/modprobe --ignore-install other", "jfs"), "unknown");
+  // A command not known to load the module blocks it: nothing shows that it loads it.
   assert.deepEqual(
     ["fails", "no-load", "hook", "loads", "unknown"].map((e) => installBlocks(e as never)),
-    [true, true, true, false, false],
+    [true, true, true, false, true],
   );
+  for (const command of ["/bin/false;", "true && false", "/bin/echo disabled", "/bin/logger -t x jfs; /bin/false"]) {
+    assert.equal(installBlocks(installEffect(command, "jfs")), true, command);
+  }
 });

@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { modprobeDirs, type ListedEntry } from "../../src/kmod/config-files.ts";
-import { buildEffectiveConfig, type EffectiveConfig } from "../../src/kmod/effective-config.ts";
+import type { ConfigInputs } from "../../src/kmod/effective-config.ts";
+import type { SystemNow } from "../../src/decide/simulate.ts";
 import { kmodBehaviour } from "../../src/kmod/kmod-version.ts";
 import { decideOverride, plannedText, type CurrentOverride, type OverrideAction, type OverrideFacts, type OverrideRequest } from "../../src/decide/override-plan.ts";
 import { blockDirectives, fragmentName, hookInstallLine } from "../../src/policy/fragment.ts";
@@ -28,14 +29,14 @@ const vendorPath = (module: string): string => `${VENDOR}/${fragmentName(module)
 const overridePath = (module: string): string => `${ADMIN}/${fragmentName(module)}`;
 const ours = (kind: "allow" | "block" | "keep", module: string, body = "", date = EARLIER): string => renderMarker({ kind, module, reason: "set earlier", date, kernel: "6.1.0-50-amd64" }) + body;
 
-function configOf(files: Files, cmdline: string | null): EffectiveConfig {
+function nowOf(files: Files, cmdline: string | null): SystemNow {
   const dirs = modprobeDirs(behaviour).map((dir) => {
     const entries: ListedEntry[] = Object.entries(files)
       .filter(([file]) => path.posix.dirname(file) === dir)
       .map(([file, content]) => ({ name: path.posix.basename(file), kind: content === DEVNULL ? "devnull" : "file" }));
     return { dir, entries: entries.length > 0 ? entries : null };
   });
-  return buildEffectiveConfig({
+  const inputs: ConfigInputs = {
     dirs,
     readFile: (file) => {
       const content = files[file];
@@ -44,7 +45,8 @@ function configOf(files: Files, cmdline: string | null): EffectiveConfig {
     moduleDirFiles: [],
     cmdline,
     behaviour,
-  });
+  };
+  return { inputs, index: null, loaded: new Set() };
 }
 
 function currentOf(content: string | typeof DEVNULL | undefined): CurrentOverride {
@@ -101,8 +103,8 @@ const ROWS: Row[] = [
     inPolicy: true,
     expect: {
       action: "refused",
-      reason: /^jfs would stay blacklisted by etc\/modprobe\.d\/local\.conf:2, which fsblacklist does not manage$/,
-      notes: [/^remove that line yourself .*then run fsblacklist allow jfs again$/],
+      reason: /^jfs would stay unloadable: etc\/modprobe\.d\/local\.conf:2 blacklists jfs; fsblacklist does not manage those lines$/,
+      notes: [/^comment out those lines or mask their files from etc\/modprobe\.d yourself .*then run fsblacklist allow jfs again$/],
       affectsBlacklist: false,
       after: null,
     },
@@ -115,8 +117,8 @@ const ROWS: Row[] = [
     cmdline: "root=/dev/vda1 modprobe.blacklist=minix",
     expect: {
       action: "refused",
-      reason: /^minix would stay blacklisted by the kernel command line \(proc\/cmdline\)/,
-      notes: [/^remove modprobe\.blacklist=minix from the kernel command line/],
+      reason: /^minix would stay unloadable: modprobe\.blacklist=minix on the kernel command line;/,
+      notes: [/^remove those words from the kernel command line in the boot loader's configuration and reboot, then run fsblacklist allow minix again$/],
       affectsBlacklist: false,
       after: null,
     },
@@ -129,8 +131,8 @@ const ROWS: Row[] = [
     inPolicy: true,
     expect: {
       action: "refused",
-      reason: /^hfs would stay unloadable: etc\/modprobe\.d\/local\.conf:1 runs "\/bin\/false" instead of loading it/,
-      notes: [/^remove that install line yourself/],
+      reason: /^hfs would stay unloadable: etc\/modprobe\.d\/local\.conf:1 runs `\/bin\/false` instead of loading hfs;/,
+      notes: [/^comment out those lines/],
       affectsBlacklist: false,
       after: null,
     },
@@ -164,15 +166,42 @@ const ROWS: Row[] = [
     expect: { action: "unchanged", reason: /^already allowed by etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf$/, affectsBlacklist: false, after: "before" },
   },
   {
-    title: "allow over an administrator's link to /dev/null: refused, never touched",
+    title: "allow over an administrator's link to /dev/null that already allows it: nothing to do, never touched",
     request: "allow",
     module: "jfs",
     files: { [vendorPath("jfs")]: vendorFragment("jfs"), [overridePath("jfs")]: DEVNULL },
     inPolicy: true,
     expect: {
+      action: "unchanged",
+      reason: /^already allowed: nothing blacklists jfs \(etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf is the administrator's link to \/dev\/null\)$/,
+      affectsBlacklist: false,
+      after: null,
+    },
+  },
+  {
+    title: "allow over an administrator's file that still blacklists: refused, never touched",
+    request: "allow",
+    module: "jfs",
+    files: { [vendorPath("jfs")]: vendorFragment("jfs"), [overridePath("jfs")]: "blacklist jfs\n" },
+    inPolicy: true,
+    expect: {
       action: "refused",
-      reason: /^etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf is a link to \/dev\/null without fsblacklist's marker: it belongs to the administrator/,
+      reason: /^etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf is a file without fsblacklist's marker: it belongs to the administrator/,
       notes: [/^to allow jfs, remove its blacklist line from .* yourself, or delete the file/],
+      affectsBlacklist: false,
+      after: "before",
+    },
+  },
+  {
+    title: "allow refused while a second install line would take over from ours: every line named",
+    request: "allow",
+    module: "jfs",
+    files: { [vendorPath("jfs")]: vendorFragment("jfs"), [`${ADMIN}/a.conf`]: "install jfs /bin/false;\n", "run/modprobe.d/b.conf": "install j?s \\\n  true && false\n" },
+    inPolicy: true,
+    expect: {
+      action: "refused",
+      reason: /^jfs would stay unloadable: etc\/modprobe\.d\/a\.conf:1 runs `\/bin\/false;` instead of loading jfs; run\/modprobe\.d\/b\.conf:1 runs `  true && false` instead of loading jfs;/,
+      notes: [/^comment out those lines/],
       affectsBlacklist: false,
       after: null,
     },
@@ -292,15 +321,11 @@ for (const row of ROWS) {
       policyFragment: row.inPolicy === true ? vendorFragment(row.module) : null,
       blockDirectives: blockDirectives(row.module, "default", true).join("\n") + "\n",
       stamp: { reason: null, date: DATE, kernel: "6.1.0-50-amd64" },
-      before: configOf(row.files, cmdline),
+      now: nowOf(row.files, cmdline),
       blockNotes: row.blockNotes ?? [],
       inUse: row.inUse ?? [],
     };
-    const text = plannedText(facts);
-    const afterFiles: Files = { ...row.files };
-    if (text === null) delete afterFiles[file];
-    else afterFiles[file] = text;
-    const change = decideOverride(facts, configOf(afterFiles, cmdline));
+    const change = decideOverride(facts);
 
     assert.equal(change.action, row.expect.action, change.reason);
     assert.match(change.reason, row.expect.reason);
@@ -330,7 +355,7 @@ test("override plan: a reason given by the caller is recorded in the marker", ()
     policyFragment: vendorFragment("jfs"),
     blockDirectives: blockDirectives("jfs", "default", true).join("\n") + "\n",
     stamp: { reason: "allowed at the prompt of `modprobe jfs`", date: DATE, kernel: null },
-    before: configOf({}, null),
+    now: nowOf({}, null),
     blockNotes: [],
     inUse: [],
   };
