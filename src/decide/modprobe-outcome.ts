@@ -7,7 +7,7 @@ import * as path from "node:path";
 import type { ConfigLine, ModprobeOutcome } from "./diagnose.ts";
 import { cmdlineBlacklistWord } from "../kmod/cmdline.ts";
 import type { KmodBehaviour } from "../kmod/kmod-version.ts";
-import type { ConfigEntry, Source } from "../kmod/parse-config.ts";
+import { firstLineOf, type ConfigEntry, type Source } from "../kmod/parse-config.ts";
 import type { Resolution } from "../kmod/resolve.ts";
 import { fragmentName } from "../policy/fragment.ts";
 
@@ -51,7 +51,8 @@ function configLine(source: Source, entries: readonly ConfigEntry[], cmdline: st
   }
   const entry = entries.find((e) => e.source.file === source.file && e.source.line === source.line);
   const text = entry === undefined ? "" : entry.kind === "blacklist" ? `blacklist ${entry.module}` : entry.kind === "install" ? `install ${entry.module} ${entry.command}` : "";
-  return { where: `${source.file}:${source.line}`, text: Buffer.from(text, "latin1").toString("utf8") };
+  // A directive continued over several lines is found at its first.
+  return { where: `${source.file}:${firstLineOf(source)}`, text: Buffer.from(text, "latin1").toString("utf8") };
 }
 
 /**

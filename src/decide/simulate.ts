@@ -24,6 +24,8 @@ export interface ProposedChange {
   files?: ReadonlyMap<string, string | null>;
   /** Directives commented out: each of their physical lines, first to last, gets a leading `#`. */
   commentOut?: readonly Source[];
+  /** Another package's file masked by a copy in a higher directory with these directives commented out. */
+  masks?: readonly { file: string; into: string; commentOut: readonly Source[] }[];
   /** The kernel command line from the next boot on (the boot loader's configuration changed). */
   cmdline?: string | null;
   /** Judge the next boot: modules loaded now count as not loaded. */
@@ -73,13 +75,17 @@ export function inputsAfter(inputs: ConfigInputs, change: ProposedChange): Confi
     const selected = selectConfigFiles(inputs.dirs, inputs.behaviour).files;
     for (const [file, sources] of edits) {
       if (texts.has(file)) continue;
-      const winner = selected.find((f) => f.path === file);
-      const raw = winner?.rawName === undefined ? undefined : { dir: winner.dir, name: winner.rawName };
-      const text = raw === undefined ? inputs.readFile(file) : inputs.readFile(file, raw);
+      const text = readAsKmod(inputs, file, selected);
       if (text !== null) texts.set(file, commentOutLines(text, sources.flatMap(physicalLines)));
     }
   }
   const written = new Map([...(change.files ?? [])].map(([file, text]) => [file, text] as const));
+  for (const mask of change.masks ?? []) {
+    const text = readAsKmod(inputs, mask.file);
+    if (text === null) continue;
+    texts.set(mask.into, commentOutLines(text, mask.commentOut.flatMap(physicalLines)));
+    written.set(mask.into, "");
+  }
   return {
     ...inputs,
     // Edited files stay where they are; only written or removed ones change the listing.
@@ -87,6 +93,12 @@ export function inputsAfter(inputs: ConfigInputs, change: ProposedChange): Confi
     readFile: (file, raw) => (texts.has(file) ? texts.get(file)! : raw === undefined ? inputs.readFile(file) : inputs.readFile(file, raw)),
     cmdline: change.cmdline === undefined ? inputs.cmdline : change.cmdline,
   };
+}
+
+/** A file's text as the model reads it (by its bytes when its name is not UTF-8). */
+function readAsKmod(inputs: ConfigInputs, file: string, selected = selectConfigFiles(inputs.dirs, inputs.behaviour).files): string | null {
+  const winner = selected.find((f) => f.path === file);
+  return winner?.rawName === undefined ? inputs.readFile(file) : inputs.readFile(file, { dir: winner.dir, name: winner.rawName });
 }
 
 /** The physical lines a directive spans (1-based). */

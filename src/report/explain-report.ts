@@ -14,6 +14,7 @@ export function explainJson(report: ExplainReport): unknown {
     cause: report.cause,
     evidence: report.evidence,
     fix: report.fix,
+    fixSteps: report.fixSteps,
     once: report.once,
     summary: report.summary,
     advice: report.advice,

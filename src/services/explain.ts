@@ -21,6 +21,14 @@ import { readOverrideFile } from "../system/override-file.ts";
 import { availabilityOn, installedKernels, kernelFacts } from "./kernels.ts";
 import { kernelHasFilesystem } from "../decide/kernel-availability.ts";
 import { behaviourFor } from "./modprobe-config.ts";
+import { configInputs } from "../system/modprobe-config.ts";
+import { planFix, type FixStep } from "../decide/fix-plan.ts";
+import type { SystemNow } from "../decide/simulate.ts";
+import { requestBlockers } from "../kmod/blockers.ts";
+import type { ModuleIndex } from "../kmod/module-index.ts";
+import { firstLineOf, type ConfigEntry } from "../kmod/parse-config.ts";
+import type { Resolution } from "../kmod/resolve.ts";
+import { renderMarker } from "../policy/marker.ts";
 
 export interface ExplainInput {
   /** A device, image file or mount point, as typed. */
@@ -32,6 +40,8 @@ export interface ExplainInput {
 }
 
 export interface ExplainReport extends Diagnosis {
+  /** The fix as simulated steps ("boot": the kernel command line the next boot gets). */
+  fixSteps: FixStep[];
   /** The kernel release judged, null when none could be found. */
   kernel: string | null;
   /** How the type was found: "blkid -p disk.img: TYPE=minix", "etc/fstab:3", "--type", ... */
@@ -103,9 +113,21 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
   const policyEntry = fstype === null ? null : loadPolicyEntry(ctx, kernelType!, notes);
 
   let modprobe: ModprobeOutcome = { kind: "no-module" };
+  const { inputs } = configInputs(ctx.fs, { behaviour: behaviourFor(ctx), release, cmdline: state.running });
+  const now: SystemNow = { inputs, index, loaded: state.loaded };
   if (kernelType !== null) {
-    const resolution = resolveFilesystemType(kernelType, { entries: config.entries, index, loaded: state.loaded, kernelBlacklist: state.kernelBlacklist });
-    modprobe = outcomeOf(resolution, config.entries, state.cmdline, behaviourFor(ctx));
+    const facts = { entries: config.entries, index, loaded: state.loaded, kernelBlacklist: state.kernelBlacklist };
+    let resolution = resolveFilesystemType(kernelType, facts);
+    // Loaded now is not loadable at the next boot: an fstab mount of a blacklisted filesystem fails then.
+    const live = resolution.modules.find((m) => m.result === "in-kernel" && !m.builtin);
+    if (live !== undefined) {
+      const nextBoot = resolveFilesystemType(kernelType, { ...facts, loaded: new Set<string>() });
+      if (nextBoot.modules.every((m) => m.result === "blocked")) {
+        notes.push(`${live.module} is loaded now, so mounting works until the next boot; from the next boot on the kernel cannot load it: what follows is about then`);
+        resolution = nextBoot;
+      }
+    }
+    modprobe = requestLineOutcome(resolution, config.entries, index, kernelType) ?? outcomeOf(resolution, config.entries, state.cmdline, behaviourFor(ctx));
   }
 
   // The override `allow` would write is absent or ours: then allow can lift what blocks.
@@ -138,8 +160,31 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
     otherKernels: kernelType === null ? [] : otherKernelsWith(ctx, release, kernelType, policyEntry),
   });
 
+  const blocked = ["blacklisted", "install-blocked", "dependency-blocked", "cmdline-blacklisted"].includes(diagnosis.cause);
+  let fixSteps: FixStep[] = [];
+  if (blocked && kernelType !== null) {
+    const plan = planFix({
+      now,
+      type: kernelType,
+      adminDir: ctx.config.adminDir,
+      root: ctx.fs.isHostRoot ? "/" : ctx.fs.root,
+      policyModules: new Set(loadPolicyModules(ctx)),
+      allowText: (module) => renderMarker({ kind: "allow", module, reason: "allowed by the administrator (fsblacklist allow)", date: new Date().toISOString(), kernel: release }),
+    });
+    fixSteps = plan.steps;
+    diagnosis.fix = plan.steps.map((step) => (step.kind === "boot" ? `# ${step.command}` : step.command));
+    diagnosis.once = plan.once;
+    for (const blocker of plan.blockers) if (!diagnosis.evidence.some((e) => e.includes(blocker))) diagnosis.evidence.push(`in the way: ${blocker}`);
+    if (!plan.verified) {
+      diagnosis.advice = `No fix that fsblacklist can stand behind: with every line above taken away, kmod would still not load ${diagnosis.module ?? kernelType} (${plan.stuck.join("; ") || "the simulation does not get there"}).`;
+    } else if (plan.steps.some((step) => step.kind === "boot")) {
+      diagnosis.advice = `Take the steps in this order; the ones after the boot loader's change only work after the reboot.`;
+    }
+  }
+
   return {
     ...diagnosis,
+    fixSteps,
     kernel: release,
     typeFrom,
     mountError: message === null ? null : { kind: message.kind, line: message.line, meaning: usualMeaning(message) },
@@ -156,6 +201,39 @@ function otherKernelsWith(ctx: Context, judged: string | null, type: string, ent
     if (kernelHasFilesystem(availability)) found.push({ release: kernel.release, how: availability === "builtin" ? "built in" : "module" });
   }
   return found;
+}
+
+/**
+ * A config line for the request itself that leads nowhere (`alias fs-jfs off`,
+ * `install fs-jfs /bin/false`, `remove fs-jfs ...`) blocks like a blacklist
+ * line: it is the administrator's switch, not a missing package.
+ */
+function requestLineOutcome(resolution: Resolution, entries: readonly ConfigEntry[], index: ModuleIndex | null, type: string): ModprobeOutcome | null {
+  if (resolution.lookup !== "config-alias" && resolution.lookup !== "install-command" && resolution.lookup !== "remove-command") return null;
+  if (resolution.modules.some((m) => m.result !== "blocked")) return null;
+  const found = requestBlockers(resolution.request, { entries, index, loaded: new Set(), kernelBlacklist: [] });
+  if (found.requestLines.length === 0) return null;
+  const module = (index === null ? null : filesystemProviders(index, type)[0]) ?? type;
+  const lines = found.requestLines.flatMap((line) =>
+    line.kind === "request-line"
+      ? [
+          {
+            where: `${line.source.file}:${firstLineOf(line.source)}`,
+            text: line.directive === "alias" ? `alias ${line.pattern} ${line.target}` : `${line.directive} ${line.pattern}${line.command === undefined ? "" : ` ${line.command}`}`,
+          },
+        ]
+      : [],
+  );
+  return { kind: "blacklisted", module, lines };
+}
+
+function loadPolicyModules(ctx: Context): string[] {
+  try {
+    return loadPolicy(ctx.config.policyDir ?? shippedPolicyDir()).entries.map((e) => e.module);
+  } catch (error) {
+    if (!(error instanceof RuntimeFailure)) throw error;
+    return [];
+  }
 }
 
 function loadPolicyEntry(ctx: Context, fstype: string, notes: string[]): PolicyEntry | null {
