@@ -74,8 +74,10 @@ describe("one test per cause", async () => {
     assert.equal(doc.cause, "blacklisted");
     assert.equal(doc.evidence[0], `usr/lib/modprobe.d/60-blacklist_fs-minix.conf:${lineOf(text, "blacklist minix")}: blacklist minix`);
     assert.match(doc.evidence[1]!, /^fsblacklist's policy blacklists minix because: .*CVE-/);
-    assert.deepEqual(doc.fix, ["fsblacklist allow minix"]);
-    assert.equal(doc.once, "modprobe minix");
+    // Under --root every printed command targets that root, not the host.
+    assert.equal(doc.fix.length, 1);
+    assert.match(doc.fix[0]!, /^fsblacklist --root \S+ allow minix$/);
+    assert.match(doc.once!, /^modprobe -d \S+ (-C \S+ )+--ignore-install minix$/, "the one-time load names the root and its configuration");
     assert.match(doc.typeFrom!, /^blkid -p .*minix\.img: TYPE=minix$/);
   });
 
@@ -84,7 +86,8 @@ describe("one test per cause", async () => {
     try {
       const before = await explainAt(root.dir, [image("minix")]);
       assert.equal(before.cause, "blacklisted");
-      const allow = await runInProcess(["--root", root.dir, ...before.fix[0]!.split(" ").slice(1)]);
+      assert.equal(before.fix[0], `fsblacklist --root ${root.dir} allow minix`);
+      const allow = await runInProcess(before.fix[0]!.split(" ").slice(1));
       assert.equal(allow.status, 0, allow.stderr);
       const afterFix = await explainAt(root.dir, [image("minix")]);
       assert.equal(afterFix.cause, "not-blocked");
@@ -98,11 +101,11 @@ describe("one test per cause", async () => {
     try {
       const doc = await explainAt(root.dir, [image("minix")]);
       assert.equal(doc.cause, "install-blocked");
-      assert.deepEqual(doc.evidence, ["etc/modprobe.d/cis.conf:2: install minix /bin/false"]);
-      assert.deepEqual(doc.fix, ["sed -i '2s/^/# /' /etc/modprobe.d/cis.conf"]);
-      assert.equal(doc.once, "modprobe --ignore-install minix");
-      // The fix, pointed at the fake root instead of /.
-      execFileSync("sh", ["-c", doc.fix[0]!.replace(" /etc/", ` ${root.dir}/etc/`)]);
+      assert.deepEqual(doc.evidence, ["etc/modprobe.d/cis.conf:2: install minix /bin/false", "in the way: etc/modprobe.d/cis.conf:2 runs `/bin/false` instead of loading minix"]);
+      // The fix names the file under --root, so it runs as printed.
+      assert.deepEqual(doc.fix, [`sed -i '2s/^/#/' ${root.dir}/etc/modprobe.d/cis.conf`]);
+      assert.match(doc.once!, /^modprobe -d \S+ (-C \S+ )+--ignore-install minix$/);
+      execFileSync("sh", ["-c", doc.fix[0]!]);
       const fixed = await explainAt(root.dir, [image("minix")]);
       assert.equal(fixed.cause, "not-blocked");
     } finally {
@@ -116,21 +119,27 @@ describe("one test per cause", async () => {
     assert.equal(doc.module, "vfat");
     assert.equal(doc.cause, "dependency-blocked");
     assert.ok(doc.evidence.includes("etc/modprobe.d/no-fat.conf:1: install fat /bin/false"), doc.evidence.join("\n"));
-    assert.deepEqual(doc.fix, ["sed -i '1s/^/# /' /etc/modprobe.d/no-fat.conf"]);
+    assert.equal(doc.fix.length, 1);
+    assert.match(doc.fix[0]!, /^sed -i '1s\/\^\/#\/' \S+\/etc\/modprobe\.d\/no-fat\.conf$/);
   });
 
   test("cmdline-blacklisted: modprobe.blacklist= on the kernel command line", async () => {
     const doc = await explainIn({ cmdline: "BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro modprobe.blacklist=jfs,minix quiet" }, [image("minix")]);
     assert.equal(doc.cause, "cmdline-blacklisted");
-    assert.deepEqual(doc.evidence, ["proc/cmdline: modprobe.blacklist=jfs,minix"]);
-    assert.equal(doc.once, "modprobe minix");
-    assert.match(doc.advice!, /Remove minix from modprobe\.blacklist=jfs,minix/);
+    assert.deepEqual(doc.evidence, ["proc/cmdline: modprobe.blacklist=jfs,minix", "in the way: modprobe.blacklist=minix on the kernel command line"]);
+    assert.match(doc.once!, /^modprobe -d \S+ (-C \S+ )+--ignore-install minix$/, "the one-time load names the root and its configuration");
+    // The boot loader's change is a step of the plan, printed as an instruction.
+    assert.ok(
+      doc.fix.some((f) => f.startsWith("# ") && f.includes("minix") && f.includes("modprobe.blacklist")),
+      doc.fix.join("\n"),
+    );
+    assert.match(doc.advice!, /boot loader/);
   });
 
   test("cmdline-blacklisted: module_blacklist= makes the kernel refuse it", async () => {
     const doc = await explainIn({ cmdline: "root=/dev/vda1 ro module_blacklist=minix" }, [image("minix")]);
     assert.equal(doc.cause, "cmdline-blacklisted");
-    assert.deepEqual(doc.evidence, ["proc/cmdline: module_blacklist=minix"]);
+    assert.deepEqual(doc.evidence, ["proc/cmdline: module_blacklist=minix", "in the way: module_blacklist=minix on the kernel command line"]);
     assert.equal(doc.once, null, "no one-time way around the kernel's own refusal");
   });
 
@@ -368,8 +377,8 @@ describe("human output", async () => {
       assert.equal(lines[0], "minix is blacklisted, so the kernel cannot load it when you mount.");
       const fix = lines.indexOf("Fix:");
       assert.ok(lines.indexOf("Evidence:") > 0 && lines.indexOf("Evidence:") < fix, result.stdout);
-      assert.equal(lines[fix + 1], "  fsblacklist allow minix");
-      assert.ok(result.stdout.includes("Or, for this boot only:\n  modprobe minix\n"), result.stdout);
+      assert.equal(lines[fix + 1], `  fsblacklist --root ${root.dir} allow minix`);
+      assert.match(result.stdout, /Or, for this boot only:\n  modprobe -d \S+ (-C \S+ )+--ignore-install minix\n/);
       assert.doesNotMatch(result.stdout, /\x1b\[/, "no escape codes without a terminal");
       assert.equal(result.stderr, "");
     } finally {
