@@ -190,12 +190,19 @@ for (const suite of SUITES) {
       assert.match(out, /^jfs unloaded\nmount jfs rc=0 \njfs loaded$/m);
       assert.match(out, /^status rc=0$/m);
       const apply = jsonIn(out, "apply") as { actions: { action: string; module: string }[] };
-      const actions = (module: string) => apply.actions.filter((a) => a.module === module).map((a) => a.action).sort();
+      const actions = (module: string) =>
+        apply.actions
+          .filter((a) => a.module === module)
+          .map((a) => a.action)
+          .sort();
       assert.deepEqual(actions("jfs"), ["install", "keep"]);
       assert.deepEqual(actions("minix"), ["install"]);
       const status = jsonIn(out, "status") as { kernel: string; filesystems: { name: string; state: string; mounted: boolean }[] };
       assert.equal(status.kernel, kernel.release);
-      assert.deepEqual(status.filesystems.map((f) => [f.name, f.state]).sort(), [["jfs", "kept"], ["minix", "blocked"]]);
+      assert.deepEqual(status.filesystems.map((f) => [f.name, f.state]).sort(), [
+        ["jfs", "kept"],
+        ["minix", "blocked"],
+      ]);
     });
 
     test("modprobe minix by name without a terminal loads it and writes nothing", () => {

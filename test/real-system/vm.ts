@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CACHE, DebianRoot, must } from "./debian.ts";
+import { CACHE, type DebianRoot, must } from "./debian.ts";
 
 export interface Kernel {
   /** The Debian package, e.g. linux-image-6.1.0-57-amd64. */
@@ -48,7 +48,10 @@ export function debianKernel(root: DebianRoot): Kernel {
 }
 
 function releaseIn(dir: string): string {
-  return fs.readdirSync(path.join(dir, "boot")).find((n) => n.startsWith("vmlinuz-"))!.slice("vmlinuz-".length);
+  return fs
+    .readdirSync(path.join(dir, "boot"))
+    .find((n) => n.startsWith("vmlinuz-"))!
+    .slice("vmlinuz-".length);
 }
 
 /** The modules the scenarios load, with what they need (modules.dep); virtio ones may be built in. */
@@ -65,7 +68,13 @@ export function baseInitramfs(kernel: Kernel, userland: DebianRoot, deb: string)
   fs.rmSync(stage, { recursive: true, force: true });
   const mk = (rel: string) => fs.mkdirSync(path.join(stage, rel), { recursive: true });
   for (const dir of ["usr/bin", "usr/sbin", "usr/share", "usr/lib/modprobe.d", "usr/lib64", "etc/modprobe.d", "proc", "sys", "dev", "tmp", "run", "mnt", "data", "root", "var/lib"]) mk(dir);
-  for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["lib64", "usr/lib64"]]) fs.symlinkSync(target!, path.join(stage, link!));
+  for (const [link, target] of [
+    ["bin", "usr/bin"],
+    ["sbin", "usr/sbin"],
+    ["lib", "usr/lib"],
+    ["lib64", "usr/lib64"],
+  ])
+    fs.symlinkSync(target!, path.join(stage, link!));
 
   // Programs and every library they load, as the root's own ldd lists them.
   const files = new Set<string>(PROGRAMS);
@@ -99,7 +108,15 @@ export function baseInitramfs(kernel: Kernel, userland: DebianRoot, deb: string)
         return [file!, deps!.trim().split(/\s+/).filter(Boolean)] as const;
       }),
   );
-  const byName = new Map([...dep.keys()].map((file) => [path.basename(file).replace(/\.ko(\..*)?$/, "").replace(/-/g, "_"), file]));
+  const byName = new Map(
+    [...dep.keys()].map((file) => [
+      path
+        .basename(file)
+        .replace(/\.ko(\..*)?$/, "")
+        .replace(/-/g, "_"),
+      file,
+    ]),
+  );
   const wanted = new Set<string>();
   const want = (file: string) => {
     if (wanted.has(file)) return;
@@ -191,11 +208,28 @@ export async function boot(kernel: Kernel, base: string, script: string, disks: 
   const results = path.join(stage, "results.log");
   const consoleLog = path.join(stage, "console.log");
   const args = [
-    "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "1024", "-nodefaults", "-display", "none", "-no-reboot",
-    "-kernel", path.join(kernel.dir, "boot", `vmlinuz-${kernel.release}`),
-    "-initrd", initrd,
-    "-append", "console=ttyS0 rdinit=/init panic=-1 quiet",
-    "-serial", `file:${consoleLog}`, "-serial", `file:${results}`,
+    "-accel",
+    "tcg",
+    "-cpu",
+    "max",
+    "-smp",
+    "2",
+    "-m",
+    "1024",
+    "-nodefaults",
+    "-display",
+    "none",
+    "-no-reboot",
+    "-kernel",
+    path.join(kernel.dir, "boot", `vmlinuz-${kernel.release}`),
+    "-initrd",
+    initrd,
+    "-append",
+    "console=ttyS0 rdinit=/init panic=-1 quiet",
+    "-serial",
+    `file:${consoleLog}`,
+    "-serial",
+    `file:${results}`,
     ...disks.flatMap((disk) => ["-drive", `file=${disk},format=raw,if=virtio,snapshot=on`]),
   ];
   const started = Date.now();
@@ -214,7 +248,11 @@ export async function boot(kernel: Kernel, base: string, script: string, disks: 
   const log = fs.existsSync(results) ? fs.readFileSync(results, "utf8").replace(/\r/g, "") : "";
   const console_ = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, "utf8") : "";
   fs.rmSync(initrd, { force: true });
-  assert.match(log, /@@STEP end /, `the scenario did not finish (qemu exit ${exit}, ${((Date.now() - started) / 1000).toFixed(0)} s); its output:\n${log.slice(-6000)}\nconsole:\n${console_.slice(-4000)}`);
+  assert.match(
+    log,
+    /@@STEP end /,
+    `the scenario did not finish (qemu exit ${exit}, ${((Date.now() - started) / 1000).toFixed(0)} s); its output:\n${log.slice(-6000)}\nconsole:\n${console_.slice(-4000)}`,
+  );
   fs.rmSync(stage, { recursive: true, force: true });
   const marks = [...log.matchAll(/^@@STEP (\S+) ([0-9.]+)$/gm)].map((m) => ({ name: m[1]!, at: Number(m[2]), index: m.index!, length: m[0].length }));
   const find = (name: string) => {
