@@ -63,6 +63,7 @@ export const RULES: readonly Rule[] = [
   { layer: "kmod", never: [], only: ["kmod"] },
   { layer: "system", never: ["decide", "services", "commands", "tui", "report", "context.ts", "cli.ts", "main.ts"] },
   { layer: "decide", never: ["services", "commands", "tui", "report", "context.ts", "cli.ts", "main.ts"], typesOnly: ["system"] },
+  { layer: "initramfs", never: [], only: ["initramfs", "kmod"] },
   { layer: "policy", never: ["decide", "services", "commands", "tui", "report", "context.ts", "cli.ts", "main.ts"] },
   { layer: "report", never: ["commands", "tui", "cli.ts", "main.ts"], typesOnly: ["system", "services"] },
   { layer: "services", never: ["commands", "tui", "cli.ts", "main.ts"] },

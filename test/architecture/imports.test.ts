@@ -39,10 +39,12 @@ test("the rules name each kind of forbidden edge", (t) => {
     "decide/c.ts": 'import type { RootFs } from "../system/root-fs.ts";\nimport { readFstab } from "../system/fstab.ts";\n',
     "report/d.ts": 'import type { R } from "../services/e.ts";\nimport { computeStatus } from "../services/status.ts";\n',
     "services/e.ts": 'const m = await import("../commands/f.ts");\n',
+    "initramfs/g.ts": 'import { modprobeDirs } from "../kmod/config-files.ts";\nimport type { RootFs } from "../system/root-fs.ts";\n',
     "errors.ts": "",
   });
   assert.deepEqual(forbiddenEdges(readImports(dir).edges), [
     "decide/c.ts -> system/fstab.ts: decide imports only types from system",
+    "initramfs/g.ts -> system/root-fs.ts: initramfs imports only initramfs, kmod",
     "kmod/a.ts -> system/b.ts: kmod imports only kmod",
     "kmod/a.ts -> errors.ts: kmod imports only kmod",
     "report/d.ts -> services/status.ts: report imports only types from services",
