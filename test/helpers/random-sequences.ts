@@ -316,6 +316,11 @@ export async function runSequence(seed: number): Promise<{ steps: number; judged
         previous = null;
         continue;
       }
+      const moduleOf = (name: string): string | null => {
+        const entry = policy.entries.find((e) => e.module === name || e.filesystems.includes(name));
+        if (entry !== undefined) return entry.module.replaceAll("-", "_");
+        return aliases.modulesOf.get(name)?.[0] ?? (aliases.typesOf.has(name.replaceAll("-", "_")) ? name.replaceAll("-", "_") : null);
+      };
       const configBefore = hashTree(root.dir, MODPROBE_DIRS);
       const args = step.kind === "apply" ? ["apply"] : step.kind === "uninstall" ? ["uninstall", ...(step.purge ? ["--purge"] : [])] : [step.kind, ...(step as { names: string[] }).names];
       const result = await cli(root, args);
@@ -327,6 +332,9 @@ export async function runSequence(seed: number): Promise<{ steps: number; judged
       const inUseTypes = [...new Set([...evidence.mounted, ...evidence.fstab])];
       const types = new Set<string>(inUseTypes);
       for (const f of filesystems) for (const t of aliases.typesOf.get((f.module ?? f.name).replaceAll("-", "_")) ?? []) types.add(t);
+      if (step.kind === "allow" || step.kind === "block" || step.kind === "reset") {
+        for (const name of step.names) for (const t of aliases.typesOf.get(moduleOf(name) ?? "") ?? []) types.add(t);
+      }
       const typeList = [...types].sort();
       const kmod = kmodRequests(root, seq.release, markerDir, typeList);
       const loads = (module: string, type: string): boolean => loadsModule(kmod.get(type), module.replaceAll("-", "_"), seq.cmdline);
@@ -360,11 +368,6 @@ export async function runSequence(seed: number): Promise<{ steps: number; judged
       }
 
       const stateOf = (module: string): string | undefined => filesystems.find((f) => (f.module ?? f.name).replaceAll("-", "_") === module)?.state;
-      const moduleOf = (name: string): string | null => {
-        const entry = policy.entries.find((e) => e.module === name || e.filesystems.includes(name));
-        if (entry !== undefined) return entry.module.replaceAll("-", "_");
-        return aliases.modulesOf.get(name)?.[0] ?? (aliases.typesOf.has(name.replaceAll("-", "_")) ? name.replaceAll("-", "_") : null);
-      };
 
       if (step.kind === "apply") {
         assert.equal(result.status, 0, `${where()}\napply: ${result.text}`);
