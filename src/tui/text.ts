@@ -1,6 +1,9 @@
 // Making text safe for one terminal line. File contents and policy text reach
 // the screen, and a stray escape sequence or tab would break the layout (or the
-// terminal); names and states are ASCII or one-column symbols.
+// terminal); names and states are ASCII or one-column symbols. The escaping is
+// the one every text report uses (report/escape.ts).
+
+import { escapeControl } from "../report/escape.ts";
 
 export function pad(text: string, width: number): string {
   if (width <= 0) return "";
@@ -8,17 +11,10 @@ export function pad(text: string, width: number): string {
   return text + " ".repeat(width - text.length);
 }
 
-/** Tabs expanded to spaces, control characters in caret notation (ESC as ^[). */
+/** Tabs expanded to spaces (columns stay aligned), every other control character escaped as `status` and `explain` print it. */
 export function printable(text: string): string {
   let out = "";
-  for (const char of text) {
-    const code = char.codePointAt(0)!;
-    if (char === "\t") out += " ".repeat(8 - (out.length % 8));
-    else if (code < 0x20) out += "^" + String.fromCharCode(code + 0x40);
-    else if (code === 0x7f) out += "^?";
-    else if (code >= 0x80 && code < 0xa0) out += "?";
-    else out += char;
-  }
+  for (const char of text) out += char === "\t" ? " ".repeat(8 - (out.length % 8)) : escapeControl(char);
   return out;
 }
 
