@@ -11,7 +11,7 @@ import { runSequence } from "../helpers/random-sequences.ts";
 
 const skipOracle = canRunOracle() ? false : "needs root, unshare and kmod's modprobe (the oracle)";
 const replay = process.env["FSB_SEQ_SEED"];
-const seeds = replay !== undefined ? [Number(replay)] : Array.from({ length: Number(process.env["FSB_SEQ_COUNT"] ?? 24) }, (_, i) => i + 1);
+const seeds = replay !== undefined ? [Number(replay)] : Array.from({ length: Number(process.env["FSB_SEQ_COUNT"] ?? 12) }, (_, i) => i + 1);
 
 test(`random sequences agree with the real kmod after every step (${seeds.length} sequences)`, { skip: skipOracle }, async () => {
   let steps = 0;
