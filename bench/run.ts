@@ -6,6 +6,7 @@
 //   --version, modprobe-hook         vs  node -e 0 (shown: our start-up floor, the hook's cost)
 //   showconfig on a large tree       vs  kmod's modprobe -c on the same tree
 //   review, first frame              in a pseudo-terminal (bench/tui-first-frame.ts), absolute
+//   status with a 60 MB initramfs    vs  lsinitramfs on the same image (bench/initramfs-image.ts)
 //
 // Environment: FSB_BENCH_RUNS (measured rounds, default 15), FSB_BENCH_WARMUP
 // (default 3), FSB_BENCH_MODULES (a lib/modules/<release> directory with a
@@ -19,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { MODPROBE_DIRS } from "../src/kmod/config-files.ts";
 import { createFakeRoot, type FakeRoot, type FakeRootSpec } from "../test/helpers/fake-root.ts";
 import { makeScratchDir } from "../test/helpers/tree-generator.ts";
+import { planInitramfsBench } from "./initramfs-image.ts";
 import { writeLargeTree } from "./large-tree.ts";
 import { interleave, ratios, summarise, timeOnce, type Contender, type Timed } from "./measure.ts";
 import { measureFirstFrame } from "./tui-first-frame.ts";
@@ -179,6 +181,21 @@ function benchShowconfig(scratch: string): void {
   rows.at(-1)!.detail += same ? "; outputs identical" : "; NOTE: the outputs differ, so this compares unlike work";
 }
 
+function benchInitramfs(scratch: string): void {
+  const fixture = installedRoot(createFakeRoot(USED));
+  try {
+    const plan = planInitramfsBench(scratch, fixture.dir, fixture.release ?? "6.1.0-50-amd64");
+    if (typeof plan === "string") {
+      rows.push({ what: "status --json with a 60 MB initramfs / lsinitramfs", goal: "≤ 1.5x", measured: "—", verdict: "skipped", detail: plan });
+      return;
+    }
+    const [ls, status] = interleave([{ ...plan.lsinitramfs, env: ENV }, cli("status --json (with the image)", fixture.dir, ["status", "--json"])], RUNS, WARMUP, timeOnce);
+    ratioRow(plan.what, status!, ls!, 1.5);
+  } finally {
+    fixture.cleanup();
+  }
+}
+
 async function benchReview(): Promise<void> {
   if (spawnSync("script", ["--version"]).status !== 0) {
     rows.push({ what: "review: first frame", goal: "< 300 ms", measured: "—", verdict: "skipped", detail: "util-linux script is not installed" });
@@ -242,6 +259,7 @@ async function main(): Promise<void> {
         () => (kmodVersion() === null ? rows.push({ what: "showconfig / modprobe -c", goal: "≤ 3x", measured: "—", verdict: "skipped", detail: "kmod is not installed" }) : benchShowconfig(scratch)),
       ],
       ["review", () => benchReview()],
+      ["initramfs", () => benchInitramfs(scratch)],
     ] as const) {
       try {
         await part();
