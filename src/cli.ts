@@ -7,8 +7,14 @@ import { VERSION } from "./version.ts";
 
 /** Thrown to end the run with commander's own exit code (help, version, usage). */
 export class CliExit extends Error {
-  constructor(readonly exitCode: number) {
+  /** commander's own message for a usage error ("unknown option '--x'"), without its "error: " prefix. */
+  readonly usage: string | null;
+  constructor(
+    readonly exitCode: number,
+    usage: string | null = null,
+  ) {
     super(`exit ${exitCode}`);
+    this.usage = usage === null ? null : usage.replace(/^error: /, "");
   }
 }
 
@@ -43,7 +49,7 @@ export function commandTable(io: IO, ranWith: (exitCode: number) => void): Comma
     .exitOverride((error: CommanderError) => {
       // commander uses 1 for usage errors; our contract says 2.
       const code = error.exitCode === 0 ? 0 : 2;
-      throw new CliExit(code);
+      throw new CliExit(code, code === 0 ? null : error.message);
     });
 
   const define = (name: string, description: string, load: () => Promise<{ run: Action }>, configure: (command: Command) => Command = (c) => c): void => {

@@ -5,12 +5,18 @@ export class FsbError extends Error {
   readonly exitCode: 1 | 2;
   /** What the user can do about it, printed after the message. */
   readonly hint: string | undefined;
+  /**
+   * What the run knew when it failed (the plan, what was written): with --json,
+   * main.ts prints it beside the error, so a script still gets one document.
+   */
+  report: Record<string, unknown> | undefined;
 
   constructor(message: string, exitCode: 1 | 2, hint?: string) {
     super(message);
     this.name = new.target.name;
     this.exitCode = exitCode;
     this.hint = hint;
+    this.report = undefined;
   }
 }
 
@@ -23,9 +29,10 @@ export class UsageError extends FsbError {
 
 /** Something failed while doing the work; nothing was left half-written. Exit 1. */
 export class RuntimeFailure extends FsbError {
-  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+  constructor(message: string, hint?: string, options?: { cause?: unknown; report?: Record<string, unknown> }) {
     super(message, 1, hint);
     if (options?.cause !== undefined) this.cause = options.cause;
+    this.report = options?.report;
   }
 }
 

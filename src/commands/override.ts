@@ -8,7 +8,8 @@ import { RuntimeFailure } from "../errors.ts";
 import { refusedChanges, type OverrideRequest } from "../decide/override-plan.ts";
 import { checkOverrideNames, loadModuleNow, planAndApplyOverride, planOverride, type LoadResult } from "../services/overrides.ts";
 import { requireRootToChange } from "../services/privileges.ts";
-import { printOverrideDryRun, printOverrideResult } from "../report/override-report.ts";
+import { isChange, overrideJson, printOverrideDryRun, printOverrideResult } from "../report/override-report.ts";
+import { writeJson } from "../report/output.ts";
 
 interface OverrideOptions {
   dryRun?: boolean;
@@ -25,33 +26,52 @@ async function run(ctx: Context, request: OverrideRequest, names: string[], opti
   if (dryRun) {
     const plan = await planOverride(ctx, request, names);
     const refused = refusedChanges(plan);
+    const failure = refused.length > 0 ? refusal(refused.length, plan.changes.length, true) : null;
+    if (ctx.json) return finishJson(ctx, overrideJson(plan, { dryRun: true, changed: plan.changes.some(isChange) }), failure);
     printOverrideDryRun(ctx, plan);
-    if (refused.length > 0) throw refusal(refused.length, plan.changes.length, true);
+    if (failure !== null) throw failure;
     return 0;
   }
   requireRootToChange(ctx, request, [ctx.config.adminDir]);
   const outcome = await planAndApplyOverride(ctx, request, names);
   if (outcome.refused) {
+    const failure = refusal(refusedChanges(outcome.plan).length, outcome.plan.changes.length, false);
+    if (ctx.json) return finishJson(ctx, overrideJson(outcome.plan, { dryRun: false, changed: false }), failure);
     printOverrideResult(ctx, outcome.plan, { changed: false });
-    throw refusal(refusedChanges(outcome.plan).length, outcome.plan.changes.length, false);
+    throw failure;
   }
   const { plan, changed, initramfs } = outcome;
   const loads: LoadResult[] = [];
   if (request === "allow" && options.now === true) {
     for (const change of plan.changes) loads.push(await loadModuleNow(ctx, change.module));
   }
-  printOverrideResult(ctx, plan, { changed, loads, initramfs });
-  // As after apply: the overrides stay written; the failed rebuild makes the run fail.
+  // As after apply: the overrides stay written; a failed rebuild or load makes the run fail.
   const rebuildError = initramfs?.error ?? null;
-  if (rebuildError !== null) ctx.stderr.write(`fsblacklist: ${escapeMessage(rebuildError)}\n`);
   const failed = loads.filter((l) => !l.ok);
-  if (failed.length > 0) {
-    throw new RuntimeFailure(
-      `could not load ${failed.map((l) => `${l.module} (${l.error})`).join("; ")}`,
-      `the override stays: ${failed.map((l) => l.module).join(", ")} ${failed.length === 1 ? "is" : "are"} no longer blacklisted and load${failed.length === 1 ? "s" : ""} when a mount or modprobe asks for ${failed.length === 1 ? "it" : "them"}`,
-    );
+  const failure =
+    failed.length > 0
+      ? new RuntimeFailure(
+          `could not load ${failed.map((l) => `${l.module} (${l.error})`).join("; ")}`,
+          `the override stays: ${failed.map((l) => l.module).join(", ")} ${failed.length === 1 ? "is" : "are"} no longer blacklisted and load${failed.length === 1 ? "s" : ""} when a mount or modprobe asks for ${failed.length === 1 ? "it" : "them"}`,
+        )
+      : rebuildError !== null
+        ? new RuntimeFailure(rebuildError)
+        : null;
+  if (ctx.json) return finishJson(ctx, overrideJson(plan, { dryRun: false, changed, loads, initramfs }), failure);
+  printOverrideResult(ctx, plan, { changed, loads, initramfs });
+  if (failure === null) return 0;
+  if (failed.length > 0 && rebuildError !== null) ctx.stderr.write(`fsblacklist: ${escapeMessage(rebuildError)}\n`);
+  throw failure;
+}
+
+/** One JSON document: the report, or the error with the report beside it. */
+function finishJson(ctx: Context, report: Record<string, unknown>, failure: RuntimeFailure | null): number {
+  if (failure === null) {
+    writeJson(ctx, report);
+    return 0;
   }
-  return rebuildError === null ? 0 : 1;
+  failure.report = report;
+  throw failure;
 }
 
 function refusal(refused: number, total: number, dryRun: boolean): RuntimeFailure {

@@ -6,7 +6,7 @@ import type { ApplyResult } from "../services/apply.ts";
 import { escapeStrings } from "./escape.ts";
 import { initramfsLine } from "./initramfs-report.ts";
 
-export function applyJson(result: ApplyResult): unknown {
+export function applyJson(result: ApplyResult): Record<string, unknown> {
   return {
     changed: result.changed,
     dryRun: result.dryRun,

@@ -3,7 +3,7 @@
 
 import type { AuditReport } from "../decide/audit.ts";
 
-export function auditJson(report: AuditReport): unknown {
+export function auditJson(report: AuditReport): Record<string, unknown> {
   return {
     benchmark: report.benchmark,
     rules: report.rules.map(({ id, module, items, result, reason, evidence }) => ({ id, module, items, result, reason, evidence })),

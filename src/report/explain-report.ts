@@ -7,7 +7,7 @@ import { escapeStrings } from "./escape.ts";
 import { writeJson } from "./output.ts";
 
 /** PRODUCT.md's explain contract (fstype, module, cause, evidence, fix) and the rest of the report. */
-export function explainJson(report: ExplainReport): unknown {
+export function explainJson(report: ExplainReport): Record<string, unknown> {
   return {
     fstype: report.fstype,
     module: report.module,

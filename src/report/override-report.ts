@@ -7,10 +7,9 @@ import type { InitramfsReport } from "../services/initramfs.ts";
 import type { LoadResult } from "../services/overrides.ts";
 import { escapeControl } from "./escape.ts";
 import { initramfsLine } from "./initramfs-report.ts";
-import { writeJson } from "./output.ts";
 
 /** The JSON document of PRODUCT.md's `apply --json` shape, for overrides. */
-export function overrideJson(plan: OverridePlan, options: { dryRun: boolean; changed: boolean; loads?: readonly LoadResult[]; initramfs?: InitramfsReport | null }): unknown {
+export function overrideJson(plan: OverridePlan, options: { dryRun: boolean; changed: boolean; loads?: readonly LoadResult[]; initramfs?: InitramfsReport | null }): Record<string, unknown> {
   return {
     changed: options.changed,
     dryRun: options.dryRun,
@@ -48,13 +47,9 @@ function changeLine(c: OverrideChange, mode: Mode): string {
   }
 }
 
-/** After the plan was carried out (or refused as a whole). */
+/** After the plan was carried out (or refused as a whole), for people; --json uses overrideJson(). */
 export function printOverrideResult(ctx: Context, plan: OverridePlan, result: { changed: boolean; loads?: readonly LoadResult[]; initramfs?: InitramfsReport | null }): void {
   const { changed, loads = [], initramfs = null } = result;
-  if (ctx.json) {
-    writeJson(ctx, overrideJson(plan, { dryRun: false, changed, loads, initramfs }));
-    return;
-  }
   for (const c of plan.changes) {
     const out = c.action === "refused" ? ctx.stderr : ctx.stdout;
     out.write(`${escapeControl(changeLine(c, changed ? "done" : "withheld"))}\n`);
@@ -67,10 +62,6 @@ export function printOverrideResult(ctx: Context, plan: OverridePlan, result: { 
 
 /** --dry-run: what would change, as a diff, and nothing written. */
 export function printOverrideDryRun(ctx: Context, plan: OverridePlan): void {
-  if (ctx.json) {
-    writeJson(ctx, overrideJson(plan, { dryRun: true, changed: plan.changes.some(isChange) }));
-    return;
-  }
   for (const c of plan.changes) {
     ctx.stdout.write(`${escapeControl(changeLine(c, "dry-run"))}\n`);
     for (const note of c.notes) ctx.stdout.write(`  note: ${escapeControl(note)}\n`);
@@ -84,7 +75,7 @@ function escapeLines(text: string): string {
   return text.split("\n").map(escapeControl).join("\n");
 }
 
-function isChange(c: OverrideChange): boolean {
+export function isChange(c: OverrideChange): boolean {
   return c.action === "allow" || c.action === "block" || c.action === "remove";
 }
 

@@ -6,7 +6,7 @@ import type { UninstallResult } from "../services/uninstall.ts";
 import { escapeStrings } from "./escape.ts";
 import { initramfsLine } from "./initramfs-report.ts";
 
-export function uninstallJson(result: UninstallResult): unknown {
+export function uninstallJson(result: UninstallResult): Record<string, unknown> {
   return {
     changed: result.changed,
     dryRun: result.dryRun,

@@ -391,7 +391,9 @@ describe("bad input exits 2 and names it", () => {
   test("no such file (the bundled command: exit code and streams)", () => {
     const result = runCli(["explain", "--root", plain.dir, "--json", "/nonexistent/disk.img"]);
     assert.equal(result.status, 2);
-    assert.equal(result.stdout, "");
+    // --json: the error is the one document on stdout as well.
+    assert.equal(JSON.parse(result.stdout).error.exitCode, 2);
+    assert.match(JSON.parse(result.stdout).error.message, /\/nonexistent\/disk\.img: no such file or device/);
     assert.match(result.stderr, /\/nonexistent\/disk\.img: no such file or device/);
   });
 
@@ -410,7 +412,7 @@ describe("bad input exits 2 and names it", () => {
     test(what, async () => {
       const result = await runInProcess(["explain", "--root", plain.dir, "--json", ...args]);
       assert.equal(result.status, 2);
-      assert.equal(result.stdout, "");
+      assert.match(JSON.parse(result.stdout).error.message, stderr);
       assert.match(result.stderr, stderr);
     });
   }
