@@ -41,6 +41,7 @@ export function commandTable(io: IO, ranWith: (exitCode: number) => void): Comma
     .addOption(new Option("--root <dir>", "operate on the system under DIR (default: $DPKG_ROOT or /)"))
     .addOption(new Option("--config <file>", "configuration file (default: <root>/etc/fsblacklist/config.yaml)"))
     .addOption(new Option("--json", "print one JSON document on stdout"))
+    .addOption(new Option("--profile <name>", "use this policy profile for this run instead of the configured one"))
     .showHelpAfterError("(run 'fsblacklist --help' for usage)")
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),

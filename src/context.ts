@@ -13,6 +13,8 @@ export interface GlobalOptions {
   root?: string;
   config?: string;
   json?: boolean;
+  /** The policy profile for this run instead of the configured one. */
+  profile?: string;
 }
 
 export interface Context {
@@ -69,6 +71,15 @@ export async function createContext(options: GlobalOptions, io: IO): Promise<Con
   if (!isDir) throw new UsageError(`--root ${chosenRoot}: no such directory`);
   const fs = new RootFs(rootDir);
   const config = await loadConfig(fs, options.config === undefined ? undefined : { path: options.config, cwd });
+  if (options.profile !== undefined) {
+    // One run under another profile (a preview with --dry-run): checked against the policy like the configured one.
+    const { loadPolicy, shippedPolicyDir } = await import("./policy/policy.ts");
+    const policy = loadPolicy(config.policyDir ?? shippedPolicyDir());
+    if (!(options.profile in policy.profiles)) {
+      throw new UsageError(`--profile ${options.profile}: unknown policy profile`, `one of: ${Object.keys(policy.profiles).join(", ")}`);
+    }
+    config.profile = options.profile;
+  }
   if (config.keep.always.length > 0) {
     const { checkKeepAlways } = await import("./policy/policy.ts");
     checkKeepAlways(config);
