@@ -5,12 +5,20 @@ import type { ActionKind } from "../decide/apply-plan.ts";
 import type { ApplyResult } from "../services/apply.ts";
 import { escapeStrings } from "./escape.ts";
 import { initramfsLine } from "./initramfs-report.ts";
+import { unifiedDiff } from "./override-report.ts";
 
 export function applyJson(result: ApplyResult): Record<string, unknown> {
   return {
     changed: result.changed,
     dryRun: result.dryRun,
-    actions: result.actions.map(({ action, path, module, reason }) => ({ action, path, module, reason })),
+    // A dry run carries each file's change as a unified diff (`ansible-playbook --diff` shows them).
+    actions: result.actions.map(({ action, path, module, reason, content }) => ({
+      action,
+      path,
+      module,
+      reason,
+      ...(result.before === null || action === "skip" ? {} : { diff: unifiedDiff(path, result.before.get(path) ?? null, content ?? null) }),
+    })),
     initramfsStale: result.initramfs.stale,
     initramfs: result.initramfs,
     initramfsImages: result.images,

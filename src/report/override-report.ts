@@ -21,6 +21,7 @@ export function overrideJson(plan: OverridePlan, options: { dryRun: boolean; cha
       reason: c.reason,
       notes: c.notes,
       written: !options.dryRun && options.changed && isChange(c),
+      ...(options.dryRun && isChange(c) ? { diff: unifiedDiff(c.path, c.before, c.after) } : {}),
     })),
     initramfsStale: options.dryRun ? options.changed && plan.changes.some((c) => c.affectsBlacklist) : (options.initramfs?.stale ?? false),
     ...(options.initramfs ? { initramfs: options.initramfs } : {}),

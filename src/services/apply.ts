@@ -53,6 +53,8 @@ export interface ApplyResult {
   /** What kmod enforces changed (or would change). */
   blacklistChanged: boolean;
   actions: PlannedAction[];
+  /** A dry run: each written or removed file's text as it is now (null: none), for the diffs --json carries. */
+  before: Map<string, string | null> | null;
   kept: KeptRecord[];
   /** Kept filesystems that foreign lines still keep from loading at the next boot, with those lines. */
   keptBlocked: { module: string; obstacles: string[] }[];
@@ -285,6 +287,7 @@ function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: 
     changed: outcome.changed,
     blacklistChanged: d.blacklistChanged,
     actions: d.plan.actions,
+    before: outcome.dryRun ? currentTexts(ctx, d.plan.actions) : null,
     kept: d.plan.kept,
     keptBlocked: d.keptBlocked,
     newEntries: d.plan.newEntries,
@@ -298,6 +301,19 @@ function result(ctx: Context, d: Decision, outcome: { dryRun: boolean; changed: 
     installLinesInForce: d.installLinesInForce,
     deviations: d.deviations,
   };
+}
+
+function currentTexts(ctx: Context, actions: readonly PlannedAction[]): Map<string, string | null> {
+  const texts = new Map<string, string | null>();
+  for (const action of actions) {
+    if (action.action === "skip") continue;
+    try {
+      texts.set(action.path, ctx.fs.readText(action.path));
+    } catch {
+      texts.set(action.path, null);
+    }
+  }
+  return texts;
 }
 
 /** Candidate fragments: the vendor directory's files and every path the state says we installed. */

@@ -165,17 +165,22 @@ test("--dry-run prints the diff and writes nothing; --json prints one document",
   assert.deepEqual(Object.keys(doc).sort(), ["actions", "changed", "dryRun", "initramfsStale"]);
   assert.equal(doc["dryRun"], true);
   assert.equal(doc["changed"], true);
-  assert.deepEqual(doc["actions"], [
-    {
-      action: "allow",
-      path: "etc/modprobe.d/60-blacklist_fs-minix.conf",
-      module: "minix",
-      name: "minix",
-      reason: "kmod no longer blacklists minix (masks usr/lib/modprobe.d/60-blacklist_fs-minix.conf)",
-      notes: [],
-      written: false,
-    },
-  ]);
+  const [{ diff, ...allow }] = doc["actions"] as [{ diff: string }];
+  assert.match(diff, /^--- \/dev\/null\n\+\+\+ b\/etc\/modprobe\.d\/60-blacklist_fs-minix\.conf\n@@ -0,0 \+1,\d+ @@\n\+# Managed by fsblacklist/);
+  assert.deepEqual(
+    [allow],
+    [
+      {
+        action: "allow",
+        path: "etc/modprobe.d/60-blacklist_fs-minix.conf",
+        module: "minix",
+        name: "minix",
+        reason: "kmod no longer blacklists minix (masks usr/lib/modprobe.d/60-blacklist_fs-minix.conf)",
+        notes: [],
+        written: false,
+      },
+    ],
+  );
   assert.deepEqual(snapshotTree(root.dir), before);
 });
 
