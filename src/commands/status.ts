@@ -3,7 +3,7 @@
 import type { Context } from "../context.ts";
 import { computeStatusWithImages } from "../services/status.ts";
 import { bootBlockMessage } from "../report/initramfs-report.ts";
-import { renderStatusTable } from "../report/status-table.ts";
+import { renderStatusTable, statusSummary } from "../report/status-table.ts";
 import { printDiagnostics, writeJson } from "../report/output.ts";
 
 export async function run(ctx: Context, args: string[], options: { kernel?: string; allKernels?: boolean } = {}): Promise<number> {
@@ -11,7 +11,7 @@ export async function run(ctx: Context, args: string[], options: { kernel?: stri
     ...(options.kernel === undefined ? {} : { kernel: options.kernel }),
     allKernels: options.allKernels === true,
   });
-  if (ctx.json) writeJson(ctx, result.report);
+  if (ctx.json) writeJson(ctx, { ...result.report, summary: statusSummary(result.report) });
   else {
     ctx.stdout.write(renderStatusTable(result, { colour: ctx.colour, vendorDir: ctx.config.vendorDir, adminDir: ctx.config.adminDir, details: args.length > 0 }));
   }

@@ -138,3 +138,19 @@ export function renderStatusTable(result: StatusResult, raw: TableOptions): stri
   out += wrap(`Files: vendor = ${options.vendorDir}/, admin = ${options.adminDir}/. ` + "`fsblacklist status FS` shows the details of one filesystem, `--json` everything.", "");
   return out;
 }
+
+const STATES: readonly FsState[] = ["blocked", "pinned", "kept", "allowed", "builtin", "unavailable"];
+
+/**
+ * Counts for scripts and fleet gates: how many filesystems are in each state, how
+ * many are in use, and how many initramfs images are stale.
+ */
+export function statusSummary(report: StatusResult["report"]): Record<string, number> {
+  const byState = Object.fromEntries(STATES.map((state) => [state, report.filesystems.filter((f) => f.state === state).length]));
+  return {
+    total: report.filesystems.length,
+    ...byState,
+    inUse: report.filesystems.filter((f) => f.usedBy.length > 0).length,
+    staleImages: (report.initramfs ?? []).filter((image) => image.state === "stale").length,
+  };
+}
