@@ -61,6 +61,10 @@ test("the packed package reads the policy shipped in it", (t) => {
   fs.rmSync(path.join(pkg, "blacklist.d"), { recursive: true });
   const missing = run(process.execPath, [bin, "--root", root.dir, "status", "--json"], scratch);
   assert.equal(missing.status, 1, missing.stderr);
-  assert.equal(missing.stdout, "");
-  assert.ok(missing.stderr.includes(`the shipped policy is missing (no policy.json in ${path.join(pkg, "blacklist.d")}`), missing.stderr);
+  const wanted = `the shipped policy is missing (no policy.json in ${path.join(pkg, "blacklist.d")}`;
+  assert.ok(missing.stderr.includes(wanted), missing.stderr);
+  // Under --json the same failure is also the one error document on stdout.
+  const doc = JSON.parse(missing.stdout) as { error: { message: string; exitCode: number } };
+  assert.ok(doc.error.message.startsWith(wanted), missing.stdout);
+  assert.equal(doc.error.exitCode, 1);
 });
