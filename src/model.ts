@@ -86,6 +86,8 @@ export interface KeptRecord {
 export interface ApplyState {
   /** The policy version apply applied last; null until apply has run. */
   policyVersion: string | null;
+  /** The profile apply applied last; absent until apply has run, and in the state files of older versions. */
+  profile?: string;
   /** When apply wrote the state last; null until apply has run. */
   appliedAt: string | null;
   kept: KeptRecord[];

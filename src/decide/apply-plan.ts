@@ -20,7 +20,7 @@ import gt from "semver/functions/gt.js";
 import valid from "semver/functions/valid.js";
 import * as path from "node:path";
 import { parseMarker, renderMarker } from "../policy/marker.ts";
-import { moduleFromFragmentName } from "../policy/fragment.ts";
+import { falseInstallLine, moduleFromFragmentName, profileRefusesLoading, renderFragment, type ForeignInstall, type PolicyEntry } from "../policy/fragment.ts";
 import { normaliseModuleName } from "../kmod/module-name.ts";
 import { renderModprobeC, type EffectiveConfig } from "../kmod/effective-config.ts";
 import type { KeepSignal } from "../model.ts";
@@ -35,6 +35,10 @@ export interface PolicyFragment {
   /** Policy version that first listed it (semver). */
   since: string;
   reason: string;
+  /** The policy entry it is rendered from: other renderings tell what changed an installed copy. */
+  entry: PolicyEntry;
+  /** Install lines of other files that match the module, which the fragment defers to (then it has no install line). */
+  foreign: readonly ForeignInstall[];
 }
 
 export interface FoundFile {
@@ -70,6 +74,12 @@ export interface PlanInput {
   vendorDir: string;
   adminDir: string;
   policyVersion: string;
+  /** The profile this run applies. */
+  profile: string;
+  /** Every module of the policy with the profiles that list it (a fragment of another profile is not "dropped"). */
+  profilesOf: ReadonlyMap<string, readonly string[]>;
+  /** Every profile the policy defines, in policy.json's order. */
+  profiles: readonly string[];
   fragments: readonly PolicyFragment[];
   /** Candidate fragments on disk: the vendor directory's and every path the state lists. */
   vendorFiles: readonly VendorFile[];
@@ -129,6 +139,7 @@ export function planApply(input: PlanInput): ApplyPlan {
   const vendorByPath = new Map(input.vendorFiles.map((f) => [f.path, f]));
   const ours = (file: VendorFile): boolean => file.content !== null && (previousInstalled.has(file.path) || file.headerModule !== null);
   const wanted = new Set<string>();
+  const lastProfile = lastProfileOf(input);
 
   for (const fragment of input.fragments) {
     const target = path.posix.join(input.vendorDir, fragment.fileName);
@@ -140,7 +151,7 @@ export function planApply(input: PlanInput): ApplyPlan {
     } else if (existing.content === fragment.content) {
       installed.add(target);
     } else if (ours(existing)) {
-      actions.push({ action: "update", path: target, module: fragment.module, reason: `policy ${input.policyVersion} changed this fragment`, content: fragment.content });
+      actions.push({ action: "update", path: target, module: fragment.module, reason: updateReason(input, lastProfile, fragment, existing.content ?? ""), content: fragment.content });
       installed.add(target);
     } else {
       const what = existing.content === null ? "is not a regular file" : "was not written by fsblacklist";
@@ -196,7 +207,7 @@ export function planApply(input: PlanInput): ApplyPlan {
     }
     const module = file.headerModule ?? moduleFromFragmentName(path.posix.basename(file.path)) ?? path.posix.basename(file.path);
     const moved = input.fragments.some((f) => f.fileName === path.posix.basename(file.path));
-    const reason = moved ? `the policy's fragments now go to ${input.vendorDir}` : `no longer in policy ${input.policyVersion}`;
+    const reason = moved ? `the policy's fragments now go to ${input.vendorDir}` : removeReason(input, lastProfile, module);
     actions.push({ action: "remove", path: file.path, module, reason });
   }
   const fragmentNames = new Set(input.fragments.map((f) => f.fileName));
@@ -211,7 +222,8 @@ export function planApply(input: PlanInput): ApplyPlan {
       kept.push({ module: marker.module, reason: marker.reason, since: marker.date, kernel: marker.kernel });
       continue;
     }
-    actions.push({ action: "unkeep", path: file.path, module: marker.module, reason: "its filesystem is no longer in the policy, so there is nothing to keep it from" });
+    const where = (input.profilesOf.get(marker.module) ?? []).length > 0 ? `not in profile ${input.profile}` : "no longer in the policy";
+    actions.push({ action: "unkeep", path: file.path, module: marker.module, reason: `its filesystem is ${where}, so there is nothing to keep it from` });
   }
 
   actions.sort((a, b) => PHASE[a.action] - PHASE[b.action] || compare(a.path, b.path));
@@ -221,7 +233,7 @@ export function planApply(input: PlanInput): ApplyPlan {
 
 /** The state to record after carrying out `plan`. */
 export function nextState(input: PlanInput, plan: ApplyPlan, initramfsPending: boolean): ApplyState {
-  return { policyVersion: input.policyVersion, appliedAt: input.now, kept: plan.kept, installed: plan.installed, initramfsPending };
+  return { policyVersion: input.policyVersion, profile: input.profile, appliedAt: input.now, kept: plan.kept, installed: plan.installed, initramfsPending };
 }
 
 /** The plan writes or removes files (skips do not). */
@@ -249,6 +261,96 @@ export function renderKeepOverride(record: KeptRecord, vendorPath: string): stri
     `# so ${record.module} stays loadable: the system needed it when \`fsblacklist apply\` ran.\n` +
     `# \`fsblacklist block ${record.module}\` blocks it anyway; apply lifts this keep once nothing uses ${record.module}.\n`
   );
+}
+
+/**
+ * Why an installed fragment of ours differs from the policy's text: the text is
+ * rendered again as the last run would have written it (the profile it recorded,
+ * or, from a state without one, each profile of the policy; the install lines the
+ * file itself says it deferred to), and what differs from this run is named.
+ * When no rendering gives the file back, a new policy version changed it, or,
+ * with the same version, someone edited it.
+ */
+function updateReason(input: PlanInput, lastProfile: string | null, fragment: PolicyFragment, existing: string): string {
+  const lastVersion = input.previous?.policyVersion ?? null;
+  const deferredTo = installsInForce(existing);
+  const candidates = lastProfile !== null ? [lastProfile] : [input.profile, ...input.profiles.filter((p) => p !== input.profile)];
+  const origins = candidates.filter((profile) => renderFragment(fragment.entry, profile, deferredTo) === existing);
+  // Profiles that write this fragment alike cannot be told apart by it.
+  const origin = origins.includes(input.profile) ? input.profile : origins.length === 0 ? null : origins.join(" or ");
+  const profileChange = (from: string): string => `profile changed from ${from} to ${input.profile}`;
+  if (origin === null) {
+    const versionChanged = lastVersion !== null && lastVersion !== input.policyVersion;
+    const parts: string[] = [];
+    if (lastProfile !== null && lastProfile !== input.profile) parts.push(profileChange(lastProfile));
+    if (versionChanged) parts.push(`policy ${lastVersion} -> ${input.policyVersion} changed this fragment`);
+    else if (lastVersion !== null) parts.push("edited locally: restored the policy's text");
+    else parts.push(`not the text of policy ${input.policyVersion} for profile ${input.profile}: restored the policy's text`);
+    return parts.join("; ");
+  }
+  const parts: string[] = [];
+  if (origin !== input.profile) parts.push(`${profileChange(origin)}: ${installEffect(fragment, input.profile, origins)}`);
+  if (installs(deferredTo) !== installs(fragment.foreign)) {
+    const m = fragment.module;
+    if (deferredTo.length === 0) parts.push(`${installs(fragment.foreign)} now matches ${m}: the fragment keeps its blacklist line alone, so that line stays the one kmod runs`);
+    else if (fragment.foreign.length === 0) parts.push(`${installs(deferredTo)} no longer matches ${m}: the fragment gets its install line back`);
+    else parts.push(`the install lines matching ${m} are now ${installs(fragment.foreign)} (were ${installs(deferredTo)}); the fragment keeps its blacklist line alone`);
+  }
+  return parts.length > 0 ? parts.join("; ") : `not the text of policy ${input.policyVersion} for profile ${input.profile}: restored the policy's text`;
+}
+
+/**
+ * The profile the last run applied: as the state records it, or, from an older
+ * version's state without it, the one profile whose modules are exactly the
+ * fragments that run installed; null when that is not one profile.
+ */
+function lastProfileOf(input: PlanInput): string | null {
+  const previous = input.previous;
+  if (previous === null) return null;
+  if (previous.profile !== undefined) return previous.profile;
+  if (previous.installed.length === 0) return null;
+  const installed = new Set(previous.installed.map((p) => moduleFromFragmentName(path.posix.basename(p))));
+  const matching = input.profiles.filter((profile) => {
+    const modules = [...input.profilesOf].filter(([, profiles]) => profiles.includes(profile)).map(([module]) => module);
+    return modules.length === installed.size && modules.every((m) => installed.has(m));
+  });
+  return matching.length === 1 ? matching[0]! : null;
+}
+
+/** What loading the module by name does with the fragment this run writes, said for a profile change. */
+function installEffect(fragment: PolicyFragment, profile: string, from: readonly string[]): string {
+  const m = fragment.module;
+  if (fragment.foreign.length > 0) return `the fragment keeps its blacklist line alone (${installs(fragment.foreign)} stays in force)`;
+  if (profileRefusesLoading(profile)) return `loading ${m} by name fails (\`${falseInstallLine(m)}\`)`;
+  return `loading ${m} by name goes through fsblacklist's hook${from.every(profileRefusesLoading) ? " again" : ""}`;
+}
+
+function installs(lines: readonly ForeignInstall[]): string {
+  return lines.map((f) => `${f.where} \`${f.line}\``).join(", ");
+}
+
+/** The install lines a fragment of ours says it deferred to (its `# install-in-force:` header lines). */
+function installsInForce(text: string): ForeignInstall[] {
+  const found: ForeignInstall[] = [];
+  for (const line of text.split("\n")) {
+    const match = /^# install-in-force: (.*?) `(.*)`$/.exec(line);
+    if (match) found.push({ where: match[1]!, line: match[2]! });
+  }
+  return found;
+}
+
+/** Why a fragment of ours that this run does not want goes: another profile's, or dropped from the policy. */
+function removeReason(input: PlanInput, lastProfile: string | null, module: string): string {
+  const listedIn = input.profilesOf.get(module) ?? [];
+  if (listedIn.length === 0) return `no longer in policy ${input.policyVersion}`;
+  if (lastProfile !== null && lastProfile !== input.profile && listedIn.includes(lastProfile)) {
+    return `profile changed from ${lastProfile} to ${input.profile}, which does not list ${module}`;
+  }
+  const lastVersion = input.previous?.policyVersion ?? null;
+  if (lastProfile === input.profile && lastVersion !== null && lastVersion !== input.policyVersion) {
+    return `policy ${lastVersion} -> ${input.policyVersion} took ${module} out of profile ${input.profile} (now only in ${listedIn.join(", ")})`;
+  }
+  return `not in profile ${input.profile} (only in ${listedIn.join(", ")})`;
 }
 
 function evidenceByModule(input: PlanInput): Map<string, UseEvidence[]> {

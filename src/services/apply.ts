@@ -102,7 +102,11 @@ interface Decision {
 
 interface LoadedPolicy {
   version: string;
+  /** The profile's entries. */
   entries: PolicyEntry[];
+  /** Every profile the policy defines, and every module of the policy with the profiles that list it. */
+  profiles: string[];
+  profilesOf: Map<string, string[]>;
   /** Filesystem types by module (freevxfs serves vxfs). */
   filesystems: Map<string, string[]>;
 }
@@ -110,7 +114,13 @@ interface LoadedPolicy {
 function loadFragments(ctx: Context): LoadedPolicy {
   const policy = loadPolicy(ctx.config.policyDir ?? shippedPolicyDir());
   const entries = entriesForProfile(policy, ctx.config.profile);
-  return { version: policy.version, entries, filesystems: new Map(entries.map((e) => [e.module, e.filesystems])) };
+  return {
+    version: policy.version,
+    entries,
+    profiles: Object.keys(policy.profiles),
+    profilesOf: new Map(policy.entries.map((e) => [e.module, e.profiles])),
+    filesystems: new Map(entries.map((e) => [e.module, e.filesystems])),
+  };
 }
 
 /**
@@ -124,7 +134,7 @@ function renderFragments(ctx: Context, policy: LoadedPolicy): { fragments: Polic
   const fragments = policy.entries.map((e): PolicyFragment => {
     const foreign = foreignInstallLines(ctx, config, e.module);
     for (const f of foreign) inForce.push({ module: e.module, ...f });
-    return { module: e.module, fileName: fragmentName(e.module), content: renderFragment(e, ctx.config.profile, foreign), since: e.since, reason: e.reason };
+    return { module: e.module, fileName: fragmentName(e.module), content: renderFragment(e, ctx.config.profile, foreign), since: e.since, reason: e.reason, entry: e, foreign };
   });
   return { fragments, inForce };
 }
@@ -232,6 +242,9 @@ function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): D
     vendorDir: config.vendorDir,
     adminDir: config.adminDir,
     policyVersion: policy.version,
+    profile: config.profile,
+    profiles: policy.profiles,
+    profilesOf: policy.profilesOf,
     fragments,
     vendorFiles: readVendorFiles(ctx, previous),
     adminFiles: readManagedDir(ctx, config.adminDir),

@@ -1,5 +1,5 @@
 // The small record `apply` keeps between runs (config.stateFile): which policy
-// version it applied, which fragments it installed, what it kept and why, and
+// version and profile it applied (older versions recorded no profile), which fragments it installed, what it kept and why, and
 // whether an initramfs rebuild is owed. `allow`, `block` and `reset` may create
 // it before apply has run, only to record an owed rebuild (unappliedState()).
 // The file names a marker (`format`), so that a file fsblacklist did not write
@@ -79,8 +79,9 @@ export function parseState(text: string): ApplyState {
     throw new Error(`not valid JSON (${errorText(error)})`);
   }
   if (!isRecord(raw)) throw new Error("not a JSON object");
-  const { policyVersion, appliedAt, kept, installed, initramfsPending } = raw;
+  const { policyVersion, profile, appliedAt, kept, installed, initramfsPending } = raw;
   if (policyVersion !== null && (typeof policyVersion !== "string" || valid(policyVersion) === null)) throw new Error("'policyVersion' is not a semantic version");
+  if (profile !== undefined && (typeof profile !== "string" || profile === "")) throw new Error("'profile' is not a profile name");
   if (appliedAt !== null && (typeof appliedAt !== "string" || Number.isNaN(Date.parse(appliedAt)))) throw new Error("'appliedAt' is not a date");
   if ((policyVersion === null) !== (appliedAt === null)) throw new Error("'policyVersion' and 'appliedAt' are null only together (before apply has run)");
   if (!Array.isArray(installed) || !installed.every((p) => typeof p === "string" && p !== "" && !p.startsWith("/") && !p.split("/").includes(".."))) {
@@ -96,7 +97,14 @@ export function parseState(text: string): ApplyState {
     return { module: entry["module"], reason: entry["reason"], since: entry["since"], kernel };
   });
   if (initramfsPending !== undefined && typeof initramfsPending !== "boolean") throw new Error("'initramfsPending' is not true or false");
-  return { policyVersion, appliedAt, kept: keptRecords, installed: installed as string[], initramfsPending: initramfsPending === true };
+  return {
+    policyVersion,
+    ...(profile === undefined ? {} : { profile }),
+    appliedAt,
+    kept: keptRecords,
+    installed: installed as string[],
+    initramfsPending: initramfsPending === true,
+  };
 }
 
 export function renderState(state: ApplyState): string {

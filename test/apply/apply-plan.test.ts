@@ -7,11 +7,13 @@ import { buildEffectiveConfig } from "../../src/kmod/effective-config.ts";
 import { renderMarker, parseMarker } from "../../src/policy/marker.ts";
 import { kmodBehaviour } from "../../src/kmod/kmod-version.ts";
 import type { ApplyState } from "../../src/model.ts";
+import { renderFragment, type PolicyEntry } from "../../src/policy/fragment.ts";
 
 const NOW = "2025-06-01T12:00:00.000Z";
 
 function fragment(module: string, since = "1.0.0", body = `blacklist ${module}\n`): PolicyFragment {
-  return { module, fileName: `60-blacklist_fs-${module}.conf`, content: `# fsblacklist-policy ${module}\n${body}`, since, reason: `${module} is risky` };
+  const entry: PolicyEntry = { module, filesystems: [module], description: null, reason: `${module} is risky`, references: [], since, kernels: null, profiles: ["default"], file: "" };
+  return { module, fileName: `60-blacklist_fs-${module}.conf`, content: `# fsblacklist-policy ${module}\n${body}`, since, reason: entry.reason, entry, foreign: [] };
 }
 
 function vendor(module: string, content: string, headerModule: string | null = module, dir = "usr/lib/modprobe.d"): VendorFile {
@@ -35,6 +37,9 @@ function input(overrides: Partial<PlanInput> = {}): PlanInput {
     vendorDir: "usr/lib/modprobe.d",
     adminDir: "etc/modprobe.d",
     policyVersion: "1.1.0",
+    profile: "default",
+    profiles: ["default"],
+    profilesOf: new Map(),
     fragments: [fragment("jfs"), fragment("minix")],
     vendorFiles: [],
     adminFiles: [],
@@ -204,6 +209,61 @@ test("fragments: update ours, leave foreign files alone, remove what the policy 
   assert.deepEqual(plan.newEntries, [{ module: "ufs", since: "1.1.0", reason: "ufs is risky" }]);
   assert.ok(!plan.installed.includes("usr/lib/modprobe.d/60-blacklist_fs-minix.conf"), "a foreign file is never claimed");
   assert.ok(!plan.actions.some((a) => a.path.endsWith("qnx4.conf")), "qnx4 was never ours");
+});
+
+test("without a recorded profile: profiles that write a fragment alike are named together, and another profile's fragment is said to be one", () => {
+  const entry = (module: string, profiles: string[]): PolicyEntry => ({
+    module,
+    filesystems: [module],
+    description: null,
+    reason: `${module} is risky`,
+    references: [],
+    since: "1.0.0",
+    kernels: null,
+    profiles,
+    file: "",
+  });
+  const minix = entry("minix", ["default", "cis", "cis-l1"]);
+  const squashfs = entry("squashfs", ["cis"]);
+  const plan = planApply(
+    input({
+      profiles: ["default", "cis", "cis-l1"],
+      profilesOf: new Map([
+        ["minix", minix.profiles],
+        ["squashfs", squashfs.profiles],
+      ]),
+      fragments: [{ ...fragment("minix"), entry: minix, content: renderFragment(minix, "default") }],
+      vendorFiles: [vendor("minix", renderFragment(minix, "cis")), vendor("squashfs", renderFragment(squashfs, "cis"))],
+      // Two profiles hold exactly the installed modules: the state does not tell which one ran.
+      previous: state({ policyVersion: "1.1.0", installed: ["usr/lib/modprobe.d/60-blacklist_fs-minix.conf"] }),
+    }),
+  );
+  assert.deepEqual(
+    plan.actions.map((a) => [a.action, a.module, a.reason]),
+    [
+      ["update", "minix", "profile changed from cis or cis-l1 to default: loading minix by name goes through fsblacklist's hook again"],
+      ["remove", "squashfs", "not in profile default (only in cis)"],
+    ],
+  );
+});
+
+test("a new policy version that moves a module out of the profile says so", () => {
+  const plan = planApply(
+    input({
+      profiles: ["default", "cis"],
+      profilesOf: new Map([
+        ["jfs", ["default", "cis"]],
+        ["udf", ["cis"]],
+      ]),
+      fragments: [fragment("jfs")],
+      vendorFiles: [vendor("jfs", fragment("jfs").content), vendor("udf", "# fsblacklist-policy udf\nblacklist udf\n")],
+      previous: state({ profile: "default", installed: ["usr/lib/modprobe.d/60-blacklist_fs-jfs.conf", "usr/lib/modprobe.d/60-blacklist_fs-udf.conf"] }),
+    }),
+  );
+  assert.deepEqual(
+    plan.actions.map((a) => [a.action, a.module, a.reason]),
+    [["remove", "udf", "policy 1.0.0 -> 1.1.0 took udf out of profile default (now only in cis)"]],
+  );
 });
 
 test("a keep for a filesystem that left the policy goes after its fragment", () => {

@@ -55,12 +55,16 @@ test("a state file written by an older fsblacklist (no format key) is read and k
   t.after(() => root.cleanup());
   assert.equal(apply(root.dir).status, 0);
   const file = path.join(root.dir, STATE);
-  const { format, ...older } = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  // Older versions wrote neither the marker nor the profile.
+  const { format, profile, ...older } = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
   assert.equal(format, "fsblacklist-state-1", "this version marks its state file");
+  assert.equal(profile, "default", "this version records the profile it applied");
   fs.writeFileSync(file, JSON.stringify({ ...older, policyVersion: "0.9.0" }, null, 2) + "\n");
   const result = apply(root.dir, ["--json"]);
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stderr, "");
   assert.equal(JSON.parse(result.stdout).previousPolicyVersion, "0.9.0");
-  assert.equal(JSON.parse(fs.readFileSync(file, "utf8")).format, "fsblacklist-state-1", "rewritten with the marker");
+  const rewritten = JSON.parse(fs.readFileSync(file, "utf8"));
+  assert.equal(rewritten.format, "fsblacklist-state-1", "rewritten with the marker");
+  assert.equal(rewritten.profile, "default", "and the profile");
 });
