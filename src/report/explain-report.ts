@@ -4,6 +4,7 @@
 import type { Context } from "../context.ts";
 import type { ExplainReport } from "../services/explain.ts";
 import { escapeStrings } from "./escape.ts";
+import { installLinePhrase } from "./install-lines.ts";
 import { writeJson } from "./output.ts";
 
 /** PRODUCT.md's explain contract (fstype, module, cause, evidence, fix) and the rest of the report. */
@@ -22,6 +23,8 @@ export function explainJson(report: ExplainReport): Record<string, unknown> {
     typeFrom: report.typeFrom,
     mountError: report.mountError,
     notes: report.notes,
+    installLines: report.installLines,
+    installSetAsideBy: report.installSetAsideBy,
   };
 }
 
@@ -39,6 +42,10 @@ export function renderExplain(raw: ExplainReport, colour: boolean): string {
   lines.push("", "Evidence:");
   for (const item of report.evidence) lines.push(`  ${item}`);
   for (const note of report.notes) lines.push(`  note: ${note}`);
+  if (report.installLines.length > 0) {
+    lines.push("", `Install lines matching ${report.module}, in kmod's order:`);
+    for (const line of report.installLines) lines.push(`  ${installLinePhrase(line, report.installSetAsideBy)}`);
+  }
   lines.push("");
   if (report.fix.length > 0) {
     lines.push(bold("Fix:"));

@@ -5,6 +5,7 @@ import type { KernelAvailability } from "../decide/kernel-availability.ts";
 import type { FsState } from "../model.ts";
 import type { FilesystemStatusDetail, StatusResult } from "../services/status.ts";
 import { escapeControl, escapeStrings } from "./escape.ts";
+import { installLinePhrase } from "./install-lines.ts";
 
 const WIDTH = 80;
 const STATE_ORDER: readonly FsState[] = ["blocked", "pinned", "kept", "allowed", "builtin", "unavailable"];
@@ -123,6 +124,7 @@ export function renderStatusTable(result: StatusResult, raw: TableOptions): stri
       if (fs.types.length > 1) out += `  types: ${fs.types.join(", ")}\n`;
       out += `  module file for this kernel: ${fs.present ? "present" : "absent"}\n`;
       for (const use of fs.usedBy) out += wrap(use, "    ", "  in use: ");
+      out += installLinesText(fs);
       if (fs.reason !== null) out += wrap(fs.reason, "    ", "  policy: ");
       if (fs.kernels !== null) out += `  applies to kernels: ${fs.kernels}\n`;
       if (!fs.inPolicy) out += "  not in the shipped policy\n";
@@ -136,6 +138,15 @@ export function renderStatusTable(result: StatusResult, raw: TableOptions): stri
   }
   out += "\n";
   out += wrap(`Files: vendor = ${options.vendorDir}/, admin = ${options.adminDir}/. ` + "`fsblacklist status FS` shows the details of one filesystem, `--json` everything.", "");
+  return out;
+}
+
+/** The details' install lines: each matching line, which one kmod runs and why the others do not (`fs` already escaped). */
+function installLinesText(fs: FilesystemStatusDetail): string {
+  if (fs.installLines.length === 0) return "";
+  const module = fs.module ?? fs.name;
+  let out = `  install lines matching ${module}, in kmod's order:\n`;
+  for (const line of fs.installLines) out += wrap(installLinePhrase(line, fs.installSetAsideBy), "      ", "    ");
   return out;
 }
 

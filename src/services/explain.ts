@@ -21,6 +21,7 @@ import { readOverrideFile } from "../system/override-file.ts";
 import { availabilityOn, installedKernels, kernelFacts } from "./kernels.ts";
 import { kernelHasFilesystem } from "../decide/kernel-availability.ts";
 import { behaviourFor } from "./modprobe-config.ts";
+import { moduleInstallLines, type InstallLineReport } from "./foreign-install.ts";
 import { configInputs } from "../system/modprobe-config.ts";
 import { planFix, type FixStep } from "../decide/fix-plan.ts";
 import type { SystemNow } from "../decide/simulate.ts";
@@ -49,6 +50,10 @@ export interface ExplainReport extends Diagnosis {
   mountError: { kind: string; line: string; meaning: string } | null;
   /** Facts the admin should know that are not evidence for the cause. */
   notes: string[];
+  /** Every install line matching the module, in kmod's order, the one `modprobe MODULE` runs at the next boot marked. */
+  installLines: InstallLineReport[];
+  /** A softdep line that makes kmod set the module's install lines aside, or null. */
+  installSetAsideBy: string | null;
 }
 
 // Filesystem type names as mount(8) passes them; "fuse.sshfs" asks the kernel for "fuse".
@@ -113,10 +118,10 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
   const policyEntry = fstype === null ? null : loadPolicyEntry(ctx, kernelType!, notes);
 
   let modprobe: ModprobeOutcome = { kind: "no-module" };
+  const facts = { entries: config.entries, index, loaded: state.loaded, kernelBlacklist: state.kernelBlacklist };
   const { inputs } = configInputs(ctx.fs, { behaviour: behaviourFor(ctx), release, cmdline: state.running });
   const now: SystemNow = { inputs, index, loaded: state.loaded };
   if (kernelType !== null) {
-    const facts = { entries: config.entries, index, loaded: state.loaded, kernelBlacklist: state.kernelBlacklist };
     let resolution = resolveFilesystemType(kernelType, facts);
     // Loaded now is not loadable at the next boot: an fstab mount of a blacklisted filesystem fails then.
     const live = resolution.modules.find((m) => m.result === "in-kernel" && !m.builtin);
@@ -182,6 +187,7 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
     }
   }
 
+  const installs = diagnosis.module === null ? { lines: [], setAsideBy: null } : moduleInstallLines(ctx, facts, diagnosis.module);
   return {
     ...diagnosis,
     fixSteps,
@@ -189,6 +195,8 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
     typeFrom,
     mountError: message === null ? null : { kind: message.kind, line: message.line, meaning: usualMeaning(message) },
     notes,
+    installLines: installs.lines,
+    installSetAsideBy: installs.setAsideBy,
   };
 }
 

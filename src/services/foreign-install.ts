@@ -5,7 +5,8 @@
 // an override asks here first, and leaves the administrator's line in force.
 
 import type { Context } from "../context.ts";
-import { installLinesFor, type InstallLine } from "../kmod/blockers.ts";
+import { installLinesFor, requestBlockers, type InstallLine } from "../kmod/blockers.ts";
+import type { ResolveFacts } from "../kmod/resolve.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import { firstLineOf } from "../kmod/parse-config.ts";
 import { FRAGMENT_MARKER, type ForeignInstall } from "../policy/fragment.ts";
@@ -26,6 +27,29 @@ export interface InstallLineReport {
 export function installLinesReport(ctx: Context, config: EffectiveConfig, module: string): InstallLineReport[] {
   const ours = ownership(ctx);
   return installLinesFor(module, config.entries).map((line) => describe(line, ours(line.source.file)));
+}
+
+/** What `status FS` and `explain` show about a module's install lines. */
+export interface ModuleInstallLines {
+  /** Every line matching the module, in kmod's order; `runs` marks the one kmod runs (none when a softdep sets them aside). */
+  lines: InstallLineReport[];
+  /** "etc/modprobe.d/x.conf:2": a softdep line for the module that makes kmod load the module file itself and run none of them. */
+  setAsideBy: string | null;
+}
+
+/**
+ * Every install line matching `module` and which one `modprobe MODULE` runs at
+ * the next boot (the module not loaded yet): the first, unless a softdep makes
+ * kmod set them all aside.
+ */
+export function moduleInstallLines(ctx: Context, facts: ResolveFacts, module: string): ModuleInstallLines {
+  const ours = ownership(ctx);
+  const lines = installLinesFor(module, facts.entries).map((line) => describe(line, ours(line.source.file)));
+  if (lines.length === 0) return { lines, setAsideBy: null };
+  const byName = requestBlockers(module, { ...facts, loaded: new Set() });
+  const setAside = byName.candidates.flatMap((c) => c.members).find((m) => m.module === module)?.setAside ?? null;
+  if (setAside === null) return { lines, setAsideBy: null };
+  return { lines: lines.map((l) => ({ ...l, runs: false })), setAsideBy: `${setAside.softdep.file}:${firstLineOf(setAside.softdep)}` };
 }
 
 /** The install lines matching `module` that fsblacklist did not write, in kmod's order. */

@@ -21,6 +21,7 @@ import { overrideFilesIn, type OverrideFileRead } from "../system/override-file.
 import type { SystemUsage } from "../decide/usage-evidence.ts";
 import { readSystemUsage } from "./usage.ts";
 import { behaviourFor } from "./modprobe-config.ts";
+import { moduleInstallLines, type InstallLineReport } from "./foreign-install.ts";
 import { availabilityOn, installedKernels, kernelFacts } from "./kernels.ts";
 import { checkInitramfsImages, type ImageReport } from "./initramfs-images.ts";
 import type { KernelAvailability } from "../decide/kernel-availability.ts";
@@ -32,6 +33,10 @@ export interface FilesystemStatusDetail extends FilesystemStatus {
   /** A systemd mount unit refers to it (the evidence in usedBy says which). */
   inMountUnit: boolean;
   why: string;
+  /** Every install line matching the module, in kmod's order, the one kmod runs marked. */
+  installLines: InstallLineReport[];
+  /** A softdep line that makes kmod set every install line of the module aside, or null. */
+  installSetAsideBy: string | null;
 }
 
 /** `status --all-kernels`: per installed kernel (oldest first), per filesystem name. */
@@ -211,6 +216,7 @@ function statusOf(
     override: overrideOf(overrides.read(fragmentName(module))),
   });
   const evidence = usage.evidenceFor(module, types);
+  const installs = moduleInstallLines(ctx, facts, module);
   return {
     name: types[0] ?? module,
     module,
@@ -228,6 +234,8 @@ function statusOf(
     usedBy: evidence.map((e) => `${e.text} (${e.where})`),
     why: verdict.why,
     types,
+    installLines: installs.lines,
+    installSetAsideBy: installs.setAsideBy,
   };
 }
 

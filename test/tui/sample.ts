@@ -23,6 +23,8 @@ export function filesystem(name: string, overrides: Partial<ReviewFilesystem> = 
     usedBy: [],
     types: [name],
     why: "blacklisted",
+    installLines: [],
+    installSetAsideBy: null,
     ...overrides,
   };
 }
