@@ -263,7 +263,13 @@ function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): D
   const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, plannedFiles(plan.actions)));
   const initramfs = planInitramfs(ctx, measured ?? (blacklistChanged || previous?.initramfsPending === true));
   const next = nextState(input, plan, initramfs.rebuild !== null);
-  const inForceNotes = inForce.map((f) => `${f.module}: ${f.where} \`${f.line}\` stays in force`);
+  const inForceNotes = inForce.map((f) => {
+    // kmod runs only the first line that matches; a later one stays in its file but does not run for this module.
+    const first = inForce.find((g) => g.module === f.module)!;
+    return first === f
+      ? `${f.module}: ${f.where} \`${f.line}\` stays in force`
+      : `${f.module}: ${f.where} \`${f.line}\` stays, shadowed by ${first.where} (kmod runs only the first line that matches)`;
+  });
   const deviations = benchmarkDeviations(ctx.config.profile, plan);
   const deviationNotes = deviations.map((d) => `deviation from ${ctx.config.profile} (${d.items.join(", ")}): ${d.module} ${d.reason}`);
   return {

@@ -100,6 +100,8 @@ test("hfs.conf's /bin/false and run's hfs* glob: both named, the first in kmod's
 
   const apply = fsb(r, "apply", "--dry-run").stdout;
   assert.match(apply, /\nNote: hfs: etc\/modprobe\.d\/hfs\.conf:1 `install hfs \/bin\/false` stays in force\n/);
+  assert.match(apply, /\nNote: hfs: run\/modprobe\.d\/x\.conf:1 `install hfs\* \/bin\/true` stays, shadowed by etc\/modprobe\.d\/hfs\.conf:1 \(kmod runs only the first line that matches\)\n/);
+  assert.match(apply, /\nNote: hfsplus: run\/modprobe\.d\/x\.conf:1 `install hfs\* \/bin\/true` stays in force\n/);
 });
 
 test("kmod's order is by file name across the directories: run's a.conf runs before etc's hfs.conf", { skip }, (t) => {
