@@ -95,4 +95,11 @@ export interface ApplyState {
   installed: string[];
   /** The effective blacklist changed and the initramfs was not rebuilt yet (regenerate mode retries). */
   initramfsPending: boolean;
+  /**
+   * When what kmod enforces last changed without a rebuild of the initramfs
+   * following (ISO 8601), in either initramfs mode; null when none is owed. A
+   * successful rebuild clears it, and so do images under boot/ that are newer
+   * than this time or that carry the configuration the system has.
+   */
+  initramfsOwedSince: string | null;
 }

@@ -232,8 +232,8 @@ export function planApply(input: PlanInput): ApplyPlan {
 }
 
 /** The state to record after carrying out `plan`. */
-export function nextState(input: PlanInput, plan: ApplyPlan, initramfsPending: boolean): ApplyState {
-  return { policyVersion: input.policyVersion, profile: input.profile, appliedAt: input.now, kept: plan.kept, installed: plan.installed, initramfsPending };
+export function nextState(input: PlanInput, plan: ApplyPlan, initramfs: Pick<ApplyState, "initramfsPending" | "initramfsOwedSince">): ApplyState {
+  return { policyVersion: input.policyVersion, profile: input.profile, appliedAt: input.now, kept: plan.kept, installed: plan.installed, ...initramfs };
 }
 
 /** The plan writes or removes files (skips do not). */

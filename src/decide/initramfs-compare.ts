@@ -92,3 +92,21 @@ export function bootBlocks(mounts: readonly BootMount[], image: ResolveFacts): B
   }
   return blocks;
 }
+
+/** An image under boot/ as far as an owed rebuild goes: when it was written, and what comparing it said ("unread": listed only). */
+export interface ImageSeen {
+  modified: string | null;
+  state: "current" | "stale" | "unreadable" | "unread";
+}
+
+/**
+ * The owed rebuild (owed since `owedSince`) after looking at the images under
+ * boot/: it is done when every image was written after that time and was not
+ * found stale, or carries what the system enforces. No image shows no rebuild.
+ */
+export function rebuildStillOwed(owedSince: string | null, images: readonly ImageSeen[]): string | null {
+  if (owedSince === null || images.length === 0) return owedSince;
+  const since = Date.parse(owedSince);
+  const done = images.every((image) => image.state === "current" || (image.state !== "stale" && image.modified !== null && Date.parse(image.modified) > since));
+  return done ? null : owedSince;
+}

@@ -129,9 +129,9 @@ export function removals(plan: UninstallPlan): UninstallAction[] {
  * stay; null when there was none (a state file is never created by uninstall).
  * The time of the last apply stays what it was.
  */
-export function uninstalledState(previous: ApplyState | null, plan: UninstallPlan, initramfsPending: boolean): ApplyState | null {
+export function uninstalledState(previous: ApplyState | null, plan: UninstallPlan, initramfs: Pick<ApplyState, "initramfsPending" | "initramfsOwedSince">): ApplyState | null {
   if (previous === null) return null;
-  return { ...previous, kept: plan.kept, installed: [], initramfsPending };
+  return { ...previous, kept: plan.kept, installed: [], ...initramfs };
 }
 
 function compare(a: string, b: string): number {

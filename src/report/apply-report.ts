@@ -20,6 +20,7 @@ export function applyJson(result: ApplyResult): Record<string, unknown> {
       ...(result.before === null || action === "skip" ? {} : { diff: unifiedDiff(path, result.before.get(path) ?? null, content ?? null) }),
     })),
     initramfsStale: result.initramfs.stale,
+    initramfsOwedSince: result.initramfs.owedSince,
     initramfs: result.initramfs,
     initramfsImages: result.images,
     blacklistChanged: result.blacklistChanged,

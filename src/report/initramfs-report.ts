@@ -10,9 +10,16 @@ export function initramfsLine(initramfs: InitramfsReport, dryRun: boolean): stri
   if (initramfs.regenerated) return `The initramfs was rebuilt (${initramfs.command}).`;
   if (!initramfs.stale) return null;
   const which = dryRun ? "current" : "previous";
-  return initramfs.command === null
-    ? `If this system boots with an initramfs, rebuild it: it still carries the ${which} blacklist.`
-    : `The initramfs still carries the ${which} blacklist; run: ${initramfs.command}`;
+  const line =
+    initramfs.command === null
+      ? `If this system boots with an initramfs, rebuild it: it still carries the ${which} blacklist.`
+      : `The initramfs still carries the ${which} blacklist; run: ${initramfs.command}`;
+  return initramfs.owedSince === null || dryRun ? line : `${line}\n${owedLine(initramfs.owedSince)}`;
+}
+
+/** The rebuild the state file records as owed, until a rebuild runs or an image newer than the change is seen. */
+export function owedLine(since: string): string {
+  return `A rebuild of the initramfs is owed since ${since} (the state file keeps it until one is run or seen).`;
 }
 
 /** The error for a filesystem the image must mount at boot but refuses to load. */

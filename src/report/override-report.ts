@@ -57,7 +57,7 @@ export function printOverrideResult(ctx: Context, plan: OverridePlan, result: { 
     for (const note of c.notes) out.write(`  note: ${escapeControl(note)}\n`);
   }
   const initramfsText = initramfs === null ? null : initramfsLine(initramfs, false);
-  if (initramfsText !== null) ctx.stdout.write(`${escapeControl(initramfsText)}\n`);
+  if (initramfsText !== null) ctx.stdout.write(`${initramfsText.split("\n").map(escapeControl).join("\n")}\n`);
   for (const load of loads) if (load.ok) ctx.stdout.write(`${load.module}: loaded now\n`);
 }
 

@@ -6,6 +6,7 @@ import type { FsState } from "../model.ts";
 import type { FilesystemStatusDetail, StatusResult } from "../services/status.ts";
 import { escapeControl, escapeStrings } from "./escape.ts";
 import { installLinePhrase } from "./install-lines.ts";
+import { owedLine } from "./initramfs-report.ts";
 
 const WIDTH = 80;
 const STATE_ORDER: readonly FsState[] = ["blocked", "pinned", "kept", "allowed", "builtin", "unavailable"];
@@ -106,12 +107,14 @@ export function renderStatusTable(result: StatusResult, raw: TableOptions): stri
   if (releases.length > 0) out += "module: its module is installed; built-in: compiled in; none: not built; range: outside the policy's kernel range\n";
 
   const images = report.initramfs ?? [];
-  if (images.length > 0) {
+  const owed = report.initramfsOwedSince ?? null;
+  if (images.length > 0 || owed !== null) {
     out += "\nInitramfs:\n";
     for (const image of images) {
       const fix = image.state === "current" || image.rebuild === null ? "" : `; rebuild: ${image.rebuild}`;
       out += wrap(`${image.summary}${fix}`, "    ", `  ${image.path}: `);
     }
+    if (owed !== null) out += wrap(owedLine(owed), "    ", "  ");
   }
 
   const counts = STATE_ORDER.map((state) => [state, rows.filter((r) => r.state === state).length] as const).filter(([, n]) => n > 0);

@@ -13,6 +13,7 @@ export function uninstallJson(result: UninstallResult): Record<string, unknown> 
     purge: result.purge,
     actions: result.actions.map(({ action, file, path, module, reason }) => ({ action, file, path, module, reason })),
     initramfsStale: result.initramfs.stale,
+    initramfsOwedSince: result.initramfs.owedSince,
     initramfs: result.initramfs,
     blacklistChanged: result.blacklistChanged,
     state: result.state,

@@ -22,6 +22,7 @@ import {
   type VendorFile,
 } from "../decide/apply-plan.ts";
 import { judgedKernel } from "../decide/judged-kernel.ts";
+import { rebuildStillOwed } from "../decide/initramfs-compare.ts";
 import { fragmentModuleOf, fragmentName, renderFragment, type ForeignInstall } from "../policy/fragment.ts";
 import { benchmarkOfProfile, filesystemRules } from "../policy/benchmarks.ts";
 import type { PolicyEntry } from "../policy/policy.ts";
@@ -34,7 +35,7 @@ import { readKernelState } from "../system/kernel-state.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
 import { readModuleIndex } from "../system/module-index-files.ts";
 import type { ApplyState, KeptRecord } from "../model.ts";
-import { readState, sameState } from "../system/state-file.ts";
+import { readState, stateNeedsWrite } from "../system/state-file.ts";
 import { kernelFacts } from "./kernels.ts";
 import { readSystemUsage } from "./usage.ts";
 import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport } from "./initramfs.ts";
@@ -141,25 +142,25 @@ function renderFragments(ctx: Context, policy: LoadedPolicy): { fragments: Polic
 
 /** Something to write, remove or run. */
 function hasWork(d: Decision): boolean {
-  return changesFiles(d.plan) || !sameState(d.input.previous, d.next) || d.initramfs.rebuild !== null;
+  return changesFiles(d.plan) || stateNeedsWrite(d.input.previous, d.next) || d.initramfs.rebuild !== null;
 }
 
 export async function applyPolicy(ctx: Context, options: { dryRun: boolean }): Promise<ApplyResult> {
   const policy = loadFragments(ctx);
   // Deciding without the lock is safe: writes are atomic and the state file is
   // written last, so a plan with nothing to do means no other run is half-way.
-  let first = decide(ctx, policy, null);
+  let first = decide(ctx, policy, []);
   if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${escapeMessage(first.stateWarning)}\n`);
   // The images as they are against the configuration this run leaves: where one
-  // can be read, that decides whether the initramfs is stale.
+  // can be read, that decides whether the initramfs is stale; and an image written
+  // after the change that owed a rebuild shows the rebuild done.
   const images = await measureImages(ctx, policy, first.plan, plannedFiles(first.plan.actions));
-  const measured = measuredStale(images);
-  if (measured !== null) first = decide(ctx, policy, measured);
+  if (images.length > 0) first = decide(ctx, policy, images);
   if (options.dryRun || !hasWork(first)) {
     return result(ctx, first, { dryRun: options.dryRun, changed: hasWork(first), initramfs: initramfsReport(ctx, first.initramfs), images });
   }
   requireRootToChange(ctx, "apply", [ctx.config.vendorDir, ctx.config.adminDir]);
-  return withLock(ctx.fs, () => applyLocked(ctx, policy, measured, images), {
+  return withLock(ctx.fs, () => applyLocked(ctx, policy, images), {
     onWait: (pid) => ctx.stderr.write(waitingMessage(pid)),
   });
 }
@@ -181,8 +182,8 @@ async function measureImages(ctx: Context, policy: LoadedPolicy, plan: ApplyPlan
   return checkInitramfsImages(ctx, { filesystems, overlay });
 }
 
-async function applyLocked(ctx: Context, policy: LoadedPolicy, measured: boolean | null, images: ImageReport[]): Promise<ApplyResult> {
-  const d = decide(ctx, policy, measured);
+async function applyLocked(ctx: Context, policy: LoadedPolicy, images: ImageReport[]): Promise<ApplyResult> {
+  const d = decide(ctx, policy, images);
   if (!hasWork(d)) return result(ctx, d, { dryRun: false, changed: false, initramfs: initramfsReport(ctx, d.initramfs), images });
   const cleaned = await removeLeftTemporaries(ctx.fs, [ctx.config.vendorDir, ctx.config.adminDir, path.posix.dirname(ctx.config.stateFile)]);
   if (cleaned > 0) d.notes.push(`removed ${cleaned} temporary file(s) left by an interrupted run`);
@@ -190,8 +191,8 @@ async function applyLocked(ctx: Context, policy: LoadedPolicy, measured: boolean
   const writes = d.plan.actions.filter((a) => a.action !== "skip");
   const progress = { done: 0, total: writes.length + 1, retry: "fsblacklist apply" };
   for (const action of writes) await carryOut(ctx, action.path, action.content ?? null, progress);
-  // The state says "initramfs pending" before the tool runs, so a failure or a kill is retried.
-  const stateChanged = !sameState(d.input.previous, d.next);
+  // The state says "initramfs pending" and owed before the tool runs, so a failure or a kill is retried.
+  const stateChanged = stateNeedsWrite(d.input.previous, d.next);
   if (stateChanged) await carryOut(ctx, ctx.config.stateFile, d.next, progress);
 
   const initramfs = await settleInitramfs(ctx, d.initramfs, d.next, (state) => carryOut(ctx, ctx.config.stateFile, state, progress));
@@ -201,8 +202,8 @@ async function applyLocked(ctx: Context, policy: LoadedPolicy, measured: boolean
   return result(ctx, d, { dryRun: false, changed: writes.length > 0 || stateChanged || initramfs.regenerated, initramfs: stale === null ? initramfs : { ...initramfs, stale }, images: after });
 }
 
-/** `measured`: whether the readable images are stale (null: none could be read, the rule below decides). */
-function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): Decision {
+/** `images`: those under boot/ compared with the configuration this run leaves (none: not looked at yet, or none there). */
+function decide(ctx: Context, policy: LoadedPolicy, images: readonly ImageReport[]): Decision {
   const { fs, config } = ctx;
   const notes: string[] = [];
   const { state: previous, warning } = readState(fs, config.stateFile);
@@ -261,8 +262,12 @@ function decide(ctx: Context, policy: LoadedPolicy, measured: boolean | null): D
   const after = simulate({ inputs, index, loaded: new Set() }, { files: plannedFiles(plan.actions), nextBoot: true });
   const keptBlocked = plan.kept.map((k) => ({ module: k.module, obstacles: loadObstacles(after, normaliseModuleName(k.module)).map((o) => o.text) })).filter((k) => k.obstacles.length > 0);
   const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, plannedFiles(plan.actions)));
-  const initramfs = planInitramfs(ctx, measured ?? (blacklistChanged || previous?.initramfsPending === true));
-  const next = nextState(input, plan, initramfs.rebuild !== null);
+  // A change owes a rebuild from now on; an earlier one stays owed until the images show it done.
+  const owedSince = rebuildStillOwed(blacklistChanged ? input.now : (previous?.initramfsOwedSince ?? null), images);
+  // Images that could be read say whether the initramfs is stale; otherwise the change or the pending rebuild does.
+  const stale = (measuredStale(images) ?? (blacklistChanged || previous?.initramfsPending === true)) || owedSince !== null;
+  const initramfs = planInitramfs(ctx, stale, owedSince);
+  const next = nextState(input, plan, { initramfsPending: initramfs.rebuild !== null, initramfsOwedSince: owedSince });
   const inForceNotes = inForce.map((f) => {
     // kmod runs only the first line that matches; a later one stays in its file but does not run for this module.
     const first = inForce.find((g) => g.module === f.module)!;

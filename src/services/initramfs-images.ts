@@ -20,6 +20,8 @@ export interface ImageReport {
   /** The kernel release the image is for (its name, or the modules inside it). */
   release: string | null;
   state: "current" | "stale" | "unreadable";
+  /** When the image was written (ISO 8601). */
+  modified: string | null;
   /** "current", "stale: jfs kept on the system, blocked in the image", or why it cannot be read. */
   summary: string;
   differences: ImageDifference[];
@@ -83,6 +85,7 @@ async function checkImage(
       path: file.path,
       release: file.release,
       state: "unreadable",
+      modified: file.modified,
       summary: `unreadable: ${why}`,
       differences: [],
       bootBlocked: [],
@@ -99,6 +102,7 @@ async function checkImage(
     path: file.path,
     release,
     state: differences.length === 0 ? "current" : "stale",
+    modified: file.modified,
     summary: describeImage(differences),
     differences,
     bootBlocked: bootBlocks(with_.mounts, facts(imageConfig)),

@@ -21,6 +21,8 @@ export interface InitramfsReport {
   regenerated: boolean;
   /** Why regeneration failed (the run then exits 1). */
   error: string | null;
+  /** Since when (ISO 8601) a rebuild is owed, as the state file records it; null when none is. */
+  owedSince: string | null;
 }
 
 export interface InitramfsPlan {
@@ -31,6 +33,8 @@ export interface InitramfsPlan {
   rebuild: string[] | null;
   /** Why it is not rebuilt although the configuration says to. */
   notes: string[];
+  /** The rebuild owed (state file) after this run unless it rebuilds. */
+  owedSince: string | null;
 }
 
 /** How a failed rebuild is explained: what the run did all the same, and what rebuilds it later. */
@@ -51,8 +55,8 @@ const AFTER_APPLY: RebuildFailureWording = {
 /** allow, block, reset: the pending rebuild goes into apply's state file, for the next apply. */
 const AFTER_OVERRIDE: RebuildFailureWording = { ...AFTER_APPLY, done: "the blacklist itself was changed" };
 
-/** What to do about the initramfs; `stale`: the blacklist changed, or an earlier rebuild is still owed. */
-export function planInitramfs(ctx: Context, stale: boolean): InitramfsPlan {
+/** What to do about the initramfs; `stale`: the blacklist changed, or an earlier rebuild is still owed (since `owedSince`). */
+export function planInitramfs(ctx: Context, stale: boolean, owedSince: string | null = null): InitramfsPlan {
   const tool = detectInitramfsTool(ctx.fs);
   const notes: string[] = [];
   let rebuild: string[] | null = null;
@@ -65,7 +69,7 @@ export function planInitramfs(ctx: Context, stale: boolean): InitramfsPlan {
   } else {
     rebuild = initramfsCommand(ctx.fs, tool);
   }
-  return { stale, tool, rebuild, notes };
+  return { stale, tool, rebuild, notes, owedSince };
 }
 
 /** The report of a plan that was not carried out (a dry run, nothing to do). */
@@ -76,14 +80,15 @@ export function initramfsReport(ctx: Context, plan: InitramfsPlan, outcome: { re
     command: plan.tool === null ? null : initramfsCommand(ctx.fs, plan.tool).join(" "),
     regenerated: outcome.regenerated,
     error: outcome.error,
+    owedSince: outcome.regenerated ? null : plan.owedSince,
   };
 }
 
 /**
  * Carries out the plan, under the lock and after the configuration was written.
  * `state` is the state file as this run left it: when the plan rebuilds, it
- * already says pending (unless there is no state file yet), and `write` clears
- * that once the tool succeeded.
+ * already says pending and owed (unless there is no state file yet), and
+ * `write` clears both once the tool succeeded.
  */
 export async function settleInitramfs(
   ctx: Context,
@@ -99,45 +104,46 @@ export async function settleInitramfs(
     const retry = state?.initramfsPending === true ? wording.pending(command) : wording.unrecorded(command);
     return initramfsReport(ctx, plan, { regenerated: false, error: `${outcome.message}\n${wording.done}; ${retry}` });
   }
-  if (state?.initramfsPending === true) await write({ ...state, initramfsPending: false });
+  if (state !== null && (state.initramfsPending || state.initramfsOwedSince !== null)) await write({ ...state, initramfsPending: false, initramfsOwedSince: null });
   return initramfsReport(ctx, plan, { regenerated: true, error: null });
 }
 
 /**
- * Before `allow`, `block` or `reset` write anything: when a change of the
- * blacklist would record a rebuild in the state file, that file must be
- * fsblacklist's (readState() throws for a foreign one), so nothing is written.
+ * Before `allow`, `block` or `reset` write anything: a change of the blacklist
+ * records the rebuild it owes in the state file, so that file must be
+ * fsblacklist's (readState() throws for a foreign one), or nothing is written.
  */
 export function checkStateBeforeChange(ctx: Context): void {
-  if (planInitramfs(ctx, true).rebuild !== null) readState(ctx.fs, ctx.config.stateFile);
+  readState(ctx.fs, ctx.config.stateFile);
 }
 
 /**
  * After `allow`, `block` or `reset` changed what kmod enforces, under the lock
  * and after the override files were written: `apply`'s handling, with the
- * pending rebuild recorded in the state file apply keeps. With `rebuild` false
- * the tool is not run here (the modprobe hook must stay quick): the rebuild is
- * only recorded as owed, for the next `apply`.
+ * rebuild this change owes recorded in the state file apply keeps (in report
+ * mode too, so that every later run says it is owed until a rebuild is seen).
+ * With `rebuild` false the tool is not run here (the modprobe hook must stay
+ * quick): the rebuild is only recorded as owed, for the next `apply`.
  */
 export async function initramfsAfterChange(ctx: Context, options: { rebuild: boolean }): Promise<InitramfsReport> {
-  const plan = planInitramfs(ctx, true);
-  const rebuild = plan.rebuild;
-  if (rebuild === null) return initramfsReport(ctx, plan);
+  const changedAt = new Date().toISOString();
+  const plan = planInitramfs(ctx, true, changedAt);
   const { stateFile } = ctx.config;
+  const byHand = initramfsReport(ctx, plan).command ?? "the distribution's initramfs tool";
   const write = async (state: ApplyState): Promise<void> => {
     try {
       await writeState(ctx.fs, stateFile, state);
     } catch (error) {
-      const what = state.initramfsPending ? "record the initramfs rebuild it needs" : "record that the initramfs was rebuilt";
-      throw new RuntimeFailure(`the override was written, but ${stateFile} cannot ${what}: ${describeErrno(error)}`, `run ${rebuild.join(" ")} yourself`, { cause: error });
+      const what = state.initramfsOwedSince !== null ? "record the initramfs rebuild it needs" : "record that the initramfs was rebuilt";
+      throw new RuntimeFailure(`the override was written, but ${stateFile} cannot ${what}: ${describeErrno(error)}`, `run ${byHand} yourself`, { cause: error });
     }
   };
   // A damaged state file is treated as absent, as apply does (and apply rewrites it).
   // Before apply has run there is none: one that records only the owed rebuild,
   // which apply takes over, so that a failed rebuild is retried all the same.
   const { state } = readState(ctx.fs, stateFile);
-  const pending = { ...(state ?? unappliedState()), initramfsPending: true };
-  if (state?.initramfsPending !== true) await write(pending);
-  if (!options.rebuild) return initramfsReport(ctx, plan);
-  return settleInitramfs(ctx, plan, pending, write, AFTER_OVERRIDE);
+  const owed = { ...(state ?? unappliedState()), initramfsPending: plan.rebuild !== null || state?.initramfsPending === true, initramfsOwedSince: changedAt };
+  await write(owed);
+  if (!options.rebuild || plan.rebuild === null) return initramfsReport(ctx, plan);
+  return settleInitramfs(ctx, plan, owed, write, AFTER_OVERRIDE);
 }

@@ -24,6 +24,9 @@ import { behaviourFor } from "./modprobe-config.ts";
 import { moduleInstallLines, type InstallLineReport } from "./foreign-install.ts";
 import { availabilityOn, installedKernels, kernelFacts } from "./kernels.ts";
 import { checkInitramfsImages, type ImageReport } from "./initramfs-images.ts";
+import { rebuildStillOwed } from "../decide/initramfs-compare.ts";
+import { readState } from "../system/state-file.ts";
+import { RuntimeFailure } from "../errors.ts";
 import type { KernelAvailability } from "../decide/kernel-availability.ts";
 
 /** A row of the report: the contract's fields plus the types and a phrase saying why. */
@@ -50,7 +53,7 @@ export interface StatusOptions {
 }
 
 export interface StatusResult {
-  report: Omit<StatusReport, "filesystems"> & { filesystems: FilesystemStatusDetail[]; kernels?: KernelsReport; initramfs?: ImageReport[] };
+  report: Omit<StatusReport, "filesystems"> & { filesystems: FilesystemStatusDetail[]; kernels?: KernelsReport; initramfs?: ImageReport[]; initramfsOwedSince?: string | null };
   /** The effective configuration, for its diagnostics. */
   config: EffectiveConfig;
   /** Root-relative module directory the facts come from, or null. */
@@ -155,7 +158,17 @@ export async function computeStatusWithImages(ctx: Context, names: readonly stri
   const result = computeStatus(ctx, names, options);
   const filesystems = result.report.filesystems.map((fs) => ({ name: fs.name, module: fs.module ?? fs.name, types: fs.types, systemState: fs.state }));
   const initramfs = await checkInitramfsImages(ctx, { filesystems });
-  return { ...result, report: { ...result.report, initramfs } };
+  return { ...result, report: { ...result.report, initramfs, initramfsOwedSince: rebuildStillOwed(recordedOwed(ctx), initramfs) } };
+}
+
+/** The rebuild the state file records as owed; status reads, and a state file it cannot read says nothing here. */
+function recordedOwed(ctx: Context): string | null {
+  try {
+    return readState(ctx.fs, ctx.config.stateFile).state?.initramfsOwedSince ?? null;
+  } catch (error) {
+    if (error instanceof RuntimeFailure) return null;
+    throw error;
+  }
 }
 
 /** The release named by `--kernel`, when modules for it are installed under the root. */

@@ -15,7 +15,9 @@ import { atomicTempWriter, removeLeftTemporaries } from "../system/atomic-temp.t
 import { describeErrno } from "../system/errno-text.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
 import type { ApplyState, KeptRecord } from "../model.ts";
-import { readState, sameState } from "../system/state-file.ts";
+import { readState, stateNeedsWrite } from "../system/state-file.ts";
+import { listInitramfsImages } from "../system/initramfs-image.ts";
+import { rebuildStillOwed } from "../decide/initramfs-compare.ts";
 import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport, type RebuildFailureWording } from "./initramfs.ts";
 import { carryOut, configAfter, readManagedContent, readManagedDir } from "./managed-files.ts";
 import { requireRootToChange } from "./privileges.ts";
@@ -103,7 +105,7 @@ async function uninstallLocked(ctx: Context, purge: boolean): Promise<UninstallR
   // The state says "initramfs pending" before the tool runs, so a failure or a kill is retried (by
   // the next uninstall, or apply after a reinstall); with --purge it goes once the rebuild is done.
   let stateWritten = false;
-  if (d.next !== null && !sameState(d.previous, d.next) && (d.state.action === "update" || d.initramfs.rebuild !== null)) {
+  if (d.next !== null && stateNeedsWrite(d.previous, d.next) && (d.state.action === "update" || d.initramfs.rebuild !== null)) {
     await carryOut(ctx, ctx.config.stateFile, d.next, progress);
     stateWritten = true;
   }
@@ -124,15 +126,18 @@ function decide(ctx: Context, purge: boolean): Decision {
   const removedPaths = new Map<string, string | null>();
   for (const action of removals(plan)) for (const alias of aliases.get(action.path) ?? [action.path]) removedPaths.set(alias, null);
   const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, removedPaths));
-  const initramfs = planInitramfs(ctx, blacklistChanged || previous?.initramfsPending === true);
-  const next = uninstalledState(previous, plan, initramfs.rebuild !== null);
+  // A change owes a rebuild from now on; an earlier one stays owed until an image written since shows it done.
+  const images = listInitramfsImages(rootFs).map((image) => ({ modified: image.modified, state: "unread" as const }));
+  const owedSince = rebuildStillOwed(blacklistChanged ? new Date().toISOString() : (previous?.initramfsOwedSince ?? null), images);
+  const initramfs = planInitramfs(ctx, blacklistChanged || previous?.initramfsPending === true || owedSince !== null, previous === null ? null : owedSince);
+  const next = uninstalledState(previous, plan, { initramfsPending: initramfs.rebuild !== null, initramfsOwedSince: owedSince });
   const state = stateChange(ctx, purge, previous, next);
   return { plan, aliases, blacklistChanged, previous, next, state, initramfs, notes: [...notes, ...initramfs.notes], stateWarning: warning };
 }
 
 function stateChange(ctx: Context, purge: boolean, previous: ApplyState | null, next: ApplyState | null): StateChange {
   const file = ctx.config.stateFile;
-  if (!purge) return { path: file, action: next !== null && !sameState(previous, next) ? "update" : "none", directory: null };
+  if (!purge) return { path: file, action: next !== null && stateNeedsWrite(previous, next) ? "update" : "none", directory: null };
   // A damaged state file goes too: nothing reads it once fsblacklist is gone.
   const exists = ctx.fs.exists(file);
   const dir = path.posix.dirname(file);

@@ -31,6 +31,8 @@ export interface InitramfsFile {
   path: string;
   /** Kernel release from the file name, or null (Arch's initramfs-linux.img). */
   release: string | null;
+  /** When it was written (ISO 8601): a rebuild owed since before then has been done. */
+  modified: string | null;
 }
 
 export interface InitramfsImage {
@@ -65,7 +67,7 @@ export function listInitramfsImages(rootFs: RootFs): InitramfsFile[] {
       const match = pattern.exec(entry.name);
       if (match === null) continue;
       const named = match[1]!.replace(PRESET_SUFFIX, "");
-      images.push({ path: `boot/${entry.name}`, release: /^\d+\.\d+/.test(named) ? named : null });
+      images.push({ path: `boot/${entry.name}`, release: /^\d+\.\d+/.test(named) ? named : null, modified: rootFs.modifiedAt(`boot/${entry.name}`) });
       break;
     }
   }

@@ -495,6 +495,18 @@ export class RootFs {
     }
   }
 
+  /** When the file a path resolves to inside the root was last modified (ISO 8601); null when it does not exist. */
+  modifiedAt(relPath: string): string | null {
+    const { hostPath, kind } = this.resolve(relPath);
+    if (kind === "dangling") return null;
+    try {
+      return fs.statSync(hostPath).mtime.toISOString();
+    } catch (error) {
+      if (vanished(error)) return null;
+      throw error;
+    }
+  }
+
   /**
    * Creates a directory and its parents inside the root, one missing component
    * at a time, each right under a directory already resolved inside the root, so

@@ -17,11 +17,14 @@ import type { RootFs } from "./root-fs.ts";
 export const STATE_FORMAT = "fsblacklist-state-1";
 /** The keys every state file has had; one without `format` is ours only with all of them and no other. */
 const KEYS = ["policyVersion", "appliedAt", "kept", "installed"];
-const OPTIONAL_KEYS = ["initramfsPending"];
+const OPTIONAL_KEYS = ["initramfsPending", "initramfsOwedSince"];
+
+/** A time before any image: an owed rebuild of unknown date. */
+const EPOCH = new Date(0).toISOString();
 
 /** The state before apply has run: nothing applied, installed or kept. */
 export function unappliedState(): ApplyState {
-  return { policyVersion: null, appliedAt: null, kept: [], installed: [], initramfsPending: false };
+  return { policyVersion: null, appliedAt: null, kept: [], installed: [], initramfsPending: false, initramfsOwedSince: null };
 }
 
 export type StateRead = { state: ApplyState | null; warning: string | null };
@@ -79,7 +82,7 @@ export function parseState(text: string): ApplyState {
     throw new Error(`not valid JSON (${errorText(error)})`);
   }
   if (!isRecord(raw)) throw new Error("not a JSON object");
-  const { policyVersion, profile, appliedAt, kept, installed, initramfsPending } = raw;
+  const { policyVersion, profile, appliedAt, kept, installed, initramfsPending, initramfsOwedSince } = raw;
   if (policyVersion !== null && (typeof policyVersion !== "string" || valid(policyVersion) === null)) throw new Error("'policyVersion' is not a semantic version");
   if (profile !== undefined && (typeof profile !== "string" || profile === "")) throw new Error("'profile' is not a profile name");
   if (appliedAt !== null && (typeof appliedAt !== "string" || Number.isNaN(Date.parse(appliedAt)))) throw new Error("'appliedAt' is not a date");
@@ -97,6 +100,11 @@ export function parseState(text: string): ApplyState {
     return { module: entry["module"], reason: entry["reason"], since: entry["since"], kernel };
   });
   if (initramfsPending !== undefined && typeof initramfsPending !== "boolean") throw new Error("'initramfsPending' is not true or false");
+  if (initramfsOwedSince !== undefined && initramfsOwedSince !== null && (typeof initramfsOwedSince !== "string" || Number.isNaN(Date.parse(initramfsOwedSince)))) {
+    throw new Error("'initramfsOwedSince' is not a date");
+  }
+  // A file of an older version has no such key: a rebuild it left pending is owed since its last apply.
+  const owedSince = typeof initramfsOwedSince === "string" ? initramfsOwedSince : initramfsOwedSince === undefined && initramfsPending === true ? (appliedAt ?? EPOCH) : null;
   return {
     policyVersion,
     ...(profile === undefined ? {} : { profile }),
@@ -104,6 +112,7 @@ export function parseState(text: string): ApplyState {
     kept: keptRecords,
     installed: installed as string[],
     initramfsPending: initramfsPending === true,
+    initramfsOwedSince: owedSince,
   };
 }
 
@@ -115,6 +124,16 @@ export function renderState(state: ApplyState): string {
 export function sameState(a: ApplyState | null, b: ApplyState): boolean {
   if (a === null) return false;
   return renderState({ ...a, appliedAt: "" }) === renderState({ ...b, appliedAt: "" });
+}
+
+/**
+ * Whether `next` is worth writing over `previous`: not when the only difference
+ * is an owed rebuild that the images under boot/ show done, which every run
+ * sees again (the next write records it).
+ */
+export function stateNeedsWrite(previous: ApplyState | null, next: ApplyState): boolean {
+  if (sameState(previous, next)) return false;
+  return previous === null || next.initramfsOwedSince !== null || !sameState({ ...previous, initramfsOwedSince: null }, next);
 }
 
 export async function writeState(fs: RootFs, statePath: string, state: ApplyState): Promise<void> {

@@ -29,7 +29,7 @@ function marker(kind: "keep" | "allow" | "block", module: string, body = ""): st
 }
 
 function state(overrides: Partial<ApplyState> = {}): ApplyState {
-  return { policyVersion: "1.0.0", appliedAt: "2024-01-01T00:00:00.000Z", kept: [], installed: [], initramfsPending: false, ...overrides };
+  return { policyVersion: "1.0.0", appliedAt: "2024-01-01T00:00:00.000Z", kept: [], installed: [], initramfsPending: false, initramfsOwedSince: null, ...overrides };
 }
 
 function input(overrides: Partial<PlanInput> = {}): PlanInput {
@@ -173,7 +173,7 @@ test("second run: identical files mean no actions", () => {
       vendorFiles: first.actions.filter((a) => a.action === "install").map((a) => ({ path: a.path, content: a.content!, headerModule: a.module })),
       adminFiles: [{ path: keep.path, content: keep.content! }],
       evidence: [{ module: "jfs", signal: "loaded", detail: "loaded" }],
-      previous: nextState(input(), first, false),
+      previous: nextState(input(), first, { initramfsPending: false, initramfsOwedSince: null }),
       now: "2025-07-01T00:00:00.000Z",
     }),
   );

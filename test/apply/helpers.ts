@@ -41,7 +41,8 @@ export interface ApplyJson {
   dryRun: boolean;
   actions: { action: string; path: string; module: string; reason: string }[];
   initramfsStale: boolean;
-  initramfs: { stale: boolean; tool: string | null; command: string | null; regenerated: boolean; error: string | null };
+  initramfsOwedSince: string | null;
+  initramfs: { stale: boolean; tool: string | null; command: string | null; regenerated: boolean; error: string | null; owedSince: string | null };
   blacklistChanged: boolean;
   policyVersion: string;
   previousPolicyVersion: string | null;

@@ -26,19 +26,22 @@ test("the distribution's tool is found under the root, Debian's interface first"
   }
 });
 
-test("report mode: stale with the command to run when the blacklist changed, not stale otherwise", () => {
+test("report mode: stale with the command to run when the blacklist changed, and owed until a rebuild is seen", () => {
   const root = createFakeRoot();
   try {
     installDracut(root.dir, 0);
     const { json } = applyJson(root.dir);
     assert.equal(json.initramfsStale, true);
-    assert.deepEqual(json.initramfs, { stale: true, tool: "dracut", command: `chroot ${root.dir} /usr/bin/dracut --regenerate-all --force`, regenerated: false, error: null });
+    assert.ok(json.initramfsOwedSince !== null && !Number.isNaN(Date.parse(json.initramfsOwedSince)));
+    const command = `chroot ${root.dir} /usr/bin/dracut --regenerate-all --force`;
+    assert.deepEqual(json.initramfs, { stale: true, tool: "dracut", command, regenerated: false, error: null, owedSince: json.initramfsOwedSince });
     assert.deepEqual(runs(root.dir), [], "report mode never runs the tool");
-    assert.equal(applyJson(root.dir).json.initramfsStale, false, "nothing changed since");
+    const second = applyJson(root.dir).json;
+    assert.deepEqual([second.changed, second.initramfsStale, second.initramfsOwedSince], [false, true, json.initramfsOwedSince], "nothing changed since, but no rebuild was run or seen");
     fs.rmSync(path.join(root.dir, STATE));
     const again = applyJson(root.dir).json;
     assert.equal(again.changed, true, "the state file was written again");
-    assert.equal(again.initramfsStale, false, "but the blacklist did not change");
+    assert.equal(again.initramfsStale, false, "but the blacklist did not change, and nothing records a rebuild owed");
   } finally {
     root.cleanup();
   }
@@ -67,14 +70,17 @@ test("regenerate mode under --root: not without initramfs.underRoot; with it, in
     const failedJson = JSON.parse(failed.stdout);
     assert.deepEqual([failedJson.changed, failedJson.initramfsStale, failedJson.initramfs.regenerated], [true, true, false]);
     assert.equal(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")).initramfsPending, true);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")).initramfsOwedSince, failedJson.initramfsOwedSince);
+    assert.ok(!Number.isNaN(Date.parse(failedJson.initramfsOwedSince)), "owed since the change");
     assert.deepEqual(runs(root.dir), ["dracut --regenerate-all --force"], "run inside the root");
 
     // Nothing else changed, but the rebuild is still owed: the next run does it.
     installDracut(root.dir, 0);
     const retried = applyJson(root.dir).json;
     assert.deepEqual(retried.actions, []);
-    assert.deepEqual([retried.initramfsStale, retried.initramfs.regenerated], [false, true]);
+    assert.deepEqual([retried.initramfsStale, retried.initramfs.regenerated, retried.initramfsOwedSince], [false, true, null]);
     assert.equal(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")).initramfsPending, false);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")).initramfsOwedSince, null, "the rebuild ran: nothing is owed");
     assert.equal(runs(root.dir).length, 2);
 
     const quiet = applyJson(root.dir).json;

@@ -26,20 +26,29 @@ function pending(root: string): boolean {
   return (JSON.parse(fs.readFileSync(path.join(root, STATE), "utf8")) as { initramfsPending: boolean }).initramfsPending;
 }
 
-test("report mode: allow says the initramfs is stale and which command rebuilds it; nothing is recorded or run", (t) => {
+test("report mode: allow says the initramfs is stale and which command rebuilds it; the rebuild is recorded as owed, nothing is run", (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
   assert.equal(apply(root.dir).status, 0);
   installDracut(root.dir, 0);
-  const state = fs.readFileSync(path.join(root.dir, STATE), "utf8");
+  const state = parseState(fs.readFileSync(path.join(root.dir, STATE), "utf8"));
 
   const allowed = fsb(root.dir, "allow", "jfs");
   assert.equal(allowed.status, 0, allowed.stderr);
   assert.match(allowed.stdout, new RegExp(`^The initramfs still carries the previous blacklist; run: chroot ${root.dir} /usr/bin/dracut --regenerate-all --force$`, "m"));
   const blocked = JSON.parse(fsb(root.dir, "--json", "block", "jfs").stdout) as Record<string, unknown>;
   assert.equal(blocked["initramfsStale"], true);
-  assert.deepEqual(blocked["initramfs"], { stale: true, tool: "dracut", command: `chroot ${root.dir} /usr/bin/dracut --regenerate-all --force`, regenerated: false, error: null });
-  assert.equal(fs.readFileSync(path.join(root.dir, STATE), "utf8"), state, "the state file is untouched");
+  const recorded = parseState(fs.readFileSync(path.join(root.dir, STATE), "utf8"));
+  assert.ok(recorded.initramfsOwedSince !== null && recorded.initramfsOwedSince > state.initramfsOwedSince!, "owed since the block");
+  assert.deepEqual(blocked["initramfs"], {
+    stale: true,
+    tool: "dracut",
+    command: `chroot ${root.dir} /usr/bin/dracut --regenerate-all --force`,
+    regenerated: false,
+    error: null,
+    owedSince: recorded.initramfsOwedSince,
+  });
+  assert.deepEqual({ ...recorded, initramfsOwedSince: null }, { ...state, initramfsOwedSince: null }, "the state file changed in nothing else");
   assert.deepEqual(dracutRuns(root.dir), []);
 });
 
@@ -101,13 +110,16 @@ test("regenerate mode without a state file (apply never ran): a failed rebuild i
     /dracut --regenerate-all --force failed \(exit 3\):\ndracut: cannot build an image here\nthe blacklist itself was changed; the next `fsblacklist apply` tries the initramfs again\n$/,
   );
   assert.ok(fs.existsSync(overridePath(root, "minix")), "the override stays written");
-  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")), {
+  const owedState = JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")) as Record<string, unknown>;
+  assert.ok(typeof owedState["initramfsOwedSince"] === "string" && !Number.isNaN(Date.parse(owedState["initramfsOwedSince"])));
+  assert.deepEqual(owedState, {
     format: "fsblacklist-state-1",
     policyVersion: null,
     appliedAt: null,
     kept: [],
     installed: [],
     initramfsPending: true,
+    initramfsOwedSince: owedState["initramfsOwedSince"],
   });
   assert.deepEqual(dracutRuns(root.dir), ["dracut --regenerate-all --force"]);
 
@@ -196,7 +208,7 @@ test("the modprobe hook's way without a state file: the owed rebuild is recorded
   // Nothing blacklists minix before apply has run: blocking it changes what kmod enforces.
   const { initramfs } = await applyOverridePlan(ctx, await planOverride(ctx, "block", ["minix"]), { rebuildInitramfs: false });
   assert.deepEqual([initramfs?.stale, initramfs?.regenerated], [true, false]);
-  assert.deepEqual(parseState(fs.readFileSync(path.join(root.dir, STATE), "utf8")), { ...unappliedState(), initramfsPending: true });
+  assert.deepEqual(parseState(fs.readFileSync(path.join(root.dir, STATE), "utf8")), { ...unappliedState(), initramfsPending: true, initramfsOwedSince: initramfs?.owedSince ?? "missing" });
   assert.deepEqual(dracutRuns(root.dir), []);
   assert.equal(applyJson(root.dir).json.initramfs.regenerated, true);
   assert.equal(pending(root.dir), false);

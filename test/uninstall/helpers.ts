@@ -10,7 +10,8 @@ export interface UninstallJson {
   purge: boolean;
   actions: { action: "remove" | "leave"; file: "fragment" | "override"; path: string; module: string; reason: string }[];
   initramfsStale: boolean;
-  initramfs: { stale: boolean; tool: string | null; command: string | null; regenerated: boolean; error: string | null };
+  initramfsOwedSince: string | null;
+  initramfs: { stale: boolean; tool: string | null; command: string | null; regenerated: boolean; error: string | null; owedSince: string | null };
   blacklistChanged: boolean;
   state: { path: string; action: "update" | "remove" | "none"; directory: string | null };
   kept: { module: string; reason: string; since: string; kernel: string | null }[];

@@ -140,12 +140,14 @@ test("the state after a plain uninstall: nothing installed, only the keeps that 
     kept: [{ module: "minix", reason: "fstab", since: "2024-01-01T00:00:00.000Z", kernel: null }],
     installed: [`${VENDOR}/${name("minix")}`],
     initramfsPending: false,
+    initramfsOwedSince: null,
   };
+  const owed = { initramfsPending: true, initramfsOwedSince: "2025-01-01T00:00:00.000Z" };
   const plan = planUninstall(input({ vendorFiles: [vendor("jfs", "blacklist jfs\n"), vendor("minix")], adminFiles: [marked("keep", "jfs"), marked("keep", "minix")] }));
-  assert.deepEqual(uninstalledState(previous, plan, true), { ...previous, kept: plan.kept, installed: [], initramfsPending: true });
+  assert.deepEqual(uninstalledState(previous, plan, owed), { ...previous, kept: plan.kept, installed: [], ...owed });
   assert.deepEqual(
     plan.kept.map((k) => k.module),
     ["jfs"],
   );
-  assert.equal(uninstalledState(null, plan, true), null);
+  assert.equal(uninstalledState(null, plan, owed), null);
 });
