@@ -7,6 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BIN } from "../helpers/cli.ts";
+import { assertJsonOutput } from "../helpers/json-schemas.ts";
 import { createFakeRoot, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
 import { fragmentName, renderFragment, type PolicyEntry } from "../../src/policy/fragment.ts";
 import { main } from "../../src/main.ts";
@@ -32,6 +33,7 @@ export interface Run {
 export function fsb(args: readonly string[], env: NodeJS.ProcessEnv = {}): Run {
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...ENV, ...env }, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 28 });
   if (result.error) throw result.error;
+  assertJsonOutput(args, result.stdout, result.status);
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -44,7 +46,16 @@ export function fsbAsync(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const done = new Promise<Run>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
+    child.on("close", (status, signal) => {
+      // A run a test killed has no whole document to check.
+      try {
+        if (signal === null) assertJsonOutput(args, stdout, status);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      resolve({ status, signal, stdout, stderr });
+    });
   });
   return { pid: child.pid!, kill: (signal) => void child.kill(signal), done };
 }
@@ -60,6 +71,7 @@ export async function fsbInProcess(args: readonly string[], env: NodeJS.ProcessE
     uid: 0,
   };
   const status = await main(args, io);
+  assertJsonOutput(args, stdout, status);
   return { status, stdout, stderr };
 }
 

@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assertJsonOutput } from "../helpers/json-schemas.ts";
 
 export const FIXTURES = new URL("../fixtures/mount-messages/", import.meta.url);
 
@@ -122,5 +123,6 @@ export async function runInProcess(args: readonly string[]): Promise<RunResult> 
     env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", NO_COLOR: "1" },
     uid: 0,
   });
+  assertJsonOutput(args, stdout, status);
   return { status, stdout, stderr };
 }

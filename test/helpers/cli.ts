@@ -1,7 +1,10 @@
-// Runs the bundled command (what users run) in a child process.
+// Runs the bundled command (what users run) in a child process. With --json its
+// stdout is checked against the command's JSON Schema (schemas/): a document that
+// breaks it fails the test that ran it.
 
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { assertJsonOutput } from "./json-schemas.ts";
 
 export const BIN = fileURLToPath(new URL("../../bin/fsblacklist.js", import.meta.url));
 
@@ -20,6 +23,7 @@ export function runCli(args: readonly string[], options: SpawnSyncOptions & { in
   });
   if (result.error) throw result.error;
   const stdoutBytes = result.stdout as Buffer;
+  assertJsonOutput(args, stdoutBytes.toString("utf8"), result.status);
   return {
     status: result.status ?? -1,
     stdout: stdoutBytes.toString("utf8"),

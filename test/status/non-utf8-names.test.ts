@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createFakeRoot } from "../helpers/fake-root.ts";
 import { main } from "../../src/main.ts";
+import { assertJsonOutput } from "../helpers/json-schemas.ts";
 
 async function status(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = "";
@@ -19,6 +20,7 @@ async function status(args: string[]): Promise<{ status: number; stdout: string;
     env: { NO_COLOR: "1" },
     uid: 0,
   });
+  assertJsonOutput(["status", ...args], stdout, code);
   return { status: code, stdout, stderr };
 }
 

@@ -11,6 +11,7 @@ import { BIN, runCli } from "../helpers/cli.ts";
 import { main } from "../../src/main.ts";
 import { entriesForProfile, fragmentName, loadPolicy, renderFragment, shippedPolicyDir } from "../../src/policy/policy.ts";
 import { renderMarker, type OverrideKind } from "../../src/policy/marker.ts";
+import { assertJsonOutput } from "../helpers/json-schemas.ts";
 
 interface Run {
   status: number;
@@ -28,6 +29,7 @@ async function status(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run>
     env: { NO_COLOR: "1", ...env },
     uid: 0,
   });
+  assertJsonOutput(["status", ...args], stdout, code);
   return { status: code, stdout, stderr };
 }
 
