@@ -12,6 +12,7 @@ import { BIN, runCli } from "../helpers/cli.ts";
 import { parseKmodStderr, runOracle } from "../helpers/kmod-oracle.ts";
 import { KMOD_30_DPKG_STATUS, makeScratchDir, prng, utf8 } from "../helpers/tree-generator.ts";
 import { modelAt, removeTree, writeTree, type TreeNode } from "./trees.ts";
+import { assertJsonOutput } from "../helpers/json-schemas.ts";
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
@@ -31,6 +32,7 @@ function runCliAsNobody(args: readonly string[]): { status: number; stdout: Buff
     env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "" },
   });
   if (run.error) throw run.error;
+  assertJsonOutput(args, run.stdout.toString("utf8"), run.status);
   return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr.toString("utf8") };
 }
 

@@ -256,6 +256,7 @@ function runCliAs(args: string[]): Run {
     encoding: "utf8",
     env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", NO_COLOR: "1" },
   });
+  assertJsonOutput(args, result.stdout, result.status);
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
