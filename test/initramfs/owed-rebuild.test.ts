@@ -151,7 +151,7 @@ test("state files without the field keep working: an older version's pending reb
   assert.deepEqual([pending.initramfsStale, pending.initramfsOwedSince], [true, state.appliedAt]);
 
   // An older version's file without the format key, with its keys only.
-  const { format: _f, initramfsOwedSince: _o, ...keys } = JSON.parse(renderState({ ...state, initramfsPending: false })) as Record<string, unknown>;
+  const { format: _f, initramfsOwedSince: _o, profile: _p, ...keys } = JSON.parse(renderState({ ...state, initramfsPending: false })) as Record<string, unknown>;
   fs.writeFileSync(path.join(root.dir, STATE), JSON.stringify(keys));
   assert.deepEqual([applyJson(root.dir).json.initramfsStale, status(root.dir).json.initramfsOwedSince], [false, null]);
 });
