@@ -1,10 +1,11 @@
 // `audit`: reads what decide/audit.ts judges: kmod's effective configuration
-// (command line included, as `modprobe --showconfig` has it), the loaded
+// under each installed kernel (its own modules.softdep and modules.weakdep; the
+// command line included, as `modprobe --showconfig` has it), the loaded
 // modules, every installed kernel's module index and our overrides.
 
 import type { Context } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { judgeAudit, type AuditReport, type KernelOffer } from "../decide/audit.ts";
+import { judgeAudit, type AuditKernel, type AuditReport, type KernelOffer } from "../decide/audit.ts";
 import { BENCHMARKS, benchmarkOfProfile, filesystemRules, isBenchmark, type Benchmark } from "../policy/benchmarks.ts";
 import { fragmentName } from "../policy/fragment.ts";
 import type { ModuleIndex } from "../kmod/module-index.ts";
@@ -31,19 +32,30 @@ export function chooseBenchmark(ctx: Context, option: string | undefined): Bench
 export function runAudit(ctx: Context, benchmark: Benchmark): AuditReport {
   const { fs } = ctx;
   const kernel = readKernelState(fs);
-  const release = kernel.release;
-  const config = readEffectiveConfig(fs, { behaviour: behaviourFor(ctx), release, cmdline: kernel.running });
-  const indexes: { release: string; index: ModuleIndex | null }[] = listInstalledReleases(fs).map((r) => ({ release: r, index: readModuleIndex(fs, r) }));
+  const behaviour = behaviourFor(ctx);
+  // The command line is the running kernel's; the bootloader gives the others theirs, which cannot be read here.
+  const configFor = (release: string | null) => readEffectiveConfig(fs, { behaviour, release, cmdline: kernel.running });
+  const config = configFor(kernel.release);
+  const kernels = listInstalledReleases(fs).map((release): AuditKernel => {
+    const index: ModuleIndex | null = readModuleIndex(fs, release);
+    let entries: AuditKernel["entries"] | undefined;
+    return {
+      release,
+      offer: (module): KernelOffer => (index === null ? "none" : index.modules.has(module) ? "module" : index.builtin.has(module) ? "builtin" : "none"),
+      // Read once, and only for a kernel that has one of the benchmark's modules.
+      get entries() {
+        if (entries === undefined) entries = release === kernel.release ? config.entries : configFor(release).entries;
+        return entries;
+      },
+    };
+  });
   const overrides = overrideFilesIn(fs, ctx.config.adminDir);
   return judgeAudit({
     benchmark,
     rules: filesystemRules(benchmark),
     entries: config.entries,
     loaded: kernel.loaded,
-    kernels: indexes.map(({ release: r, index }) => ({
-      release: r,
-      offer: (module): KernelOffer => (index === null ? "none" : index.modules.has(module) ? "module" : index.builtin.has(module) ? "builtin" : "none"),
-    })),
+    kernels,
     override: (module) => {
       const file = overrides.read(fragmentName(module));
       return file.marker === null ? null : { path: file.path, marker: file.marker };

@@ -6,9 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { createFakeRoot, DEFAULT_RELEASE, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
+import { addKernel, createFakeRoot, DEFAULT_RELEASE, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
 import { runCli } from "../helpers/cli.ts";
 import { filesystemRules, BENCHMARK_RULES, type Benchmark } from "../../src/policy/benchmarks.ts";
 
@@ -237,6 +237,63 @@ test("audit: bad usage exits 2; the default profile needs --benchmark", (t) => {
   const hfs = audit.rules.find((rule) => rule.module === "hfs")!;
   assert.equal(hfs.result, "fail");
   assert.match(hfs.reason, /modprobe-hook hfs.*loading by name works/);
+});
+
+// kmod reads lib/modules/<release>/modules.softdep (and modules.weakdep) as configuration, whatever
+// the lines in it: a line there is in force only while that kernel runs. Two real kernels' metadata,
+// the lines of the hfs rule in one kernel's file only.
+const HFS_LINES = "blacklist hfs\ninstall hfs /bin/false\n";
+const NEWER: "6.12.100+deb12-amd64" = "6.12.100+deb12-amd64";
+
+/** `modprobe --showconfig` as kmod prints it with that kernel's modules directory. */
+function showconfigFor(r: FakeRoot, release: string): string[] {
+  const dirs = CONFIG_DIRS.flatMap((d) => ["-C", path.join(r.dir, d)]);
+  return spawnSync("modprobe", [...dirs, "-d", r.dir, "-S", release, "-c"], { encoding: "utf8" }).stdout.split("\n");
+}
+
+test("audit judges every installed kernel: the rule fails when another kernel than the running one would load the module", (t) => {
+  const r = root({ profile: "cis-l1" });
+  t.after(() => r.cleanup());
+  addKernel(r.dir, NEWER);
+  appendFileSync(path.join(r.dir, `lib/modules/${DEFAULT_RELEASE}/modules.softdep`), HFS_LINES);
+  // The oracle: kmod has both lines under the running kernel, neither under the newer one.
+  assert.ok(showconfigFor(r, DEFAULT_RELEASE).includes("blacklist hfs"));
+  assert.ok(showconfigFor(r, DEFAULT_RELEASE).includes("install hfs /bin/false"));
+  assert.ok(!showconfigFor(r, NEWER).includes("blacklist hfs"));
+  assert.ok(!showconfigFor(r, NEWER).some((l) => l.startsWith("install hfs ")));
+
+  const audit = cli(r, "audit", "--json");
+  assert.equal(audit.status, 1, audit.stdout);
+  const hfs = (JSON.parse(audit.stdout) as AuditJson).rules.find((rule) => rule.module === "hfs")!;
+  assert.equal(hfs.result, "fail");
+  assert.match(hfs.reason, new RegExp(`on ${NEWER.replace(/[.+]/g, "\\$&")}: no effective \`blacklist hfs\` line`));
+  assert.doesNotMatch(hfs.reason, new RegExp(`on ${DEFAULT_RELEASE}:`));
+  assert.ok(
+    hfs.evidence.some((e) => e.startsWith(`on ${DEFAULT_RELEASE}: blacklist hfs (lib/modules/${DEFAULT_RELEASE}/modules.softdep:`)),
+    hfs.evidence.join("\n"),
+  );
+  // cramfs: no Debian kernel builds it, in either kernel.
+  const cramfs = (JSON.parse(audit.stdout) as AuditJson).rules.find((rule) => rule.module === "cramfs")!;
+  assert.equal(cramfs.result, "notapplicable");
+  assert.match(cramfs.reason, new RegExp(`no installed kernel has a cramfs module \\(${DEFAULT_RELEASE}, ${NEWER.replace(/[.+]/g, "\\$&")}\\)`));
+});
+
+test("audit with no running kernel (an image build): each kernel's own modules.softdep counts for it", (t) => {
+  const r = root({ profile: "cis-l1", running: false });
+  t.after(() => r.cleanup());
+  addKernel(r.dir, NEWER);
+  for (const release of [DEFAULT_RELEASE, NEWER]) appendFileSync(path.join(r.dir, `lib/modules/${release}/modules.softdep`), HFS_LINES);
+  for (const release of [DEFAULT_RELEASE, NEWER]) assert.ok(showconfigFor(r, release).includes("blacklist hfs"), release);
+  const hfs = (JSON.parse(cli(r, "audit", "--json").stdout) as AuditJson).rules.find((rule) => rule.module === "hfs")!;
+  assert.equal(hfs.result, "pass", hfs.reason);
+  // Taken from the newer kernel only, the older one would load hfs.
+  const older = path.join(r.dir, `lib/modules/${DEFAULT_RELEASE}/modules.softdep`);
+  const text = readFileSync(older, "utf8");
+  writeFileSync(older, text.slice(0, text.length - HFS_LINES.length));
+  assert.ok(!showconfigFor(r, DEFAULT_RELEASE).includes("blacklist hfs"));
+  const after = (JSON.parse(cli(r, "audit", "--json").stdout) as AuditJson).rules.find((rule) => rule.module === "hfs")!;
+  assert.equal(after.result, "fail");
+  assert.match(after.reason, new RegExp(`^on ${DEFAULT_RELEASE}: no effective \`blacklist hfs\` line`));
 });
 
 test("the benchmark table covers exactly the modules the levels name", () => {
