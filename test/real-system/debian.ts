@@ -75,11 +75,17 @@ export function rootTarName(recipe: RootRecipe): string {
 
 /**
  * The cached tar of a root made by mmdebstrap (built now when missing; the name
- * carries a hash of the recipe, so a changed recipe makes a new one).
+ * carries a hash of the recipe, so a changed recipe makes a new one). Each use
+ * sets the tar's mtime, which the pruning in prepare.ts goes by.
  */
 export function cachedRoot(recipe: RootRecipe): string {
   const tar = path.join(CACHE, "roots", rootTarName(recipe));
-  if (fs.existsSync(tar)) return tar;
+  if (fs.existsSync(tar)) {
+    // Marks the use: prepare.ts removes only roots that no checkout has used for a while.
+    const now = new Date();
+    fs.utimesSync(tar, now, now);
+    return tar;
+  }
   fs.mkdirSync(path.dirname(tar), { recursive: true });
   const partial = `${tar}.${process.pid}.partial.tar`;
   const started = Date.now();

@@ -1,15 +1,23 @@
 // Builds what the given scenario files need before they run (scripts/test-system.mjs):
-// the cached Debian roots. Roots of older recipes are removed from the cache.
+// the cached Debian roots. The cache is shared by every checkout on the machine,
+// and another branch's recipes are not known here: a root is removed only when
+// no run has used it for a while (cachedRoot() marks each use on the tar's mtime).
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CACHE, cachedRoot, rootTarName, took } from "./debian.ts";
 import { ALL_ROOTS, BOOKWORM, TRIXIE, TRIXIE_KERNEL } from "./recipes.ts";
 
+const UNUSED_FOR = 14 * 24 * 3600 * 1000;
 const current = new Set(ALL_ROOTS.map(rootTarName));
 const roots = path.join(CACHE, "roots");
 for (const name of fs.existsSync(roots) ? fs.readdirSync(roots) : []) {
-  if (!current.has(name) && !name.includes(".partial")) fs.rmSync(path.join(roots, name), { force: true });
+  if (current.has(name) || name.includes(".partial")) continue;
+  const file = path.join(roots, name);
+  if (Date.now() - fs.statSync(file).mtimeMs > UNUSED_FOR) {
+    fs.rmSync(file, { force: true });
+    console.log(`# removed ${name}: no recipe here, unused for ${Math.round(UNUSED_FOR / 86400000)} days`);
+  }
 }
 
 const files = process.argv.slice(2).join(" ");
