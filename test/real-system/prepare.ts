@@ -26,6 +26,7 @@ const wanted = new Set([
   ...(/initramfs\.system/.test(files) ? [TRIXIE_KERNEL] : []),
   ...(/dist-upgrade\.system/.test(files) ? [BOOKWORM] : []),
   ...(/vm\.system/.test(files) ? [TRIXIE, BOOKWORM] : []),
+  ...(/vm-fstab\.system/.test(files) ? [TRIXIE_KERNEL] : []),
 ]);
 for (const recipe of wanted) {
   const started = Date.now();
