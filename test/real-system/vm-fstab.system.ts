@@ -30,7 +30,7 @@ Type=oneshot
 StandardOutput=tty
 StandardError=tty
 TTYPath=/dev/ttyS1
-ExecStart=/usr/bin/sh -c 'echo "@@DATA $(findmnt -n -o FSTYPE,SOURCE /data)"; echo "@@JFS $(grep -c "^jfs " /proc/modules)"; echo "@@FAILED $(systemctl --failed --plain --no-legend | tr "\\\\n" " ")"; echo "@@END"'
+ExecStart=/usr/bin/sh -c 'echo "@@DATA $(findmnt -n -o FSTYPE,SOURCE /data)"; echo "@@JFS $(grep -c "^jfs " /proc/modules)"; echo "@@END"'
 ExecStartPost=/usr/bin/systemctl poweroff --no-block
 [Install]
 WantedBy=multi-user.target
