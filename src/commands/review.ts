@@ -34,7 +34,7 @@ async function loadUi() {
   Reflect.set(globalThis, "fetch", undefined);
   for (const name of CI_VARIABLES) delete process.env[name];
   try {
-    return await Promise.all([import("../tui/run-review.tsx"), import("../tui/review-services.ts")]);
+    return await Promise.all([import("../tui/import-review.ts").then((m) => m.importReview()), import("../tui/review-services.ts")]);
   } finally {
     globalThis.fetch = fetch;
     for (const [name, value] of ci) if (value !== undefined) process.env[name] = value;

@@ -1,5 +1,6 @@
 // scripts/dist-loader.cjs: main.cjs loads cli.cjs and hook.cjs with the V8 code
-// cache the build wrote, and only a cache made for the very source it loads.
+// cache the build wrote (scripts/code-cache.mjs), and only a cache made for the
+// very build it loads.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -30,7 +31,7 @@ test("the code caches the build wrote are the ones V8 takes for dist/cli.cjs and
     const source = readFileSync(filename, "utf8");
     const cache = readFileSync(`${filename}.cache`);
     const id = idOf(source);
-    assert.ok(id !== null && /^[0-9a-f]{64}$/.test(id), `${file} ends with its id`);
+    assert.ok(id !== null && /^[0-9a-f]{64}$/.test(id), `${file} ends with the id of its build`);
     assert.equal(cache.subarray(0, id.length + 1).toString("latin1"), `${id}\n`, `${file}.cache is for this ${file}`);
     const script = new Script(wrap(source), { filename, cachedData: cache.subarray(id.length + 1) });
     assert.equal(script.cachedDataRejected, false, `V8 ${process.versions.v8} rejects ${file}.cache`);
@@ -55,11 +56,24 @@ test("a cache made for another source of the same length is not used (V8 itself 
   assert.equal(loadBundle(dir, "bundle.cjs")["answer"], 2);
 });
 
-test("a bundle loaded this way can import the ES modules beside it", async (t) => {
+test("a bundle loaded with its cache requires the files beside it, and one of those can import() an ES module", async (t) => {
   const dir = makeScratchDir("fsb-dist-loader-");
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, "esm.mjs"), "export const value = 42;\n");
-  writeFileSync(path.join(dir, "bundle.cjs"), `"use strict";\nmodule.exports = { load: () => __fsbImport("./esm.mjs") };\n`);
+  writeFileSync(path.join(dir, "import-esm.cjs"), `"use strict";\nexports.load = () => import("./esm.mjs");\n`);
+  const source = `"use strict";\nmodule.exports = { load: () => require("./import-esm.cjs").load() };${ID_PREFIX}${"a".repeat(64)}\n`;
+  const filename = path.join(dir, "bundle.cjs");
+  writeFileSync(filename, source);
+  writeFileSync(`${filename}.cache`, cacheFor(source, filename));
   const { load } = loadBundle(dir, "bundle.cjs") as { load(): Promise<{ value: number }> };
   assert.equal((await load()).value, 42);
+});
+
+test("a bundle without a cache (a build with --no-code-cache) is required as any CommonJS file", (t) => {
+  const dir = makeScratchDir("fsb-dist-loader-");
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, "bundle.cjs"), `"use strict";\nmodule.exports = { file: __filename };\n`);
+  const loaded = loadBundle(dir, "bundle.cjs");
+  assert.equal(loaded["file"], path.join(dir, "bundle.cjs"));
+  assert.equal(require(path.join(dir, "bundle.cjs")), loaded, "the same module as require gives");
 });

@@ -18,3 +18,12 @@ test("every CommonJS file of dist/ runs in strict mode, as the ES modules it was
     assert.equal(first, '"use strict";', `${name} starts with ${JSON.stringify(first)}`);
   }
 });
+
+test("the bundles main.cjs compiles with a code cache have no import(): on Node 20 such code cannot run one", () => {
+  for (const name of ["cli.cjs", "hook.cjs"]) {
+    const source = readFileSync(path.join(DIST, name), "utf8");
+    assert.doesNotMatch(source, /\bimport\(/, `${name} has an import()`);
+  }
+  // The review UI, an ES module, is imported by a file that Node loads itself.
+  assert.match(readFileSync(path.join(DIST, "import-review.cjs"), "utf8"), /\bimport\("\.\/review\.mjs"\)/);
+});
