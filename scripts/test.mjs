@@ -5,6 +5,9 @@
 // everyday (`npm test`): every test file but the evidence suites. evidence
 // (`npm run test:evidence`): the long suites that prove crash safety, the
 // differential against kmod, concurrency and behaviour under faults. all: both.
+// The files of SAMPLED run in both tiers: their exhaustive tables and seeds take
+// a sample under everyday (FSB_TEST_TIER, test/helpers/tier.ts), so every
+// behaviour keeps a smoke in `npm test`, and run whole under evidence and all.
 // Without --tier every file is a candidate; PATH-PARTs keep the files whose path
 // contains one of them. Node 20's `--test` does not expand globs itself, so the
 // files are listed here.
@@ -18,9 +21,20 @@ import { join } from "node:path";
 
 /** The evidence tier: whole folders or single files. */
 const EVIDENCE = ["test/evidence/", "test/kmod/differential.test.ts", "test/apply/concurrency.test.ts", "test/apply/failures.test.ts"];
+/** Files that run in both tiers, a sample of their tables under everyday. */
+const SAMPLED = [
+  "test/explain/verified-fixes.test.ts",
+  "test/facts/resolve.test.ts",
+  "test/facts/damaged-index.test.ts",
+  "test/kmod/index-bin.test.ts",
+  "test/explain/explain-cli.test.ts",
+  "test/overrides/hostile-names.test.ts",
+  "test/overrides/postconditions.test.ts",
+  "test/apply/random-sequences.test.ts",
+];
 const TIERS = {
   everyday: (file) => !EVIDENCE.some((e) => file.startsWith(e)),
-  evidence: (file) => EVIDENCE.some((e) => file.startsWith(e)),
+  evidence: (file) => EVIDENCE.some((e) => file.startsWith(e)) || SAMPLED.includes(file),
   all: () => true,
 };
 /** Skip reasons that mean "this machine is not set up like CI", never "this test does not apply here". */
@@ -51,7 +65,8 @@ if (selected.length === 0) {
 const work = mkdtempSync(join(tmpdir(), "fsb-test-run-"));
 const tap = join(work, "results.tap");
 const reporters = ["--test-reporter", process.stdout.isTTY ? "spec" : "tap", "--test-reporter-destination", "stdout", "--test-reporter", "tap", "--test-reporter-destination", tap];
-const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...reporters, ...selected], { stdio: "inherit" });
+const env = { ...process.env, FSB_TEST_TIER: tier };
+const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...reporters, ...selected], { stdio: "inherit", env });
 let status = result.status ?? 1;
 if (process.env.CI === "true") {
   const skipped = readFileSync(tap, "utf8")
