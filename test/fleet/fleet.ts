@@ -34,7 +34,7 @@ export function createFleet(specs: readonly FakeRootSpec[]): Fleet {
   try {
     const wrapper = path.join(dir, "fsblacklist");
     fs.writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, { mode: 0o755 });
-    specs.forEach((spec, i) => hosts.push({ name: `host${String(i + 1).padStart(2, "0")}`, root: createFakeRoot(spec) }));
+    for (const [i, spec] of specs.entries()) hosts.push({ name: `host${String(i + 1).padStart(2, "0")}`, root: createFakeRoot(spec) });
     const inventory = path.join(dir, "inventory.ini");
     const lines = hosts.map((h) => `${h.name} fsblacklist_root=${h.root.dir}`);
     fs.writeFileSync(
@@ -131,3 +131,43 @@ export function taskResults(run: PlaybookRun, name: string): Map<string, HostRes
   }
   return out;
 }
+
+export interface HostCase {
+  spec: FakeRootSpec;
+  /** What apply keeps under the default profile, and what cis-l2 keeps on top (its extra modules). */
+  kept: string[];
+  keptCisL2?: string[];
+}
+
+const ROOT_MOUNT = { source: "/dev/vda1", target: "/", fstype: "ext4" };
+const mountUnit = (what: string, where: string, type: string): string => `[Mount]\nWhat=${what}\nWhere=${where}\nType=${type}\n`;
+
+/** 22 hosts, each with its own evidence of use (or none), and what apply keeps on each. */
+export const FLEET_CASES: readonly HostCase[] = [
+  { spec: {}, kept: [] },
+  { spec: { loaded: ["jfs"] }, kept: ["jfs"] },
+  { spec: { loaded: ["minix"], registered: ["minix"] }, kept: ["minix"] },
+  { spec: { mounts: [ROOT_MOUNT, { source: "/dev/sdc2", target: "/mnt/mac", fstype: "hfsplus" }] }, kept: ["hfsplus"] },
+  { spec: { fstab: "/dev/vda1 / ext4 defaults 0 1\n/dev/sdb1 /mnt/old minix noauto 0 0\n" }, kept: ["minix"] },
+  { spec: { fstab: "/dev/sr0 /media/cdrom udf ro,noauto 0 0\n" }, kept: [], keptCisL2: ["udf"] },
+  { spec: { mountUnits: { "srv-data.mount": mountUnit("/dev/sdd1", "/srv/data", "jfs") } }, kept: ["jfs"] },
+  { spec: { loaded: ["hfs"], fstab: "/dev/sdc3 /mnt/backup hfsplus noauto 0 0\n" }, kept: ["hfs", "hfsplus"] },
+  { spec: { kernel: "6.1.0-50-cloud-amd64" }, kept: [] },
+  { spec: { kernel: "6.12.100+deb12-amd64", loaded: ["nilfs2"] }, kept: ["nilfs2"] },
+  // An image being built: no running kernel, fstab alone decides.
+  { spec: { running: false, fstab: "/dev/sdf1 /srv jfs defaults 0 2\n" }, kept: ["jfs"] },
+  // An administrator's install line for a policy module stays the one kmod runs.
+  { spec: { files: { "etc/modprobe.d/local.conf": "install cramfs /bin/false\n" } }, kept: [] },
+  // Debian 12's kmod 30 does not read usr/lib/modprobe.d: the fragments go to lib/modprobe.d.
+  { spec: { kmodVersion: "30+20221128-1" }, kept: [] },
+  { spec: { files: { "etc/fsblacklist/config.yaml": "profile: cis-l1\n" } }, kept: [] },
+  { spec: { files: { "etc/fsblacklist/config.yaml": "keep:\n  always: [hfsplus]\n" } }, kept: ["hfsplus"] },
+  { spec: { loaded: ["ufs"] }, kept: ["ufs"] },
+  { spec: { mounts: [ROOT_MOUNT, { source: "/dev/nvme0n1p3", target: "/data", fstype: "f2fs" }] }, kept: ["f2fs"] },
+  { spec: { loaded: ["befs"], mounts: [ROOT_MOUNT, { source: "/dev/sdg1", target: "/mnt/haiku", fstype: "befs" }] }, kept: ["befs"] },
+  { spec: { loaded: ["squashfs"], mounts: [ROOT_MOUNT, { source: "/var/lib/snapd/snaps/core_1.snap", target: "/snap/core/1", fstype: "squashfs" }] }, kept: [], keptCisL2: ["squashfs"] },
+  { spec: { loaded: ["overlay"], mounts: [ROOT_MOUNT, { source: "overlay", target: "/var/lib/docker/overlay2/a/merged", fstype: "overlay" }] }, kept: [], keptCisL2: ["overlay"] },
+  { spec: { loaded: ["reiserfs"], mountUnits: { "mnt-old.mount": mountUnit("/dev/sdh1", "/mnt/old", "minix") } }, kept: ["minix", "reiserfs"] },
+  // The host whose modprobe.d is made read-only in the last test.
+  { spec: {}, kept: [] },
+];
