@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { readOnly } from "../helpers/mounts.ts";
 import { snapshotTree, treeDiff } from "../helpers/tree-snapshot.ts";
-import { createFleet, FLEET_CASES, REPO, runPlaybook, syntaxCheck, taskResults, type Fleet, type HostResult, type PlaybookRun } from "./fleet.ts";
+import { createFleet, FLEET_CASES, REPO, ansibleTool, runPlaybook, taskResults, type Fleet, type HostResult, type PlaybookRun } from "./fleet.ts";
 
 const SITE = path.join(REPO, "test/fleet/site.yml");
 const FACTS = path.join(REPO, "test/fleet/facts.yml");
@@ -86,8 +86,17 @@ test("the documentation's example playbook and the suite's playbooks pass ansibl
     [SITE, fleet.inventory],
     [FACTS, fleet.inventory],
   ] as const) {
-    const run = syntaxCheck(fleet, playbook, inventory);
+    const run = ansibleTool(fleet, "ansible-playbook", ["--syntax-check", "-i", inventory, playbook]);
     assert.equal(run.status, 0, `${playbook}: ${run.output}`);
+  }
+});
+
+test("ansible-doc reads each module's documentation", () => {
+  for (const module of ["fsblacklist", "fsblacklist_facts"]) {
+    const doc = ansibleTool(fleet, "ansible-doc", [`fsblacklist.fsblacklist.${module}`]);
+    assert.equal(doc.status, 0, doc.output);
+    assert.doesNotMatch(doc.output, /ERROR!|\[WARNING\]/, doc.output);
+    assert.match(doc.output, /RETURN VALUES/);
   }
 });
 

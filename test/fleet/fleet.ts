@@ -91,9 +91,9 @@ function ansibleEnv(fleet: Fleet): NodeJS.ProcessEnv {
   };
 }
 
-/** `ansible-playbook --syntax-check`: its exit status and what it printed. */
-export function syntaxCheck(fleet: Fleet, playbook: string, inventory: string): { status: number; output: string } {
-  const result = spawnSync("ansible-playbook", ["--syntax-check", "-i", inventory, playbook], { encoding: "utf8", env: ansibleEnv(fleet) });
+/** An Ansible command (`ansible-playbook --syntax-check ...`, `ansible-doc ...`) with the fleet's settings: its exit status and what it printed. */
+export function ansibleTool(fleet: Fleet, command: string, args: readonly string[]): { status: number; output: string } {
+  const result = spawnSync(command, args, { encoding: "utf8", env: ansibleEnv(fleet) });
   return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
 }
 

@@ -10,23 +10,23 @@ DOCUMENTATION = r"""
 module: fsblacklist
 short_description: Apply or remove the fsblacklist filesystem module blacklist
 description:
-  - Runs the installed C(fsblacklist) command with C(--json) on the target. With O(state=applied) it
+  - Runs the installed C(fsblacklist) command with C(--json) on the target. With C(state=applied) it
     runs C(fsblacklist allow) and C(fsblacklist block) for the filesystems named, then
     C(fsblacklist apply), which installs the policy's modprobe fragments and keeps every filesystem
-    the system uses loadable, saying why. With O(state=absent) it runs C(fsblacklist uninstall).
+    the system uses loadable, saying why. With C(state=absent) it runs C(fsblacklist uninstall).
   - In check mode every command runs with C(--dry-run) and nothing is written. In diff mode each file
     the run changes (or would change) is shown, from the unified diffs of the dry run.
   - A failure of the command (a read-only C(modprobe.d), a bad profile name, an administrator's file in
-    the way of O(allow)) fails the task with the command's own message and hint, and is not reported as
+    the way of C(allow)) fails the task with the command's own message and hint, and is not reported as
     changed unless an earlier step of the same task wrote something.
-  - In check mode the preview of C(apply) does not yet see the O(allow) and O(block) overrides the same
+  - In check mode the preview of C(apply) does not yet see the C(allow) and C(block) overrides the same
     task would write first.
 version_added: "0.1.0"
 author: fsblacklist developers
 options:
   state:
     description:
-      - V(applied) brings the system in line with the policy (C(fsblacklist apply)); V(absent) removes
+      - C(applied) brings the system in line with the policy (C(fsblacklist apply)); C(absent) removes
         what apply installed (C(fsblacklist uninstall)).
     type: str
     choices: [applied, absent]
@@ -34,25 +34,25 @@ options:
   profile:
     description:
       - The policy profile for this run (C(--profile)), instead of the one in the target's configuration,
-        for example V(default), V(cis-l1) or V(cis-l2). An unknown name fails the task.
+        for example C(default), C(cis-l1) or C(cis-l2). An unknown name fails the task.
     type: str
   allow:
     description:
       - Filesystems to un-blacklist persistently (C(fsblacklist allow)); apply never blocks them again.
-      - Only with O(state=applied). Dropping a name from the list does not block it again; use O(block).
+      - Only with C(state=applied). Dropping a name from the list does not block it again; use C(block).
     type: list
     elements: str
     default: []
   block:
     description:
       - Filesystems to blacklist persistently, even when in use and against a later apply
-        (C(fsblacklist block)). Only with O(state=applied).
+        (C(fsblacklist block)). Only with C(state=applied).
     type: list
     elements: str
     default: []
   purge:
     description:
-      - With O(state=absent), also remove the administrator's allow and block overrides and the state file
+      - With C(state=absent), also remove the administrator's allow and block overrides and the state file
         (C(fsblacklist uninstall --purge)).
     type: bool
     default: false
@@ -63,7 +63,7 @@ options:
     default: /
   executable:
     description:
-      - The fsblacklist command: a name looked up on the target's PATH, or a path.
+      - The fsblacklist command, a name looked up on the target's PATH or a path.
     type: str
     default: fsblacklist
 notes:

@@ -11,9 +11,9 @@ module: fsblacklist_facts
 short_description: Gather what fsblacklist knows about a host's filesystem module blacklist
 description:
   - Runs C(fsblacklist status --json) and C(fsblacklist audit --json) on the target and returns them as
-    the fact C(fsblacklist): every filesystem of the policy with its state, the file and line that decide
+    the fact C(fsblacklist), with every filesystem of the policy, its state, the file and line that decide
     it and what uses it, the summary counts, and the CIS audit's verdict per rule.
-  - Read-only: it changes nothing, in check mode or not.
+  - It only reads, in check mode or not.
 version_added: "0.1.0"
 author: fsblacklist developers
 options:
@@ -22,8 +22,8 @@ options:
     type: str
   benchmark:
     description:
-      - The CIS benchmark to audit against (C(audit --benchmark)), V(cis-l1) or V(cis-l2).
-      - Without it the audit follows the profile; when the profile serves no benchmark (V(default)) the
+      - The CIS benchmark to audit against (C(audit --benchmark)), C(cis-l1) or C(cis-l2).
+      - Without it the audit follows the profile; when the profile serves no benchmark (C(default)) the
         fact's C(audit) is null and C(audit_skipped) says why.
     type: str
     choices: [cis-l1, cis-l2]
