@@ -251,3 +251,38 @@ test("a host with a read-only modprobe.d fails with the CLI's message, changes n
     assert.equal(results.get(other)!["profile"], "cis-l1");
   }
 });
+
+test("state absent previews the removals with --check --diff, then uninstalls, leaving the administrator's files; a second run changes nothing", () => {
+  const hosts = ["host02", "host12", "host13"];
+  const absent = ["--limit", hosts.join(","), "-e", JSON.stringify({ fsblacklist_state: "absent" })];
+  const adminFile = path.join(rootOf("host12"), "etc/modprobe.d/local.conf");
+  const adminText = fs.readFileSync(adminFile, "utf8");
+  const before = snapshots();
+  const preview = runPlaybook(fleet, SITE, ["--check", "--diff", ...absent]);
+  assert.equal(preview.status, 0, preview.stderr.slice(-3000));
+  assertUnchanged(before, hosts);
+  const previewed = taskResults(preview, MODULE_TASK);
+  for (const name of hosts) {
+    const removals = (previewed.get(name)!["diff"] as FileDiff[]).filter((d) => d.after === "");
+    assert.ok(removals.length > 0, `${name}: the preview shows files removed`);
+    for (const file of removals) assert.equal(file.before, fs.readFileSync(path.join(rootOf(name), file.before_header), "utf8"));
+  }
+
+  const run = runPlaybook(fleet, SITE, absent);
+  assert.equal(run.status, 0, run.stderr.slice(-3000));
+  const results = taskResults(run, MODULE_TASK);
+  for (const name of hosts) {
+    assert.equal(results.get(name)!.changed, true, `${name} changed`);
+    for (const dir of ["usr/lib/modprobe.d", "lib/modprobe.d", "etc/modprobe.d"]) {
+      const full = path.join(rootOf(name), dir);
+      const left = fs.existsSync(full) ? fs.readdirSync(full).filter((f) => /^# fsblacklist-policy: fragment$/m.test(fs.readFileSync(path.join(full, f), "utf8"))) : [];
+      assert.deepEqual(left, [], `${name}: no fragment left in ${dir}`);
+    }
+  }
+  assert.ok(!fs.existsSync(path.join(rootOf("host02"), "etc/modprobe.d/60-blacklist_fs-jfs.conf")), "apply's keep is removed");
+  assert.equal(fs.readFileSync(adminFile, "utf8"), adminText, "the administrator's file is untouched");
+
+  const again = runPlaybook(fleet, SITE, absent);
+  assert.equal(again.status, 0, again.stderr.slice(-3000));
+  for (const name of hosts) assert.equal(taskResults(again, MODULE_TASK).get(name)!.changed, false, `${name} changed again`);
+});
