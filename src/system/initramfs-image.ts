@@ -165,15 +165,30 @@ const TOOLS: Record<Exclude<Compression, "gzip">, { command: string; args: strin
   lzo: { command: "lzop", args: ["-d", "-c", "-q"], package: "lzop" },
 };
 
-/** Decompresses the file from `start` on and feeds the result to the parser. */
+/**
+ * Decompresses the file from `start` on and feeds the result to the parser. The
+ * file is opened only once the decompressor runs, and a read error ends the
+ * read with its errno: no stream is left opening or failing after we return.
+ */
 async function decompressInto(hostPath: string, start: number, compression: Compression, parser: CpioParser): Promise<void> {
-  const input = fs.createReadStream(hostPath, { start, highWaterMark: CHUNK });
+  const open = (): { input: Readable; readError: () => unknown } => {
+    let failed: unknown = null;
+    const input = fs.createReadStream(hostPath, { start, highWaterMark: CHUNK });
+    input.on("error", (error) => {
+      failed = error;
+    });
+    return { input, readError: () => failed };
+  };
+  const cannotRead = (error: unknown): Error => new Error(`cannot read: ${errnoCode(error) ?? String(error)}`);
   if (compression === "gzip") {
+    const { input, readError } = open();
     const gunzip = zlib().createGunzip({ chunkSize: CHUNK });
+    input.on("error", (error) => gunzip.destroy(error));
     input.pipe(gunzip);
     try {
       await feedStream(gunzip, parser);
     } catch (error) {
+      if (readError() !== null) throw cannotRead(readError());
       if (errnoCode(error) === "Z_BUF_ERROR") throw new Error("truncated: the gzip stream ends early");
       if (error instanceof Error && "errno" in error && !(error instanceof CpioFormatError)) throw new Error(`damaged gzip data (${error.message})`);
       throw error;
@@ -195,10 +210,10 @@ async function decompressInto(hostPath: string, start: number, compression: Comp
   try {
     await spawned;
   } catch (error) {
-    input.destroy();
     if (errnoCode(error) === "ENOENT") throw new Error(`${compression}-compressed, and there is no ${tool.command} command to decompress it: install ${tool.package}`);
     throw error;
   }
+  const { input, readError } = open();
   pipeIgnoringEpipe(input, child.stdin);
   try {
     await feedStream(child.stdout, parser);
@@ -210,6 +225,7 @@ async function decompressInto(hostPath: string, start: number, compression: Comp
   }
   const code = await exited;
   input.destroy();
+  if (readError() !== null) throw cannotRead(readError());
   if (code !== 0) {
     const said = Buffer.concat(stderr).toString("utf8").trim().split("\n").slice(-2).join("; ");
     throw new Error(`damaged or truncated ${compression} data (${tool.command} exit ${code ?? "signal"}${said ? `: ${said}` : ""})`);

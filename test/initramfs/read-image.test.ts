@@ -26,6 +26,9 @@ const FILES: ImageFiles = {
   "usr/bin/busybox": Buffer.alloc(300_000, 7),
 };
 
+/** Node's pending file-system requests (opens, reads, closes). */
+const fileRequests = (): string[] => process.getActiveResourcesInfo().filter((r) => r.startsWith("FSReq"));
+
 function tmpdir(): { dir: string; cleanup: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fsbl-read-image-"));
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
@@ -179,7 +182,13 @@ test("a compression whose command is missing says which package to install", asy
     writeImage(file, FILES, { compression: "zstd" });
     fs.mkdirSync(path.join(dir, "empty-bin"));
     process.env["PATH"] = path.join(dir, "empty-bin");
+    // Earlier tests' streams may still be closing: let them finish first.
+    for (let i = 0; i < 200 && fileRequests().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(fileRequests(), [], "no file request pending before the read");
     await assert.rejects(readInitramfsFile(file, "boot/initrd.img-x"), /^InitramfsReadError: boot\/initrd.img-x: zstd-compressed, and there is no zstd command to decompress it: install zstd$/m);
+    // Nothing is left opening the image once the read has failed: such an open
+    // failed after the caller removed the file, as an uncaught exception.
+    assert.deepEqual(fileRequests(), [], "no file request outlives the failed read");
   } finally {
     process.env["PATH"] = savedPath;
     cleanup();
