@@ -11,7 +11,8 @@
 // distribution's Node; the policy lives in /usr/share/fsblacklist/blacklist.d
 // and /usr/lib/fsblacklist/blacklist.d links to it, where the bundle looks for
 // it (src/policy/policy.ts). The maintainer scripts are packaging/dpkg's, the
-// kernel hooks in /etc/kernel (conffiles) packaging/kernel's. The
+// kernel hooks in /etc/kernel (conffiles) packaging/kernel's, dracut's
+// configuration packaging/dracut's. The
 // man page and the completions are written from the command table of the
 // bundle being packaged (scripts/command-docs.mjs).
 import { spawnSync } from "node:child_process";
@@ -79,6 +80,10 @@ try {
   // /etc are conffiles: an administrator's change survives upgrades.
   const conffiles = ["etc/kernel/postinst.d/50-fsblacklist", "etc/kernel/postrm.d/50-fsblacklist"];
   for (const file of conffiles) copy(join("packaging/kernel", file.slice("etc/kernel/".length)), file, 0o755);
+
+  // dracut's configuration: the overrides in /etc/modprobe.d go into every image,
+  // also those dracut builds without host-only mode (packaging/dracut).
+  copy("packaging/dracut/50-fsblacklist.conf", "usr/lib/dracut/dracut.conf.d/50-fsblacklist.conf");
 
   // The policy.
   const policyFiles = readdirSync(policyDir)

@@ -104,6 +104,29 @@ test("kernel hooks: packaging/kernel's, executable, in /etc/kernel and listed as
   }
 });
 
+test("dracut's configuration: fsblacklist's overrides in /etc/modprobe.d go into every image, host-only or not", () => {
+  const conf = "usr/lib/dracut/dracut.conf.d/50-fsblacklist.conf";
+  assert.deepEqual(fs.readFileSync(path.join(tree, conf)), fs.readFileSync(path.join(REPO, "packaging/dracut/50-fsblacklist.conf")));
+  // As dracut (106) uses it: sourced, then `inst_multiple -o ${install_optional_items[@]}` expands
+  // the glob when the image is built; here over a /etc/modprobe.d of our own, in a mount namespace.
+  const modprobeD = fs.mkdtempSync(path.join(os.tmpdir(), "fsblacklist-dracut-"));
+  try {
+    const items = (): string[] => {
+      const script = `mount --bind "$1" /etc/modprobe.d && . "$2" && inst_multiple() { shift; printf '%s\\n' "$@"; } && inst_multiple -o \${install_optional_items[@]}`;
+      const unshare = process.getuid?.() === 0 ? ["-m"] : ["-r", "-m"];
+      return run("unshare", [...unshare, "--propagation", "private", "bash", "-c", script, "bash", modprobeD, path.join(tree, conf)])
+        .trim()
+        .split("\n");
+    };
+    // No override yet: the pattern itself, which dracut's -o lets pass.
+    assert.deepEqual(items(), ["/etc/modprobe.d/60-blacklist_fs-*.conf"]);
+    for (const name of ["60-blacklist_fs-jfs.conf", "60-blacklist_fs-minix.conf", "local.conf"]) fs.writeFileSync(path.join(modprobeD, name), "# kept\n");
+    assert.deepEqual(items(), ["/etc/modprobe.d/60-blacklist_fs-jfs.conf", "/etc/modprobe.d/60-blacklist_fs-minix.conf"]);
+  } finally {
+    fs.rmSync(modprobeD, { recursive: true, force: true });
+  }
+});
+
 test("maintainer scripts: packaging/dpkg's, with the #DEBHELPER# line dropped as dh_installdeb does", () => {
   for (const script of ["postinst", "prerm", "postrm"]) {
     const shipped = fs.readFileSync(path.join(control, script), "utf8");

@@ -101,6 +101,9 @@ export function cachedRoot(recipe: RootRecipe): string {
   return tar;
 }
 
+/** What DebianRoot.chroot() can mount inside the root for the command. */
+export type Mount = "dev" | "proc" | "sys" | "run" | "apt-cache";
+
 /** A root unpacked from a cached tar, to change freely and throw away. */
 export class DebianRoot {
   readonly dir: string;
@@ -114,14 +117,17 @@ export class DebianRoot {
   }
 
   /**
-   * `chroot ROOT command...` in a mount namespace of its own, with /dev, /proc
-   * and apt's download cache (shared between runs) mounted when asked for.
+   * `chroot ROOT command...` in a mount namespace of its own, with /dev, /proc,
+   * /sys, a tmpfs /run and apt's download cache (shared between runs) mounted
+   * when asked for.
    */
-  chroot(command: readonly string[], options: { mounts?: ("dev" | "proc" | "apt-cache")[]; env?: Record<string, string>; input?: string } = {}): RunResult {
+  chroot(command: readonly string[], options: { mounts?: Mount[]; env?: Record<string, string>; input?: string } = {}): RunResult {
     const mounts = options.mounts ?? [];
     const steps: string[] = [];
     if (mounts.includes("dev")) steps.push(`mount --rbind /dev "$ROOT/dev"`);
     if (mounts.includes("proc")) steps.push(`mount -t proc proc "$ROOT/proc"`);
+    if (mounts.includes("sys")) steps.push(`mount --rbind /sys "$ROOT/sys"`);
+    if (mounts.includes("run")) steps.push(`mount -t tmpfs tmpfs "$ROOT/run"`);
     if (mounts.includes("apt-cache")) {
       fs.mkdirSync(path.join(CACHE, "apt-archives", "partial"), { recursive: true });
       steps.push(`mount --bind "${path.join(CACHE, "apt-archives")}" "$ROOT/var/cache/apt/archives"`);
@@ -148,14 +154,14 @@ export class DebianRoot {
     return this.must(["modprobe", "-c"]).stdout;
   }
 
-  /** `apt-get install -y` of .deb files (copied into the root) or package names. */
-  aptInstall(packages: readonly string[], extra: readonly string[] = []): RunResult {
+  /** `apt-get install -y` of .deb files (copied into the root) or package names; `mounts` beyond /dev and apt's cache. */
+  aptInstall(packages: readonly string[], extra: readonly string[] = [], mounts: readonly Mount[] = []): RunResult {
     const names = packages.map((p) => {
       if (!p.endsWith(".deb")) return p;
       fs.copyFileSync(p, path.join(this.dir, "tmp", path.basename(p)));
       return `/tmp/${path.basename(p)}`;
     });
-    return this.must(["apt-get", "install", "-y", "--no-install-recommends", ...extra, ...names], { mounts: ["dev", "apt-cache"] });
+    return this.must(["apt-get", "install", "-y", "--no-install-recommends", ...extra, ...names], { mounts: ["dev", "apt-cache", ...mounts] });
   }
 
   write(rel: string, text: string): void {

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CACHE, cachedRoot, rootTarName, took } from "./debian.ts";
-import { ALL_ROOTS, BOOKWORM, TRIXIE, TRIXIE_KERNEL } from "./recipes.ts";
+import { ALL_ROOTS, BOOKWORM, TRIXIE, TRIXIE_DRACUT, TRIXIE_KERNEL } from "./recipes.ts";
 
 const UNUSED_FOR = 14 * 24 * 3600 * 1000;
 const current = new Set(ALL_ROOTS.map(rootTarName));
@@ -24,6 +24,7 @@ const files = process.argv.slice(2).join(" ");
 const wanted = new Set([
   ...(/apt\.system/.test(files) ? [TRIXIE] : []),
   ...(/initramfs\.system/.test(files) ? [TRIXIE_KERNEL] : []),
+  ...(/initramfs-dracut\.system/.test(files) ? [TRIXIE_DRACUT] : []),
   ...(/dist-upgrade\.system/.test(files) ? [BOOKWORM] : []),
   ...(/vm\.system/.test(files) ? [TRIXIE, BOOKWORM] : []),
   ...(/vm-fstab\.system/.test(files) ? [TRIXIE_KERNEL] : []),
