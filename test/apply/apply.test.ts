@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createFakeRoot } from "../helpers/fake-root.ts";
-import { BIN, runCli } from "../helpers/cli.ts";
+import { BIN, runInProcess } from "../helpers/cli.ts";
 import { renderMarker, parseMarker } from "../../src/policy/marker.ts";
 import { fragmentName, renderFragment } from "../../src/policy/fragment.ts";
 import { ADMIN, DEFAULT_MODULES, SHIPPED, STATE, VENDOR, apply, applyJson, contents, kmodVerdict, loadableFor, makePolicy, snapshot, writeConfig } from "./helpers.ts";
@@ -31,10 +31,10 @@ function inUseRoot(files: Record<string, string> = {}) {
   });
 }
 
-test("fresh install with nothing in use: kmod blacklists every filesystem of the policy", () => {
+test("fresh install with nothing in use: kmod blacklists every filesystem of the policy", async () => {
   const root = createFakeRoot();
   try {
-    const { json } = applyJson(root.dir);
+    const { json } = await applyJson(root.dir);
     assert.equal(json.changed, true);
     assert.deepEqual(json.kept, []);
     assert.deepEqual(
@@ -60,10 +60,10 @@ test("fresh install with nothing in use: kmod blacklists every filesystem of the
   }
 });
 
-test("filesystems the system uses stay loadable for kmod, the rest are blocked, and the keep says why", () => {
+test("filesystems the system uses stay loadable for kmod, the rest are blocked, and the keep says why", async () => {
   const root = inUseRoot();
   try {
-    const { json } = applyJson(root.dir);
+    const { json } = await applyJson(root.dir);
     assert.deepEqual(
       json.kept.map((k) => k.module),
       ["hfsplus", "jfs", "minix"],
@@ -89,7 +89,7 @@ test("filesystems the system uses stay loadable for kmod, the rest are blocked, 
     assert.equal(marker?.kernel, "6.1.0-50-amd64");
     assert.equal(marker?.reason, reason("jfs"));
 
-    const status = runCli(["--root", root.dir, "status", "--json"]);
+    const status = await runInProcess(["--root", root.dir, "status", "--json"]);
     assert.equal(status.status, 0, status.stderr);
     const states = (JSON.parse(status.stdout) as { filesystems: { name: string; state: string; why: string; decidedBy: string | null }[] }).filesystems;
     for (const module of ["jfs", "minix", "hfsplus"]) {
@@ -110,7 +110,7 @@ test("filesystems the system uses stay loadable for kmod, the rest are blocked, 
   }
 });
 
-test("an administrator's own file is untouched byte for byte, and allow/block overrides survive apply", () => {
+test("an administrator's own file is untouched byte for byte, and allow/block overrides survive apply", async () => {
   const overrideDate = "2024-03-01T10:00:00.000Z";
   const allowUfs = renderMarker({ kind: "allow", module: "ufs", reason: "allowed by the administrator (fsblacklist allow)", date: overrideDate, kernel: "6.1.0-50-amd64" });
   const blockHfsplus =
@@ -125,7 +125,7 @@ test("an administrator's own file is untouched byte for byte, and allow/block ov
   });
   try {
     const before = snapshot(root.dir, [ADMIN]);
-    const { json } = applyJson(root.dir);
+    const { json } = await applyJson(root.dir);
     assert.deepEqual(snapshot(root.dir, [ADMIN]).get(`${ADMIN}/local.conf`), before.get(`${ADMIN}/local.conf`));
     for (const m of ["jfs", "ufs", "hfsplus"]) {
       assert.deepEqual(snapshot(root.dir, [ADMIN]).get(`${ADMIN}/${fragmentName(m)}`), before.get(`${ADMIN}/${fragmentName(m)}`), `${m}'s override is untouched`);
@@ -154,12 +154,12 @@ test("an administrator's own file is untouched byte for byte, and allow/block ov
   }
 });
 
-test("a second apply reports no change and rewrites nothing", () => {
+test("a second apply reports no change and rewrites nothing", async () => {
   const root = inUseRoot();
   try {
-    applyJson(root.dir);
+    await applyJson(root.dir);
     const before = snapshot(root.dir);
-    const { json, result } = applyJson(root.dir);
+    const { json, result } = await applyJson(root.dir);
     assert.equal(json.changed, false);
     assert.deepEqual(json.actions, []);
     assert.equal(json.initramfsStale, true, "the first run's rebuild is still owed: none was run or seen");
@@ -169,7 +169,7 @@ test("a second apply reports no change and rewrites nothing", () => {
     );
     assert.deepEqual(snapshot(root.dir), before, "same content, same mtimes, same inodes");
     assert.equal(result.stderr, "");
-    const text = apply(root.dir);
+    const text = await apply(root.dir);
     assert.equal(text.status, 0);
     assert.match(text.stdout, /Nothing to do: the system already follows policy /);
     assert.deepEqual(snapshot(root.dir), before);
@@ -178,16 +178,16 @@ test("a second apply reports no change and rewrites nothing", () => {
   }
 });
 
-test("--dry-run prints the plan and changes no file", () => {
+test("--dry-run prints the plan and changes no file", async () => {
   const root = inUseRoot();
   try {
     const before = snapshot(root.dir);
-    const text = apply(root.dir, ["--dry-run"]);
+    const text = await apply(root.dir, ["--dry-run"]);
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /would keep\s+etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf \(jfs\): jfs loaded/);
     assert.match(text.stdout, /would install\s+usr\/lib\/modprobe\.d\/60-blacklist_fs-minix\.conf \(minix\)/);
     assert.match(text.stdout, /Dry run: nothing was changed\./);
-    const { json } = applyJson(root.dir, ["--dry-run"]);
+    const { json } = await applyJson(root.dir, ["--dry-run"]);
     assert.equal(json.dryRun, true);
     assert.equal(json.changed, true, "it would change");
     assert.deepEqual(snapshot(root.dir), before);
@@ -197,14 +197,14 @@ test("--dry-run prints the plan and changes no file", () => {
   }
 });
 
-test("under --root without a running kernel, apply decides from fstab and mount units alone and says so", () => {
+test("under --root without a running kernel, apply decides from fstab and mount units alone and says so", async () => {
   const root = createFakeRoot({
     running: false,
     fstab: FSTAB,
     mountUnits: { "srv-data.mount": "[Unit]\nDescription=Data\n\n[Mount]\nWhat=/dev/sdd1\nWhere=/srv/data\nType=ufs\nOptions=ro,ufstype=ufs2\n" },
   });
   try {
-    const { json } = applyJson(root.dir);
+    const { json } = await applyJson(root.dir);
     assert.equal(json.kernel, null);
     assert.deepEqual(
       json.kept.map((k) => [k.module, k.kernel]),
@@ -224,16 +224,16 @@ test("under --root without a running kernel, apply decides from fstab and mount 
   }
 });
 
-test("keeps: lifted when the evidence is gone, kept without a running kernel to look at", () => {
+test("keeps: lifted when the evidence is gone, kept without a running kernel to look at", async () => {
   const root = createFakeRoot({ loaded: ["jfs"] });
   try {
-    applyJson(root.dir);
+    await applyJson(root.dir);
     const keepFile = path.join(root.dir, ADMIN, fragmentName("jfs"));
     assert.ok(fs.existsSync(keepFile));
     // The system seen without its proc/ and sys/ (a chroot): the keep must stay.
     fs.renameSync(path.join(root.dir, "proc"), path.join(root.dir, "proc.away"));
     fs.renameSync(path.join(root.dir, "sys"), path.join(root.dir, "sys.away"));
-    const blind = applyJson(root.dir).json;
+    const blind = (await applyJson(root.dir)).json;
     assert.deepEqual(
       blind.kept.map((k) => k.module),
       ["jfs"],
@@ -245,7 +245,7 @@ test("keeps: lifted when the evidence is gone, kept without a running kernel to 
     // Now jfs is unloaded: the keep is lifted.
     fs.writeFileSync(path.join(root.dir, "proc/modules"), "");
     fs.rmSync(path.join(root.dir, "sys/module/jfs"), { recursive: true });
-    const { json } = applyJson(root.dir);
+    const { json } = await applyJson(root.dir);
     assert.deepEqual(
       json.actions.map((a) => [a.action, a.module]),
       [["unkeep", "jfs"]],
@@ -259,7 +259,7 @@ test("keeps: lifted when the evidence is gone, kept without a running kernel to 
   }
 });
 
-test("a policy update removes the fragment of a dropped entry and reports new entries", () => {
+test("a policy update removes the fragment of a dropped entry and reports new entries", async () => {
   const v1 = makePolicy("1.0.0", [
     { module: "jfs", since: "1.0.0" },
     { module: "minix", since: "1.0.0" },
@@ -273,9 +273,9 @@ test("a policy update removes the fragment of a dropped entry and reports new en
   const root = createFakeRoot({ files: { [`${VENDOR}/50-distribution.conf`]: "blacklist floppy\n" } });
   try {
     writeConfig(root.dir, `policyDir: ${v1.dir}\n`);
-    assert.deepEqual(applyJson(root.dir).json.newEntries, [], "a first install has no 'new' entries");
+    assert.deepEqual((await applyJson(root.dir)).json.newEntries, [], "a first install has no 'new' entries");
     writeConfig(root.dir, `policyDir: ${v2.dir}\n`);
-    const { json } = applyJson(root.dir);
+    const { json } = await applyJson(root.dir);
     assert.deepEqual(
       json.actions.map((a) => `${a.action} ${a.path}`),
       [`install ${VENDOR}/${fragmentName("ufs")}`, `remove ${VENDOR}/${fragmentName("cramfs")}`],
@@ -286,7 +286,7 @@ test("a policy update removes the fragment of a dropped entry and reports new en
     assert.equal(fs.readFileSync(path.join(root.dir, VENDOR, "50-distribution.conf"), "utf8"), "blacklist floppy\n", "a file we did not write stays");
     const kmod = kmodVerdict(root.dir);
     assert.ok(!kmod.blacklisted.has("cramfs") && kmod.blacklisted.has("ufs") && kmod.blacklisted.has("floppy"));
-    assert.deepEqual(applyJson(root.dir).json.newEntries, [], "reported once");
+    assert.deepEqual((await applyJson(root.dir)).json.newEntries, [], "reported once");
   } finally {
     root.cleanup();
     v1.cleanup();
@@ -294,27 +294,27 @@ test("a policy update removes the fragment of a dropped entry and reports new en
   }
 });
 
-test("a damaged state file of fsblacklist's is reported and treated as absent, and the run repairs it", () => {
+test("a damaged state file of fsblacklist's is reported and treated as absent, and the run repairs it", async () => {
   const root = createFakeRoot({ files: { [STATE]: '{"format": "fsblacklist-state-1", "policyVersion": "1.0.0", "installed": 3}' } });
   try {
-    const result = apply(root.dir, ["--json"]);
+    const result = await apply(root.dir, ["--json"]);
     assert.equal(result.status, 0);
     assert.match(result.stderr, /^fsblacklist: warning: var\/lib\/fsblacklist\/state\.json: .*; ignoring it, the next apply rewrites it\n$/);
     const json = JSON.parse(result.stdout);
     assert.equal(json.previousPolicyVersion, null);
     const state = JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8"));
     assert.equal(state.installed.length, DEFAULT_MODULES.length);
-    assert.equal(apply(root.dir).stderr, "");
+    assert.equal((await apply(root.dir)).stderr, "");
   } finally {
     root.cleanup();
   }
 });
 
-test("the fragments land in the configured directories, and the cis profile writes its own install lines", () => {
+test("the fragments land in the configured directories, and the cis profile writes its own install lines", async () => {
   const root = createFakeRoot({ loaded: ["udf"] });
   try {
     writeConfig(root.dir, "vendorDir: lib/modprobe.d\nprofile: cis\n");
-    const { json } = applyJson(root.dir);
+    const { json } = await applyJson(root.dir);
     assert.ok(json.actions.filter((a) => a.action === "install").every((a) => a.path.startsWith("lib/modprobe.d/")));
     assert.deepEqual(
       json.kept.map((k) => k.module),

@@ -42,7 +42,7 @@ test("20 concurrent runs end in the same state as one run, and exactly one of th
   const root = createFakeRoot(SPEC);
   const reference = createFakeRoot(SPEC);
   try {
-    assert.equal(apply(reference.dir).status, 0);
+    assert.equal((await apply(reference.dir)).status, 0);
     const runs = await Promise.all(Array.from({ length: 20 }, () => start(root.dir, ["--json"]).done));
     for (const run of runs) {
       assert.equal(run.status, 0, run.stderr);
@@ -93,7 +93,7 @@ test("runs killed (SIGKILL) at points spread over their writes leave every file 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "fsblacklist-kill-"));
   try {
     writeConfig(template.dir, `policyDir: ${v1.dir}\n`);
-    assert.equal(apply(template.dir).status, 0);
+    assert.equal((await apply(template.dir)).status, 0);
     writeConfig(template.dir, `policyDir: ${v2.dir}\n`);
     fs.writeFileSync(path.join(template.dir, "proc/modules"), "minix 45056 0 - Live 0x0000000000000000\n");
     fs.renameSync(path.join(template.dir, "sys/module/jfs"), path.join(template.dir, "sys/module/minix"));
@@ -101,7 +101,7 @@ test("runs killed (SIGKILL) at points spread over their writes leave every file 
 
     const reference = path.join(work, "reference");
     spawnSync("cp", ["-a", template.dir, reference]);
-    assert.equal(apply(reference).status, 0);
+    assert.equal((await apply(reference)).status, 0);
     const fresh = snapshot(reference);
     const settled = settledContents(reference);
     const vendorChanges = (snap: Map<string, { content: string }>): number =>
@@ -137,7 +137,7 @@ test("runs killed (SIGKILL) at points spread over their writes leave every file 
       if (changed > 0) assert.ok(now.has(`${ADMIN}/${fragmentName("minix")}`), "minix was kept before anything else was written");
       if (!now.has(`${ADMIN}/${fragmentName("jfs")}`)) assert.equal(changed, allChanges, "jfs's keep is lifted last");
 
-      const next = apply(root);
+      const next = await apply(root);
       assert.equal(next.status, 0, next.stderr);
       const converged = settledContents(root);
       // A run killed while it held the lock leaves the lock file behind, and a next run with

@@ -10,7 +10,7 @@ import { createFakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
 import { parseMarker } from "../../src/policy/marker.ts";
 import { fragmentName, renderFragment } from "../../src/policy/fragment.ts";
 import { ADMIN, DEFAULT_MODULES, SHIPPED, STATE, VENDOR, apply, kmodVerdict, loadableFor, settledContents, sh, snapshot } from "./helpers.ts";
-import { readOnly } from "../helpers/mounts.ts";
+import { readOnlyAsync } from "../helpers/mounts.ts";
 
 const IN_USE: FakeRootSpec = {
   loaded: ["jfs"],
@@ -22,10 +22,10 @@ const IN_USE: FakeRootSpec = {
 };
 
 /** What one undisturbed run makes of the same spec, for comparison. */
-function cleanRun(spec: FakeRootSpec): Record<string, string> {
+async function cleanRun(spec: FakeRootSpec): Promise<Record<string, string>> {
   const root = createFakeRoot(spec);
   try {
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     return settledContents(root.dir);
   } finally {
     root.cleanup();
@@ -48,12 +48,12 @@ function assertWhole(root: string): void {
   }
 }
 
-test("a read-only admin directory: exit 1, nothing written at all, and the next run converges", () => {
+test("a read-only admin directory: exit 1, nothing written at all, and the next run converges", async () => {
   const root = createFakeRoot(IN_USE);
   const admin = path.join(root.dir, ADMIN);
   try {
     const before = snapshot(root.dir);
-    const result = readOnly(admin, () => apply(root.dir));
+    const result = await readOnlyAsync(admin, () => apply(root.dir));
     assert.equal(result.status, 1);
     assert.equal(result.stdout, "");
     assert.match(
@@ -61,19 +61,19 @@ test("a read-only admin directory: exit 1, nothing written at all, and the next 
       /^fsblacklist: cannot write etc\/modprobe\.d\/60-blacklist_fs-hfsplus\.conf: read-only file system \(EROFS\); 0 of \d+ changes were made, every file is whole\nhint: .*run `fsblacklist apply` again/,
     );
     assert.deepEqual(snapshot(root.dir), before, "the keeps come first, so nothing else was written either");
-    assert.equal(apply(root.dir).status, 0);
-    assert.deepEqual(settledContents(root.dir), cleanRun(IN_USE));
+    assert.equal((await apply(root.dir)).status, 0);
+    assert.deepEqual(settledContents(root.dir), await cleanRun(IN_USE));
   } finally {
     root.cleanup();
   }
 });
 
-test("a read-only vendor directory: the keeps are written, nothing in use is blocked, exit 1, then convergence", () => {
+test("a read-only vendor directory: the keeps are written, nothing in use is blocked, exit 1, then convergence", async () => {
   const root = createFakeRoot(IN_USE);
   const vendor = path.join(root.dir, VENDOR);
   try {
     fs.mkdirSync(vendor, { recursive: true });
-    const result = readOnly(vendor, () => apply(root.dir));
+    const result = await readOnlyAsync(vendor, () => apply(root.dir));
     assert.equal(result.status, 1);
     assert.match(result.stderr, /cannot write usr\/lib\/modprobe\.d\/60-blacklist_fs-adfs\.conf: read-only file system \(EROFS\); 2 of \d+ changes were made/);
     assertWhole(root.dir);
@@ -81,14 +81,14 @@ test("a read-only vendor directory: the keeps are written, nothing in use is blo
     assert.ok(!fs.existsSync(path.join(root.dir, STATE)), "the state is written last");
     const kmod = kmodVerdict(root.dir);
     assert.ok(loadableFor(kmod, "jfs") && loadableFor(kmod, "hfsplus"));
-    assert.equal(apply(root.dir).status, 0);
-    assert.deepEqual(settledContents(root.dir), cleanRun(IN_USE));
+    assert.equal((await apply(root.dir)).status, 0);
+    assert.deepEqual(settledContents(root.dir), await cleanRun(IN_USE));
   } finally {
     root.cleanup();
   }
 });
 
-test("a full file system: exit 1, every file old or new, no temporary files, then convergence", () => {
+test("a full file system: exit 1, every file old or new, no temporary files, then convergence", async () => {
   const spec: FakeRootSpec = {};
   const root = createFakeRoot(spec);
   const vendor = path.join(root.dir, VENDOR);
@@ -97,7 +97,7 @@ test("a full file system: exit 1, every file old or new, no temporary files, the
     // Eight pages: room for a few fragments, not for all of them.
     sh(`mount -t tmpfs -o size=32k,mode=755 fsblacklist-test '${vendor}'`);
     try {
-      const result = apply(root.dir);
+      const result = await apply(root.dir);
       assert.equal(result.status, 1);
       assert.match(result.stderr, /^fsblacklist: cannot write usr\/lib\/modprobe\.d\/\S+: no space left on device \(ENOSPC\); \d+ of \d+ changes were made, every file is whole\n/);
       const written = fs.readdirSync(vendor);
@@ -108,8 +108,8 @@ test("a full file system: exit 1, every file old or new, no temporary files, the
       for (const name of written) assert.ok(kmod.blacklisted.has(/^60-blacklist_fs-(.+)\.conf$/.exec(name)![1]!));
 
       sh(`mount -o remount,size=1m '${vendor}'`);
-      assert.equal(apply(root.dir).status, 0);
-      assert.deepEqual(settledContents(root.dir), cleanRun(spec));
+      assert.equal((await apply(root.dir)).status, 0);
+      assert.deepEqual(settledContents(root.dir), await cleanRun(spec));
       assert.deepEqual(fs.readdirSync(vendor).sort(), DEFAULT_MODULES.map((m) => fragmentName(m)).sort());
     } finally {
       sh(`umount '${vendor}'`);

@@ -1,4 +1,5 @@
-// Shared by the apply tests: running the bundled command on a fake root, a
+// Shared by the apply tests: running the command on a fake root (in this process;
+// applySpawned runs the bundle, for what needs a process of its own), a
 // private policy directory for policy updates, snapshots of the files apply
 // manages, and what the real kmod makes of the result.
 
@@ -6,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BIN, runCli, type CliResult } from "../helpers/cli.ts";
+import { BIN, runCli, runInProcess, type CliResult } from "../helpers/cli.ts";
 import { MODPROBE_DIRS } from "../../src/kmod/config-files.ts";
 import { fragmentName, renderFragment, type PolicyEntry } from "../../src/policy/fragment.ts";
 import { loadPolicy, shippedPolicyDir } from "../../src/policy/policy.ts";
@@ -21,7 +22,12 @@ export const DEFAULT_MODULES = SHIPPED.entries.filter((e) => e.profiles.includes
 /** How to run the bundled command: node and its file. */
 export const CLI = [process.execPath, BIN];
 
-export function apply(root: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): CliResult {
+export async function apply(root: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runInProcess(["--root", root, "apply", ...args], { env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "", ...env } });
+}
+
+/** apply() by the bundled command in a child process: for variables read at start-up (FSBLACKLIST_TEST_CRASH_AFTER). */
+export function applySpawned(root: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): CliResult {
   return runCli(["--root", root, "apply", ...args], { env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "", ...env } });
 }
 
@@ -30,8 +36,8 @@ export function applyArgv(root: string, args: readonly string[] = []): string[] 
   return [BIN, "--root", root, "apply", ...args];
 }
 
-export function applyJson(root: string, args: readonly string[] = []): { result: CliResult; json: ApplyJson } {
-  const result = apply(root, ["--json", ...args]);
+export async function applyJson(root: string, args: readonly string[] = []): Promise<{ result: CliResult; json: ApplyJson }> {
+  const result = await apply(root, ["--json", ...args]);
   if (result.status !== 0) throw new Error(`apply --json exited ${result.status}: ${result.stderr}`);
   return { result, json: JSON.parse(result.stdout) as ApplyJson };
 }

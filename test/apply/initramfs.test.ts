@@ -26,20 +26,20 @@ test("the distribution's tool is found under the root, Debian's interface first"
   }
 });
 
-test("report mode: stale with the command to run when the blacklist changed, and owed until a rebuild is seen", () => {
+test("report mode: stale with the command to run when the blacklist changed, and owed until a rebuild is seen", async () => {
   const root = createFakeRoot();
   try {
     installDracut(root.dir, 0);
-    const { json } = applyJson(root.dir);
+    const { json } = await applyJson(root.dir);
     assert.equal(json.initramfsStale, true);
     assert.ok(json.initramfsOwedSince !== null && !Number.isNaN(Date.parse(json.initramfsOwedSince)));
     const command = `chroot ${root.dir} /usr/bin/dracut --regenerate-all --force`;
     assert.deepEqual(json.initramfs, { stale: true, tool: "dracut", command, regenerated: false, error: null, owedSince: json.initramfsOwedSince });
     assert.deepEqual(runs(root.dir), [], "report mode never runs the tool");
-    const second = applyJson(root.dir).json;
+    const second = (await applyJson(root.dir)).json;
     assert.deepEqual([second.changed, second.initramfsStale, second.initramfsOwedSince], [false, true, json.initramfsOwedSince], "nothing changed since, but no rebuild was run or seen");
     fs.rmSync(path.join(root.dir, STATE));
-    const again = applyJson(root.dir).json;
+    const again = (await applyJson(root.dir)).json;
     assert.equal(again.changed, true, "the state file was written again");
     assert.equal(again.initramfsStale, false, "but the blacklist did not change, and nothing records a rebuild owed");
   } finally {
@@ -47,13 +47,13 @@ test("report mode: stale with the command to run when the blacklist changed, and
   }
 });
 
-test("regenerate mode under --root: not without initramfs.underRoot; with it, inside chroot, retried until it succeeds", () => {
+test("regenerate mode under --root: not without initramfs.underRoot; with it, inside chroot, retried until it succeeds", async () => {
   const root = createFakeRoot();
   try {
     installShell(root.dir);
     installDracut(root.dir, 0);
     writeConfig(root.dir, "initramfs: regenerate\n");
-    const refused = applyJson(root.dir).json;
+    const refused = (await applyJson(root.dir)).json;
     assert.equal(refused.initramfsStale, true);
     assert.ok(refused.notes.includes(`not rebuilding the initramfs under --root ${root.dir} (initramfs.underRoot is off)`));
     assert.deepEqual(runs(root.dir), []);
@@ -61,7 +61,7 @@ test("regenerate mode under --root: not without initramfs.underRoot; with it, in
     // A blacklist change with a tool that fails: exit 1, the blacklist applied, the rebuild pending.
     writeConfig(root.dir, "initramfs: {mode: regenerate, underRoot: true}\nkeep: {always: [jfs]}\n");
     installDracut(root.dir, 3);
-    const failed = apply(root.dir, ["--json"]);
+    const failed = await apply(root.dir, ["--json"]);
     assert.equal(failed.status, 1);
     assert.match(
       failed.stderr,
@@ -76,14 +76,14 @@ test("regenerate mode under --root: not without initramfs.underRoot; with it, in
 
     // Nothing else changed, but the rebuild is still owed: the next run does it.
     installDracut(root.dir, 0);
-    const retried = applyJson(root.dir).json;
+    const retried = (await applyJson(root.dir)).json;
     assert.deepEqual(retried.actions, []);
     assert.deepEqual([retried.initramfsStale, retried.initramfs.regenerated, retried.initramfsOwedSince], [false, true, null]);
     assert.equal(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")).initramfsPending, false);
     assert.equal(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")).initramfsOwedSince, null, "the rebuild ran: nothing is owed");
     assert.equal(runs(root.dir).length, 2);
 
-    const quiet = applyJson(root.dir).json;
+    const quiet = (await applyJson(root.dir)).json;
     assert.deepEqual([quiet.changed, quiet.initramfsStale], [false, false]);
     assert.equal(runs(root.dir).length, 2, "no rebuild without a change");
   } finally {

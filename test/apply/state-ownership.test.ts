@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runCli } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/cli.ts";
 import { createFakeRoot } from "../helpers/fake-root.ts";
 import { snapshotTree, treeDiff } from "../helpers/tree-snapshot.ts";
 import { installDracut } from "../helpers/initramfs-tool.ts";
@@ -32,17 +32,17 @@ for (const { what, stateFile } of [
   { what: "a JSON document of someone else's", stateFile: "etc/other.json" },
   { what: "a directory", stateFile: "var/lib" },
 ]) {
-  test(`stateFile naming ${what}: apply, uninstall --purge and allow exit 1 and write nothing`, (t) => {
+  test(`stateFile naming ${what}: apply, uninstall --purge and allow exit 1 and write nothing`, async (t) => {
     const root = createFakeRoot({ fstab: FSTAB, files: { "etc/other.json": '{"policyVersion": "2", "owner": "another tool"}\n', "etc/motd": "Welcome\n" } });
     t.after(() => root.cleanup());
     // Installed with the default state file first, so that allow and block have a blacklist to change.
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     fs.mkdirSync(path.join(root.dir, "var/lib/fsblacklist"), { recursive: true });
     writeConfig(root.dir, `stateFile: ${stateFile}\ninitramfs: {mode: regenerate, underRoot: true}\n`);
     installDracut(root.dir, 0);
     const before = writable(root.dir);
     for (const args of [["apply"], ["apply", "--dry-run"], ["uninstall", "--purge"], ["allow", "jfs"]]) {
-      const result = runCli(["--root", root.dir, ...args]);
+      const result = await runInProcess(["--root", root.dir, ...args]);
       assert.equal(result.status, 1, `${args.join(" ")}: ${result.stderr}`);
       assert.match(result.stderr, new RegExp(`${stateFile.replace(/\./g, "\\.")} is not fsblacklist's state file \\(.*\\); nothing was changed\\n.*stateFile`), args.join(" "));
       assert.deepEqual(treeDiff(before, writable(root.dir)), [], `${args.join(" ")} wrote nothing`);
@@ -50,17 +50,17 @@ for (const { what, stateFile } of [
   });
 }
 
-test("a state file written by an older fsblacklist (no format key) is read and kept", (t) => {
+test("a state file written by an older fsblacklist (no format key) is read and kept", async (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
-  assert.equal(apply(root.dir).status, 0);
+  assert.equal((await apply(root.dir)).status, 0);
   const file = path.join(root.dir, STATE);
   // Older versions wrote neither the marker nor the profile.
   const { format, profile, ...older } = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
   assert.equal(format, "fsblacklist-state-1", "this version marks its state file");
   assert.equal(profile, "default", "this version records the profile it applied");
   fs.writeFileSync(file, JSON.stringify({ ...older, policyVersion: "0.9.0" }, null, 2) + "\n");
-  const result = apply(root.dir, ["--json"]);
+  const result = await apply(root.dir, ["--json"]);
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stderr, "");
   assert.equal(JSON.parse(result.stdout).previousPolicyVersion, "0.9.0");

@@ -17,3 +17,13 @@ export function readOnly<T>(dir: string, work: () => T): T {
     sh(`umount '${dir}' || umount -l '${dir}'`);
   }
 }
+
+/** readOnly() for work that is asynchronous (a command run in this process). */
+export async function readOnlyAsync<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  sh(`mount --bind '${dir}' '${dir}' && mount -o remount,bind,ro '${dir}'`);
+  try {
+    return await work();
+  } finally {
+    sh(`umount '${dir}' || umount -l '${dir}'`);
+  }
+}

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createFakeRoot } from "../helpers/fake-root.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/cli.ts";
 import { imageFromRoot } from "../helpers/initramfs-image.ts";
 import { apply } from "../apply/helpers.ts";
 
@@ -26,8 +26,8 @@ interface ImageJson {
   rebuild: string | null;
 }
 
-function statusImages(root: string): { images: ImageJson[]; stderr: string } {
-  const result = runCli(["--root", root, "status", "--json"]);
+async function statusImages(root: string): Promise<{ images: ImageJson[]; stderr: string }> {
+  const result = await runInProcess(["--root", root, "status", "--json"]);
   assert.equal(result.status, 0, result.stderr);
   return { images: (JSON.parse(result.stdout) as { initramfs: ImageJson[] }).initramfs, stderr: result.stderr };
 }
@@ -39,47 +39,47 @@ function installUpdateInitramfs(root: string): void {
   fs.writeFileSync(file, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
 }
 
-test("status: current after a rebuild, stale after a change, current again after the next rebuild", () => {
+test("status: current after a rebuild, stale after a change, current again after the next rebuild", async () => {
   const root = createFakeRoot();
   try {
     installUpdateInitramfs(root.dir);
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     imageFromRoot(root.dir, RELEASE, { compression: "zstd", microcode: true });
-    let { images } = statusImages(root.dir);
+    let { images } = await statusImages(root.dir);
     assert.deepEqual(
       images.map((i) => [i.path, i.release, i.state, i.summary, i.parts]),
       [[IMAGE, RELEASE, "current", "current", ["none", "zstd"]]],
     );
 
-    const allowed = runCli(["--root", root.dir, "allow", "hfs"]);
+    const allowed = await runInProcess(["--root", root.dir, "allow", "hfs"]);
     assert.equal(allowed.status, 0, allowed.stderr);
-    ({ images } = statusImages(root.dir));
+    ({ images } = await statusImages(root.dir));
     assert.equal(images[0]!.summary, "stale: hfs allowed on the system, blocked in the image");
     assert.equal(images[0]!.rebuild, `chroot ${root.dir} /usr/sbin/update-initramfs -u -k ${RELEASE}`);
-    const text = runCli(["--root", root.dir, "status"]).stdout;
+    const text = (await runInProcess(["--root", root.dir, "status"])).stdout;
     assert.match(text, new RegExp(`^Initramfs:\\n  ${IMAGE}: stale: hfs allowed on the system, blocked in\\n    the image; rebuild: chroot `, "m"));
 
     imageFromRoot(root.dir, RELEASE, { compression: "gzip" });
-    ({ images } = statusImages(root.dir));
+    ({ images } = await statusImages(root.dir));
     assert.equal(images[0]!.summary, "current");
   } finally {
     root.cleanup();
   }
 });
 
-test("a filesystem fstab mounts at boot that the image blocks: stale, and an error with the rebuild command", () => {
+test("a filesystem fstab mounts at boot that the image blocks: stale, and an error with the rebuild command", async () => {
   const root = createFakeRoot({ loaded: ["jfs"], fstab: "/dev/vda1 / jfs defaults 0 1\n/dev/vdb1 /srv/old minix noauto 0 0\n" });
   const before = createFakeRoot();
   try {
     installUpdateInitramfs(root.dir);
     // The image was built while nothing used jfs: the policy blocks it there.
-    assert.equal(apply(before.dir).status, 0);
+    assert.equal((await apply(before.dir)).status, 0);
     const image = imageFromRoot(before.dir, RELEASE, { compression: "xz", microcode: true });
     fs.mkdirSync(path.join(root.dir, "boot"), { recursive: true });
     fs.copyFileSync(image, path.join(root.dir, IMAGE));
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
 
-    const { images, stderr } = statusImages(root.dir);
+    const { images, stderr } = await statusImages(root.dir);
     assert.equal(images[0]!.summary, "stale: jfs kept on the system, blocked in the image; minix kept on the system, blocked in the image");
     assert.deepEqual(images[0]!.bootBlocked, [{ type: "jfs", target: "/", where: "etc/fstab:1" }], "minix is noauto: not mounted at boot");
     assert.equal(
@@ -87,7 +87,7 @@ test("a filesystem fstab mounts at boot that the image blocks: stale, and an err
       `fsblacklist: error: ${IMAGE} blocks jfs, which etc/fstab:1 mounts at boot (/): this kernel may not boot; run: chroot ${root.dir} /usr/sbin/update-initramfs -u -k ${RELEASE}\n`,
     );
 
-    const applied = runCli(["--root", root.dir, "apply", "--json"]);
+    const applied = await runInProcess(["--root", root.dir, "apply", "--json"]);
     assert.equal(applied.status, 0, applied.stderr);
     const json = JSON.parse(applied.stdout) as { changed: boolean; initramfsStale: boolean; initramfsImages: ImageJson[] };
     assert.equal(json.changed, false, "nothing to write");
@@ -95,35 +95,35 @@ test("a filesystem fstab mounts at boot that the image blocks: stale, and an err
     assert.match(applied.stderr, /^fsblacklist: error: boot\/initrd\.img-6\.1\.0-50-amd64 blocks jfs, which etc\/fstab:1 mounts at boot/m);
 
     imageFromRoot(root.dir, RELEASE, { compression: "lz4" });
-    const after = JSON.parse(runCli(["--root", root.dir, "apply", "--json"]).stdout) as { initramfsStale: boolean };
+    const after = JSON.parse((await runInProcess(["--root", root.dir, "apply", "--json"])).stdout) as { initramfsStale: boolean };
     assert.equal(after.initramfsStale, false);
-    assert.equal(statusImages(root.dir).stderr, "");
+    assert.equal((await statusImages(root.dir)).stderr, "");
   } finally {
     root.cleanup();
     before.cleanup();
   }
 });
 
-test("apply --json: initramfsStale is the measurement where an image can be read, the rule where none can", () => {
+test("apply --json: initramfsStale is the measurement where an image can be read, the rule where none can", async () => {
   const done = createFakeRoot();
   const fresh = createFakeRoot();
   try {
-    assert.equal(apply(done.dir).status, 0);
+    assert.equal((await apply(done.dir)).status, 0);
     const image = imageFromRoot(done.dir, RELEASE, { compression: "zstd" });
     // The fresh root's image already carries what apply will install there.
     fs.mkdirSync(path.join(fresh.dir, "boot"), { recursive: true });
     fs.copyFileSync(image, path.join(fresh.dir, IMAGE));
-    const dry = JSON.parse(runCli(["--root", fresh.dir, "apply", "--dry-run", "--json"]).stdout) as { blacklistChanged: boolean; initramfsStale: boolean };
+    const dry = JSON.parse((await runInProcess(["--root", fresh.dir, "apply", "--dry-run", "--json"])).stdout) as { blacklistChanged: boolean; initramfsStale: boolean };
     assert.deepEqual([dry.blacklistChanged, dry.initramfsStale], [true, false]);
 
     // A truncated image cannot be read: the rule (the blacklist changes) decides, and status says why.
     const bytes = fs.readFileSync(path.join(fresh.dir, IMAGE));
     fs.writeFileSync(path.join(fresh.dir, IMAGE), bytes.subarray(0, bytes.length >> 1));
-    const ruled = JSON.parse(runCli(["--root", fresh.dir, "apply", "--dry-run", "--json"]).stdout) as { initramfsStale: boolean; initramfsImages: ImageJson[] };
+    const ruled = JSON.parse((await runInProcess(["--root", fresh.dir, "apply", "--dry-run", "--json"])).stdout) as { initramfsStale: boolean; initramfsImages: ImageJson[] };
     assert.equal(ruled.initramfsStale, true);
     assert.equal(ruled.initramfsImages[0]!.state, "unreadable");
     assert.match(ruled.initramfsImages[0]!.summary, /^unreadable: damaged or truncated zstd data \(zstd exit 1/);
-    const status = runCli(["--root", fresh.dir, "status"]);
+    const status = await runInProcess(["--root", fresh.dir, "status"]);
     assert.equal(status.status, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`^  ${IMAGE}: unreadable: damaged or truncated zstd`, "m"));
   } finally {

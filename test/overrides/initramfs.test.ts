@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runCli, type CliResult } from "../helpers/cli.ts";
+import { runInProcess, type CliResult } from "../helpers/cli.ts";
 import { createFakeRoot } from "../helpers/fake-root.ts";
 import { dracutRuns, installDracut, installShell } from "../helpers/initramfs-tool.ts";
 import { SHIPPED, STATE, VENDOR, apply, applyJson, writeConfig, type ApplyJson } from "../apply/helpers.ts";
@@ -18,25 +18,25 @@ import { overridePath } from "./helpers.ts";
 
 const REGENERATE = "initramfs: {mode: regenerate, underRoot: true}\n";
 
-function fsb(root: string, ...args: string[]): CliResult {
-  return runCli(["--root", root, ...args]);
+async function fsb(root: string, ...args: string[]): Promise<CliResult> {
+  return await runInProcess(["--root", root, ...args]);
 }
 
 function pending(root: string): boolean {
   return (JSON.parse(fs.readFileSync(path.join(root, STATE), "utf8")) as { initramfsPending: boolean }).initramfsPending;
 }
 
-test("report mode: allow says the initramfs is stale and which command rebuilds it; the rebuild is recorded as owed, nothing is run", (t) => {
+test("report mode: allow says the initramfs is stale and which command rebuilds it; the rebuild is recorded as owed, nothing is run", async (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
-  assert.equal(apply(root.dir).status, 0);
+  assert.equal((await apply(root.dir)).status, 0);
   installDracut(root.dir, 0);
   const state = parseState(fs.readFileSync(path.join(root.dir, STATE), "utf8"));
 
-  const allowed = fsb(root.dir, "allow", "jfs");
+  const allowed = await fsb(root.dir, "allow", "jfs");
   assert.equal(allowed.status, 0, allowed.stderr);
   assert.match(allowed.stdout, new RegExp(`^The initramfs still carries the previous blacklist; run: chroot ${root.dir} /usr/bin/dracut --regenerate-all --force$`, "m"));
-  const blocked = JSON.parse(fsb(root.dir, "--json", "block", "jfs").stdout) as Record<string, unknown>;
+  const blocked = JSON.parse((await fsb(root.dir, "--json", "block", "jfs")).stdout) as Record<string, unknown>;
   assert.equal(blocked["initramfsStale"], true);
   const recorded = parseState(fs.readFileSync(path.join(root.dir, STATE), "utf8"));
   assert.ok(recorded.initramfsOwedSince !== null && recorded.initramfsOwedSince > state.initramfsOwedSince!, "owed since the block");
@@ -52,15 +52,15 @@ test("report mode: allow says the initramfs is stale and which command rebuilds 
   assert.deepEqual(dracutRuns(root.dir), []);
 });
 
-test("regenerate mode: a failed rebuild after allow fails the run and stays pending, the next apply does it, block rebuilds at once", (t) => {
+test("regenerate mode: a failed rebuild after allow fails the run and stays pending, the next apply does it, block rebuilds at once", async (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
-  assert.equal(apply(root.dir).status, 0);
+  assert.equal((await apply(root.dir)).status, 0);
   installShell(root.dir);
   installDracut(root.dir, 3);
   writeConfig(root.dir, REGENERATE);
 
-  const failed = fsb(root.dir, "--json", "allow", "jfs");
+  const failed = await fsb(root.dir, "--json", "allow", "jfs");
   assert.equal(failed.status, 1);
   assert.match(
     failed.stderr,
@@ -74,7 +74,7 @@ test("regenerate mode: a failed rebuild after allow fails the run and stays pend
 
   // Nothing else to do for apply, but the rebuild is owed: it runs it.
   installDracut(root.dir, 0);
-  const retried = applyJson(root.dir).json;
+  const retried = (await applyJson(root.dir)).json;
   assert.deepEqual(
     retried.actions.map((a) => a.action),
     ["skip"],
@@ -84,26 +84,26 @@ test("regenerate mode: a failed rebuild after allow fails the run and stays pend
   assert.equal(pending(root.dir), false);
   assert.equal(dracutRuns(root.dir).length, 2);
 
-  const blocked = fsb(root.dir, "block", "jfs");
+  const blocked = await fsb(root.dir, "block", "jfs");
   assert.equal(blocked.status, 0, blocked.stderr);
   assert.match(blocked.stdout, new RegExp(`^The initramfs was rebuilt \\(chroot ${root.dir} /usr/bin/dracut --regenerate-all --force\\)\\.$`, "m"));
   assert.equal(pending(root.dir), false);
   assert.equal(dracutRuns(root.dir).length, 3);
 
   // From block back to the vendor default: jfs stays blacklisted, the initramfs is current.
-  const reset = fsb(root.dir, "--json", "reset", "jfs");
+  const reset = await fsb(root.dir, "--json", "reset", "jfs");
   assert.equal(reset.status, 0, reset.stderr);
   assert.equal((JSON.parse(reset.stdout) as Record<string, unknown>)["initramfsStale"], false);
   assert.equal(dracutRuns(root.dir).length, 3);
 });
 
-test("regenerate mode without a state file (apply never ran): a failed rebuild is recorded as pending, and the first apply installs the policy and retries it", (t) => {
+test("regenerate mode without a state file (apply never ran): a failed rebuild is recorded as pending, and the first apply installs the policy and retries it", async (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
   installShell(root.dir);
   installDracut(root.dir, 3);
   writeConfig(root.dir, REGENERATE);
-  const failed = fsb(root.dir, "block", "minix");
+  const failed = await fsb(root.dir, "block", "minix");
   assert.equal(failed.status, 1);
   assert.match(
     failed.stderr,
@@ -124,7 +124,7 @@ test("regenerate mode without a state file (apply never ran): a failed rebuild i
   assert.deepEqual(dracutRuns(root.dir), ["dracut --regenerate-all --force"]);
 
   // Still failing: apply installs the policy, records what it did, and the rebuild stays owed.
-  const stillFailing = apply(root.dir, ["--json"]);
+  const stillFailing = await apply(root.dir, ["--json"]);
   assert.equal(stillFailing.status, 1, stillFailing.stderr);
   assert.match(stillFailing.stderr, /the next `fsblacklist apply` tries the initramfs again/);
   const first = JSON.parse(stillFailing.stdout) as ApplyJson;
@@ -138,7 +138,7 @@ test("regenerate mode without a state file (apply never ran): a failed rebuild i
   assert.equal(dracutRuns(root.dir).length, 2);
 
   installDracut(root.dir, 0);
-  const retried = applyJson(root.dir).json;
+  const retried = (await applyJson(root.dir)).json;
   assert.deepEqual(
     retried.actions.map((a) => a.action).filter((a) => a !== "skip"),
     [],
@@ -147,31 +147,31 @@ test("regenerate mode without a state file (apply never ran): a failed rebuild i
   assert.deepEqual([retried.initramfsStale, retried.initramfs.regenerated], [false, true]);
   assert.equal(pending(root.dir), false);
   assert.equal(dracutRuns(root.dir).length, 3);
-  assert.equal(applyJson(root.dir).json.changed, false, "a second apply has nothing to do");
+  assert.equal((await applyJson(root.dir)).json.changed, false, "a second apply has nothing to do");
   assert.equal(dracutRuns(root.dir).length, 3);
 });
 
-test("without a state file, a rebuild that succeeds leaves a state file saying nothing is owed, which apply takes over", (t) => {
+test("without a state file, a rebuild that succeeds leaves a state file saying nothing is owed, which apply takes over", async (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
   installShell(root.dir);
   installDracut(root.dir, 0);
   writeConfig(root.dir, REGENERATE);
-  const blocked = fsb(root.dir, "block", "minix");
+  const blocked = await fsb(root.dir, "block", "minix");
   assert.equal(blocked.status, 0, blocked.stderr);
   assert.equal(pending(root.dir), false);
   assert.deepEqual(dracutRuns(root.dir), ["dracut --regenerate-all --force"]);
-  const first = applyJson(root.dir).json;
+  const first = (await applyJson(root.dir)).json;
   assert.equal(first.previousPolicyVersion, null);
   assert.equal(first.initramfs.regenerated, true, "installing the policy changed the blacklist");
   assert.equal(pending(root.dir), false);
 });
 
-test("report mode without a state file: allow makes none", (t) => {
+test("report mode without a state file: allow makes none", async (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
   installDracut(root.dir, 0);
-  const allowed = fsb(root.dir, "allow", "jfs");
+  const allowed = await fsb(root.dir, "allow", "jfs");
   assert.equal(allowed.status, 0, allowed.stderr);
   assert.equal(fs.existsSync(path.join(root.dir, STATE)), false);
   assert.deepEqual(dracutRuns(root.dir), []);
@@ -180,7 +180,7 @@ test("report mode without a state file: allow makes none", (t) => {
 test("the modprobe hook's way (rebuildInitramfs: false): the rebuild is only recorded, for the next apply", async (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
-  assert.equal(apply(root.dir).status, 0);
+  assert.equal((await apply(root.dir)).status, 0);
   installShell(root.dir);
   installDracut(root.dir, 0);
   writeConfig(root.dir, REGENERATE);
@@ -192,7 +192,7 @@ test("the modprobe hook's way (rebuildInitramfs: false): the rebuild is only rec
   assert.equal(pending(root.dir), true);
   assert.deepEqual(dracutRuns(root.dir), []);
 
-  assert.equal(applyJson(root.dir).json.initramfs.regenerated, true);
+  assert.equal((await applyJson(root.dir)).json.initramfs.regenerated, true);
   assert.equal(pending(root.dir), false);
   assert.equal(dracutRuns(root.dir).length, 1);
 });
@@ -210,7 +210,7 @@ test("the modprobe hook's way without a state file: the owed rebuild is recorded
   assert.deepEqual([initramfs?.stale, initramfs?.regenerated], [true, false]);
   assert.deepEqual(parseState(fs.readFileSync(path.join(root.dir, STATE), "utf8")), { ...unappliedState(), initramfsPending: true, initramfsOwedSince: initramfs?.owedSince ?? "missing" });
   assert.deepEqual(dracutRuns(root.dir), []);
-  assert.equal(applyJson(root.dir).json.initramfs.regenerated, true);
+  assert.equal((await applyJson(root.dir)).json.initramfs.regenerated, true);
   assert.equal(pending(root.dir), false);
 });
 

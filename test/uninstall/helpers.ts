@@ -1,7 +1,7 @@
-// Shared by the uninstall tests: running the bundled command on a fake root, and
+// Shared by the uninstall tests: running the command on a fake root (in this process), and
 // what the real kmod makes of a root (byte for byte, `modprobe -c`).
 
-import { runCli, type CliResult } from "../helpers/cli.ts";
+import { runInProcess, type CliResult } from "../helpers/cli.ts";
 import { runOracle } from "../helpers/kmod-oracle.ts";
 
 export interface UninstallJson {
@@ -18,16 +18,16 @@ export interface UninstallJson {
   notes: string[];
 }
 
-export function run(root: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): CliResult {
-  return runCli(["--root", root, ...args], { env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "", ...env } });
+export async function run(root: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runInProcess(["--root", root, ...args], { env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "", ...env } });
 }
 
-export function uninstall(root: string, args: readonly string[] = []): CliResult {
+export async function uninstall(root: string, args: readonly string[] = []): Promise<CliResult> {
   return run(root, ["uninstall", ...args]);
 }
 
-export function uninstallJson(root: string, args: readonly string[] = []): UninstallJson {
-  const result = uninstall(root, ["--json", ...args]);
+export async function uninstallJson(root: string, args: readonly string[] = []): Promise<UninstallJson> {
+  const result = await uninstall(root, ["--json", ...args]);
   if (result.status !== 0) throw new Error(`uninstall --json exited ${result.status}: ${result.stderr}`);
   return JSON.parse(result.stdout) as UninstallJson;
 }

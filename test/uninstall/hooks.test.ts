@@ -71,8 +71,8 @@ for (const hook of HOOKS) {
     const root = createFakeRoot(IN_USE);
     try {
       const [before] = await kmodConfigs(root.dir);
-      assert.equal(apply(root.dir).status, 0);
-      assert.equal(run(root.dir, ["block", "hfs"]).status, 0);
+      assert.equal((await apply(root.dir)).status, 0);
+      assert.equal((await run(root.dir, ["block", "hfs"])).status, 0);
       const result = runHook(hook, root.dir);
       assert.equal(result.status, 0, result.stderr);
       assert.equal(result.stderr, "");
@@ -87,10 +87,10 @@ for (const hook of HOOKS) {
     }
   });
 
-  test(`${hook.name}: a failing uninstall warns and never fails the package removal`, () => {
+  test(`${hook.name}: a failing uninstall warns and never fails the package removal`, async () => {
     const root = createFakeRoot();
     try {
-      assert.equal(apply(root.dir).status, 0);
+      assert.equal((await apply(root.dir)).status, 0);
       writeConfig(root.dir, "bogus: 1\n");
       const before = snapshotTree(root.dir);
       const result = runHook(hook, root.dir);
@@ -111,11 +111,11 @@ for (const hook of HOOKS) {
   });
 }
 
-test("dpkg prerm does nothing on upgrade, deconfigure or failed-upgrade, and refuses an unknown action", () => {
+test("dpkg prerm does nothing on upgrade, deconfigure or failed-upgrade, and refuses an unknown action", async () => {
   const prerm = HOOKS.find((h) => h.name === "dpkg prerm")!;
   const root = createFakeRoot(IN_USE);
   try {
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     const before = snapshotTree(root.dir);
     for (const args of [
       ["upgrade", "1.1.0"],
@@ -138,11 +138,11 @@ test("dpkg prerm does nothing on upgrade, deconfigure or failed-upgrade, and ref
   }
 });
 
-test("rpm %preun uninstalls only on erase ($1 = 0), never when an upgrade removes the old version", () => {
+test("rpm %preun uninstalls only on erase ($1 = 0), never when an upgrade removes the old version", async () => {
   const preun = HOOKS.find((h) => h.name === "rpm %preun")!;
   const root = createFakeRoot();
   try {
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     const before = snapshotTree(root.dir);
     for (const count of ["1", "2"]) {
       const result = runHook(preun, root.dir, [count]);
@@ -164,9 +164,9 @@ test("dpkg postrm purge, after prerm remove: the marked overrides and the state 
   try {
     const [before] = await kmodConfigs(root.dir);
     const adminBefore = snapshotTree(path.join(root.dir, ADMIN));
-    assert.equal(apply(root.dir).status, 0);
-    assert.equal(run(root.dir, ["allow", "ufs"]).status, 0);
-    assert.equal(run(root.dir, ["block", "hfs"]).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
+    assert.equal((await run(root.dir, ["allow", "ufs"])).status, 0);
+    assert.equal((await run(root.dir, ["block", "hfs"])).status, 0);
 
     // `apt remove`: prerm uninstalls, postrm remove does nothing.
     assert.equal(runHook(prerm, root.dir).status, 0);

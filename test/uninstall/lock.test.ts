@@ -34,7 +34,7 @@ test("uninstall waits for the lock holder (an apply, say), says so once, and goe
   // The holder lives until the run has said it waits, however slow the machine.
   const holder = spawn("sleep", ["60"]);
   try {
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     fs.writeFileSync(path.join(root.dir, "run/fsblacklist.lock"), `${holder.pid}\n`);
     const started = start(root.dir, []);
     let waited = false;
@@ -59,7 +59,7 @@ test("uninstall waits for the lock holder (an apply, say), says so once, and goe
 test("six runs at once: all succeed, exactly one changes anything", async () => {
   const root = createFakeRoot({ loaded: ["jfs"] });
   try {
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     const runs = await Promise.all(Array.from({ length: 6 }, () => start(root.dir, ["--json", "--purge"]).done));
     for (const run of runs) {
       assert.equal(run.status, 0, run.stderr);
@@ -81,7 +81,7 @@ test("another run removes var/lib/fsblacklist while this one waits for the lock:
     holder.kill();
     root.cleanup();
   });
-  assert.equal(apply(root.dir).status, 0);
+  assert.equal((await apply(root.dir)).status, 0);
   fs.writeFileSync(path.join(root.dir, "run/fsblacklist.lock"), `${holder.pid}\n`);
   let stdout = "";
   let stderr = "";

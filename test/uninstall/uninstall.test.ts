@@ -13,7 +13,7 @@ import { fragmentName } from "../../src/policy/fragment.ts";
 import { renderMarker } from "../../src/policy/marker.ts";
 import { ADMIN, DEFAULT_MODULES, STATE, VENDOR, apply, kmodVerdict, loadableFor, writeConfig } from "../apply/helpers.ts";
 import { besidesNewDirectories, kmodConfigs, run, uninstall, uninstallJson } from "./helpers.ts";
-import { readOnly } from "../helpers/mounts.ts";
+import { readOnlyAsync } from "../helpers/mounts.ts";
 
 const ADMIN_FILES = {
   [`${ADMIN}/local.conf`]: "options loop max_loop=8\n",
@@ -38,11 +38,11 @@ test("apply then uninstall: kmod's configuration is byte for byte the one before
   try {
     const before = snapshotTree(root.dir);
     const [kmodBefore] = await kmodConfigs(root.dir);
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     const [kmodApplied] = await kmodConfigs(root.dir);
     assert.notEqual(kmodApplied, kmodBefore, "apply changed what kmod enforces");
 
-    const json = uninstallJson(root.dir);
+    const json = await uninstallJson(root.dir);
     assert.equal(json.changed, true);
     assert.equal(json.blacklistChanged, true);
     assert.equal(json.initramfsStale, true);
@@ -69,7 +69,7 @@ test("apply then uninstall: kmod's configuration is byte for byte the one before
     const state = JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8"));
     assert.deepEqual([state.installed, state.kept], [[], []]);
 
-    const purged = uninstallJson(root.dir, ["--purge"]);
+    const purged = await uninstallJson(root.dir, ["--purge"]);
     assert.deepEqual(
       purged.actions.map((a) => a.action),
       ["leave"],
@@ -87,12 +87,12 @@ test("allow and block overrides stay on a plain uninstall, reported, and go with
   const root = createFakeRoot(IN_USE);
   try {
     const [kmodBefore] = await kmodConfigs(root.dir);
-    assert.equal(apply(root.dir).status, 0);
-    assert.equal(run(root.dir, ["allow", "ufs"]).status, 0);
-    assert.equal(run(root.dir, ["block", "hfs"]).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
+    assert.equal((await run(root.dir, ["allow", "ufs"])).status, 0);
+    assert.equal((await run(root.dir, ["block", "hfs"])).status, 0);
     const decisions = [`${ADMIN}/${fragmentName("hfs")}`, `${ADMIN}/${fragmentName("ufs")}`];
 
-    const plain = uninstallJson(root.dir);
+    const plain = await uninstallJson(root.dir);
     const left = plain.actions.filter((a) => a.action === "leave");
     assert.deepEqual(
       left.map((a) => a.path),
@@ -106,18 +106,18 @@ test("allow and block overrides stay on a plain uninstall, reported, and go with
     assert.ok(!verdict.blacklisted.has("ufs") && !verdict.blacklisted.has("jfs"));
 
     const settled = snapshotTree(root.dir);
-    const again = uninstall(root.dir, ["--json"]);
+    const again = await uninstall(root.dir, ["--json"]);
     assert.equal(again.status, 0, again.stderr);
     const againJson = JSON.parse(again.stdout);
     assert.deepEqual([againJson.changed, againJson.initramfsStale, againJson.state.action], [false, true, "none"], "the first run's rebuild is still owed");
     assert.deepEqual(treeDiff(settled, snapshotTree(root.dir)), [], "a second run changes nothing, not even a time");
-    const text = uninstall(root.dir);
+    const text = await uninstall(root.dir);
     assert.match(
       text.stdout,
       /\nNothing to do: nothing fsblacklist installed is left to remove\.\n(?:.*\n)*A rebuild of the initramfs is owed since \S+ \(the state file keeps it until one is run or seen\)\.\n$/,
     );
 
-    const purged = uninstallJson(root.dir, ["--purge"]);
+    const purged = await uninstallJson(root.dir, ["--purge"]);
     assert.deepEqual(
       purged.actions.filter((a) => a.action === "remove").map((a) => a.path),
       decisions,
@@ -129,31 +129,31 @@ test("allow and block overrides stay on a plain uninstall, reported, and go with
     assert.equal(fs.readFileSync(path.join(root.dir, ADMIN, fragmentName("qnx6")), "utf8"), ADMIN_FILES[`${ADMIN}/${fragmentName("qnx6")}`]);
 
     const purgedTree = snapshotTree(root.dir);
-    assert.equal(uninstallJson(root.dir, ["--purge"]).changed, false);
+    assert.equal((await uninstallJson(root.dir, ["--purge"])).changed, false);
     assert.deepEqual(treeDiff(purgedTree, snapshotTree(root.dir)), []);
   } finally {
     root.cleanup();
   }
 });
 
-test("--dry-run writes nothing (no lock either) and shows exactly what the real run then does", () => {
+test("--dry-run writes nothing (no lock either) and shows exactly what the real run then does", async () => {
   const root = createFakeRoot(IN_USE);
   try {
-    assert.equal(apply(root.dir).status, 0);
-    assert.equal(run(root.dir, ["block", "hfs"]).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
+    assert.equal((await run(root.dir, ["block", "hfs"])).status, 0);
     const before = snapshotTree(root.dir);
     for (const args of [["--dry-run"], ["--dry-run", "--purge"]]) {
-      const dry = uninstallJson(root.dir, args);
+      const dry = await uninstallJson(root.dir, args);
       assert.equal(dry.dryRun, true);
       assert.equal(dry.changed, true, "it would change something");
-      const text = uninstall(root.dir, args);
+      const text = await uninstall(root.dir, args);
       assert.equal(text.status, 0, text.stderr);
       assert.match(text.stdout, /^fsblacklist uninstall( --purge)? --dry-run\n {2}would remove {7}usr\/lib\/modprobe\.d\/60-blacklist_fs-adfs\.conf \(adfs\)\n/);
       assert.match(text.stdout, /\nDry run: nothing was changed\.\n$/);
       assert.deepEqual(treeDiff(before, snapshotTree(root.dir)), [], `${args.join(" ")} wrote nothing`);
     }
-    const planned = uninstallJson(root.dir, ["--dry-run", "--purge"]);
-    const done = uninstallJson(root.dir, ["--purge"]);
+    const planned = await uninstallJson(root.dir, ["--dry-run", "--purge"]);
+    const done = await uninstallJson(root.dir, ["--purge"]);
     assert.deepEqual(done.actions, planned.actions);
     assert.deepEqual(done.state, planned.state);
     assert.equal(done.dryRun, false);
@@ -167,14 +167,14 @@ test("a vendor file of our name that fsblacklist did not write stays, reported, 
   const root = createFakeRoot({ ...IN_USE, files: { ...ADMIN_FILES, [`${VENDOR}/${fragmentName("jfs")}`]: foreign } });
   try {
     const [kmodBefore] = await kmodConfigs(root.dir);
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     // A fragment apply installed, replaced since by someone else: the state lists it, its content is not ours.
     const replaced = `${VENDOR}/${fragmentName("hfs")}`;
     fs.writeFileSync(path.join(root.dir, replaced), "blacklist hfs\n");
     const untouched = (snap: Map<string, string>): (string | undefined)[] => [`./${VENDOR}/${fragmentName("jfs")}`, `./${replaced}`].map((f) => snap.get(f));
     const before = snapshotTree(root.dir);
 
-    const json = uninstallJson(root.dir);
+    const json = await uninstallJson(root.dir);
     assert.deepEqual(untouched(snapshotTree(root.dir)), untouched(before), "both foreign files are byte and mtime unchanged");
     const leave = (file: string) => json.actions.find((a) => a.action === "leave" && a.path === file);
     assert.match(leave(`${VENDOR}/${fragmentName("jfs")}`)!.reason, /does not start with fsblacklist's policy header: not fsblacklist's, left alone$/);
@@ -189,7 +189,7 @@ test("a vendor file of our name that fsblacklist did not write stays, reported, 
     );
     assert.ok(loadableFor(kmodVerdict(root.dir), "jfs"), "jfs, loaded, stays loadable");
 
-    const purged = uninstallJson(root.dir, ["--purge"]);
+    const purged = await uninstallJson(root.dir, ["--purge"]);
     assert.ok(purged.actions.some((a) => a.action === "remove" && a.path === `${ADMIN}/${fragmentName("jfs")}`));
     assert.deepEqual(untouched(snapshotTree(root.dir)), untouched(before));
     fs.writeFileSync(path.join(root.dir, replaced), "");
@@ -205,10 +205,10 @@ test("kmod before 32 (lib/modprobe.d), without a state file: every fragment is f
   const root = createFakeRoot({ ...IN_USE, kmodVersion: "30+20221128-1" });
   try {
     const [kmodBefore] = await kmodConfigs(root.dir);
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     assert.equal(fragmentsIn(root.dir, "lib/modprobe.d").length, DEFAULT_MODULES.length);
     fs.rmSync(path.join(root.dir, STATE));
-    const json = uninstallJson(root.dir);
+    const json = await uninstallJson(root.dir);
     assert.deepEqual(json.state, { path: STATE, action: "none", directory: null }, "no state file is created");
     assert.equal(json.actions.filter((a) => a.action === "remove" && a.path.startsWith("lib/modprobe.d/")).length, DEFAULT_MODULES.length);
     assert.deepEqual(fragmentsIn(root.dir, "lib/modprobe.d"), []);
@@ -227,8 +227,8 @@ test("a merged /usr (lib -> usr/lib): each fragment is removed once, and kmod, w
     fs.rmSync(path.join(root.dir, "lib"), { recursive: true });
     fs.symlinkSync("usr/lib", path.join(root.dir, "lib"));
     const [kmodBefore] = await kmodConfigs(root.dir);
-    assert.equal(apply(root.dir).status, 0);
-    const json = uninstallJson(root.dir);
+    assert.equal((await apply(root.dir)).status, 0);
+    const json = await uninstallJson(root.dir);
     const removed = json.actions.filter((a) => a.action === "remove" && a.file === "fragment").map((a) => a.path);
     assert.deepEqual(removed, DEFAULT_MODULES.map((m) => `${VENDOR}/${fragmentName(m)}`).sort());
     assert.equal(json.blacklistChanged, true);
@@ -239,12 +239,12 @@ test("a merged /usr (lib -> usr/lib): each fragment is removed once, and kmod, w
   }
 });
 
-test("a read-only admin directory: the fragments go first, kept filesystems stay loadable, exit 1, and the next run finishes", () => {
+test("a read-only admin directory: the fragments go first, kept filesystems stay loadable, exit 1, and the next run finishes", async () => {
   const root = createFakeRoot(IN_USE);
   const admin = path.join(root.dir, ADMIN);
   try {
-    assert.equal(apply(root.dir).status, 0);
-    const result = readOnly(admin, () => uninstall(root.dir));
+    assert.equal((await apply(root.dir)).status, 0);
+    const result = await readOnlyAsync(admin, () => uninstall(root.dir));
     assert.equal(result.status, 1);
     assert.equal(result.stdout, "");
     assert.match(
@@ -258,7 +258,7 @@ test("a read-only admin directory: the fragments go first, kept filesystems stay
     for (const module of ["jfs", "minix", "hfsplus"]) assert.ok(loadableFor(verdict, module), `${module} stays loadable`);
     assert.ok(!fs.existsSync(path.join(root.dir, "run/fsblacklist.lock")), "the lock is released");
 
-    const finished = uninstallJson(root.dir);
+    const finished = await uninstallJson(root.dir);
     assert.deepEqual(
       finished.actions.filter((a) => a.action === "remove").map((a) => a.path),
       ["hfsplus", "jfs", "minix"].map((m) => `${ADMIN}/${fragmentName(m)}`),
@@ -269,17 +269,17 @@ test("a read-only admin directory: the fragments go first, kept filesystems stay
   }
 });
 
-test("initramfs: regenerate rebuilds after the blacklist changed, a failed rebuild exits 1 and is retried by the next run", () => {
+test("initramfs: regenerate rebuilds after the blacklist changed, a failed rebuild exits 1 and is retried by the next run", async () => {
   const root = createFakeRoot();
   try {
     installShell(root.dir);
     installDracut(root.dir, 0);
     writeConfig(root.dir, "initramfs: {mode: regenerate, underRoot: true}\n");
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     assert.equal(dracutRuns(root.dir).length, 1);
 
     installDracut(root.dir, 3);
-    const failed = uninstall(root.dir, ["--json"]);
+    const failed = await uninstall(root.dir, ["--json"]);
     assert.equal(failed.status, 1);
     assert.equal(
       failed.stderr,
@@ -293,13 +293,13 @@ test("initramfs: regenerate rebuilds after the blacklist changed, a failed rebui
     assert.equal(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")).initramfsPending, true);
 
     installDracut(root.dir, 0);
-    const retried = uninstallJson(root.dir);
+    const retried = await uninstallJson(root.dir);
     assert.deepEqual(retried.actions, []);
     assert.deepEqual([retried.changed, retried.initramfsStale, retried.initramfs.regenerated], [true, false, true]);
     assert.equal(JSON.parse(fs.readFileSync(path.join(root.dir, STATE), "utf8")).initramfsPending, false);
     assert.equal(dracutRuns(root.dir).length, 3);
 
-    const quiet = uninstallJson(root.dir);
+    const quiet = await uninstallJson(root.dir);
     assert.deepEqual([quiet.changed, quiet.initramfsStale], [false, false]);
     assert.equal(dracutRuns(root.dir).length, 3, "no rebuild without a change");
   } finally {
@@ -307,17 +307,17 @@ test("initramfs: regenerate rebuilds after the blacklist changed, a failed rebui
   }
 });
 
-test("initramfs: regenerate without a state file: a failed rebuild says that nothing will retry it", () => {
+test("initramfs: regenerate without a state file: a failed rebuild says that nothing will retry it", async () => {
   const root = createFakeRoot();
   try {
     installShell(root.dir);
     installDracut(root.dir, 0);
     writeConfig(root.dir, "initramfs: {mode: regenerate, underRoot: true}\n");
-    assert.equal(apply(root.dir).status, 0);
+    assert.equal((await apply(root.dir)).status, 0);
     fs.rmSync(path.join(root.dir, STATE));
 
     installDracut(root.dir, 3);
-    const failed = uninstall(root.dir);
+    const failed = await uninstall(root.dir);
     assert.equal(failed.status, 1);
     assert.equal(
       failed.stderr,
@@ -331,22 +331,22 @@ test("initramfs: regenerate without a state file: a failed rebuild says that not
   }
 });
 
-test("bad usage exits 2 and a damaged state file of fsblacklist's is reported, kept by a plain run and removed by --purge", () => {
+test("bad usage exits 2 and a damaged state file of fsblacklist's is reported, kept by a plain run and removed by --purge", async () => {
   const damaged = '{"format": "fsblacklist-state-1", "installed": "x"}';
   const root = createFakeRoot({ files: { [STATE]: damaged } });
   try {
-    const bad = uninstall(root.dir, ["--bogus"]);
+    const bad = await uninstall(root.dir, ["--bogus"]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /unknown option '--bogus'/);
-    const extra = uninstall(root.dir, ["jfs"]);
+    const extra = await uninstall(root.dir, ["jfs"]);
     assert.equal(extra.status, 2);
 
-    const plain = uninstall(root.dir, ["--json"]);
+    const plain = await uninstall(root.dir, ["--json"]);
     assert.equal(plain.status, 0);
     assert.match(plain.stderr, /^fsblacklist: warning: var\/lib\/fsblacklist\/state\.json: /);
     assert.equal(JSON.parse(plain.stdout).changed, false);
     assert.equal(fs.readFileSync(path.join(root.dir, STATE), "utf8"), damaged);
-    const purged = uninstallJson(root.dir, ["--purge"]);
+    const purged = await uninstallJson(root.dir, ["--purge"]);
     assert.deepEqual([purged.changed, purged.state.action], [true, "remove"]);
     assert.ok(!fs.existsSync(path.join(root.dir, "var/lib/fsblacklist")));
   } finally {
@@ -354,12 +354,12 @@ test("bad usage exits 2 and a damaged state file of fsblacklist's is reported, k
   }
 });
 
-test("the state directory goes with --purge only when nothing else is in it", () => {
+test("the state directory goes with --purge only when nothing else is in it", async () => {
   const marker = renderMarker({ kind: "allow", module: "ufs", reason: "r", date: "2024-01-01T00:00:00.000Z", kernel: null });
   const root = createFakeRoot({ files: { [`${ADMIN}/${fragmentName("ufs")}`]: marker, "var/lib/fsblacklist/notes.txt": "mine\n" } });
   try {
-    assert.equal(apply(root.dir).status, 0);
-    const json = uninstallJson(root.dir, ["--purge"]);
+    assert.equal((await apply(root.dir)).status, 0);
+    const json = await uninstallJson(root.dir, ["--purge"]);
     assert.deepEqual(json.state, { path: STATE, action: "remove", directory: null });
     assert.deepEqual(fs.readdirSync(path.join(root.dir, "var/lib/fsblacklist")), ["notes.txt"]);
     assert.ok(!fs.existsSync(path.join(root.dir, ADMIN, fragmentName("ufs"))));
