@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runCli } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/cli.ts";
 import { createFakeRoot } from "../helpers/fake-root.ts";
 
 interface Doc {
@@ -15,8 +15,8 @@ interface Doc {
   actions: { action: string; path: string; diff?: string }[];
 }
 
-const json = (args: string[]): Doc => {
-  const result = runCli([...args, "--json"]);
+const json = async (args: string[]): Promise<Doc> => {
+  const result = await runInProcess([...args, "--json"]);
   assert.equal(result.status, 0, result.stderr);
   return JSON.parse(result.stdout) as Doc;
 };
@@ -38,7 +38,7 @@ function patchWith(dir: string, doc: Doc): void {
   execFileSync("patch", ["-p1", "--quiet", "--remove-empty-files", "-d", dir], { input: diffs });
 }
 
-test("the dry run's diffs, patched onto a copy of the root, are what apply writes", { skip: process.getuid?.() !== 0 && "needs root to apply on a root" }, (t) => {
+test("the dry run's diffs, patched onto a copy of the root, are what apply writes", { skip: process.getuid?.() !== 0 && "needs root to apply on a root" }, async (t) => {
   const root = createFakeRoot({ loaded: ["jfs"] });
   const copy = createFakeRoot({ loaded: ["jfs"] });
   t.after(() => {
@@ -46,21 +46,21 @@ test("the dry run's diffs, patched onto a copy of the root, are what apply write
     copy.cleanup();
   });
   for (const extra of [[], ["--profile", "cis-l2"]]) {
-    const preview = json(["apply", "--dry-run", "--root", root.dir, ...extra]);
+    const preview = await json(["apply", "--dry-run", "--root", root.dir, ...extra]);
     assert.ok(preview.actions.filter((a) => a.action !== "skip").every((a) => a.diff !== undefined && a.diff.includes(`b/${a.path}\n`) === (a.action !== "remove")));
     patchWith(copy.dir, preview);
-    assert.equal(json(["apply", "--root", root.dir, ...extra]).changed, true);
+    assert.equal((await json(["apply", "--root", root.dir, ...extra])).changed, true);
     assert.deepEqual(tree(copy.dir), tree(root.dir));
   }
   // A real run and a no-op dry run carry no diffs.
   assert.deepEqual(
-    json(["apply", "--dry-run", "--root", root.dir, "--profile", "cis-l2"]).actions.filter((a) => a.diff !== undefined),
+    (await json(["apply", "--dry-run", "--root", root.dir, "--profile", "cis-l2"])).actions.filter((a) => a.diff !== undefined),
     [],
   );
 
-  const block = json(["block", "hfs", "--dry-run", "--root", root.dir]);
+  const block = await json(["block", "hfs", "--dry-run", "--root", root.dir]);
   assert.match(block.actions[0]!.diff ?? "", /^--- \/dev\/null\n\+\+\+ b\/etc\/modprobe\.d\/60-blacklist_fs-hfs\.conf\n@@ /);
   patchWith(copy.dir, block);
-  json(["block", "hfs", "--root", root.dir]);
+  await json(["block", "hfs", "--root", root.dir]);
   assert.deepEqual(tree(copy.dir), tree(root.dir));
 });

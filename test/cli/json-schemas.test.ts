@@ -1,13 +1,13 @@
 // The JSON Schemas in schemas/ mean something: each is a valid draft 2020-12
-// schema that the test hook (test/helpers/json-schemas.ts, run by runCli() on
-// every --json run) uses, and a document that breaks the contract in any of the
-// ways a script would notice is refused.
+// schema that the test hook (test/helpers/json-schemas.ts, run by runCli() and
+// runInProcess() on every --json run) uses, and a document that breaks the
+// contract in any of the ways a script would notice is refused.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { createFakeRoot } from "../helpers/fake-root.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/cli.ts";
 import { SCHEMA_DIR, assertJsonOutput, commandOf, jsonOutputProblems, schemaErrors, schemaValidators } from "../helpers/json-schemas.ts";
 
 test("every schema is draft 2020-12 with its file name as $id, and every one but the shared definitions describes a document", () => {
@@ -31,10 +31,10 @@ test("the command of an argv: options and their values before it are skipped", (
   assert.equal(commandOf(["--json"]), null);
 });
 
-test("a document that breaks its schema is refused: missing key, unknown key, wrong type, value outside an enum, a diff outside a dry run", (t) => {
+test("a document that breaks its schema is refused: missing key, unknown key, wrong type, value outside an enum, a diff outside a dry run", async (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
-  const run = runCli(["--root", root.dir, "--json", "apply"]);
+  const run = await runInProcess(["--root", root.dir, "--json", "apply"]);
   assert.equal(run.status, 0, run.stderr);
   const good = JSON.parse(run.stdout) as Record<string, unknown> & { actions: Record<string, unknown>[]; initramfs: Record<string, unknown> };
   assert.deepEqual(schemaErrors("apply", good), [], "the real document is valid");
@@ -53,7 +53,7 @@ test("a document that breaks its schema is refused: missing key, unknown key, wr
   ];
   for (const [what, document] of wrong) assert.notDeepEqual(schemaErrors("apply", document), [], what);
   assert.notDeepEqual(schemaErrors("status", { kernel: null, notes: [], filesystems: [{ name: "jfs", state: "gone" }] }), []);
-  assert.notDeepEqual(schemaErrors("explain", { ...JSON.parse(runCli(["--root", root.dir, "--json", "explain", "--type", "jfs"]).stdout), cause: "mystery" }), []);
+  assert.notDeepEqual(schemaErrors("explain", { ...JSON.parse((await runInProcess(["--root", root.dir, "--json", "explain", "--type", "jfs"])).stdout), cause: "mystery" }), []);
 });
 
 test("the hook refuses what is not one valid document for the run: no JSON, the wrong exit code in the error, an error beside a success", () => {

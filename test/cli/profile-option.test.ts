@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runCli } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/cli.ts";
 import { createFakeRoot } from "../helpers/fake-root.ts";
 
 interface ApplyDoc {
@@ -14,21 +14,21 @@ interface ApplyDoc {
   actions: { action: string; path: string; module: string }[];
 }
 
-const run = (root: string, ...args: string[]): ApplyDoc => {
-  const result = runCli(["apply", "--root", root, "--json", ...args]);
+const run = async (root: string, ...args: string[]): Promise<ApplyDoc> => {
+  const result = await runInProcess(["apply", "--root", root, "--json", ...args]);
   assert.equal(result.status, 0, result.stderr);
   return JSON.parse(result.stdout) as ApplyDoc;
 };
 
-test("--profile previews a profile change with --dry-run, then applies it for one run", { skip: process.getuid?.() !== 0 && "needs root to apply on a root" }, (t) => {
+test("--profile previews a profile change with --dry-run, then applies it for one run", { skip: process.getuid?.() !== 0 && "needs root to apply on a root" }, async (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
-  assert.equal(run(root.dir).profile, "default");
-  assert.equal(run(root.dir).changed, false);
+  assert.equal((await run(root.dir)).profile, "default");
+  assert.equal((await run(root.dir)).changed, false);
 
   const vendor = path.join(root.dir, "usr/lib/modprobe.d");
   const before = fs.readdirSync(vendor).map((f) => [f, fs.readFileSync(path.join(vendor, f), "utf8")]);
-  const preview = run(root.dir, "--dry-run", "--profile", "cis-l2");
+  const preview = await run(root.dir, "--dry-run", "--profile", "cis-l2");
   assert.equal(preview.profile, "cis-l2");
   assert.equal(preview.changed, true);
   assert.ok(
@@ -45,17 +45,17 @@ test("--profile previews a profile change with --dry-run, then applies it for on
     "the preview wrote nothing",
   );
 
-  const applied = run(root.dir, "--profile", "cis-l2");
+  const applied = await run(root.dir, "--profile", "cis-l2");
   assert.equal(applied.changed, true);
   assert.match(fs.readFileSync(path.join(vendor, "60-blacklist_fs-squashfs.conf"), "utf8"), /install squashfs \/bin\/false/);
-  assert.equal(run(root.dir, "--profile", "cis-l2").changed, false, "a second run changes nothing");
+  assert.equal((await run(root.dir, "--profile", "cis-l2")).changed, false, "a second run changes nothing");
 });
 
-test("an unknown --profile is a usage error (exit 2) naming the profiles", (t) => {
+test("an unknown --profile is a usage error (exit 2) naming the profiles", async (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
   for (const command of ["apply", "status", "audit"]) {
-    const result = runCli([command, "--root", root.dir, "--profile", "paranoid", "--json"]);
+    const result = await runInProcess([command, "--root", root.dir, "--profile", "paranoid", "--json"]);
     assert.equal(result.status, 2, `${command}: ${result.stderr}`);
     const doc = JSON.parse(result.stdout) as { error: { message: string; hint: string } };
     assert.match(doc.error.message, /--profile paranoid: unknown policy profile/);

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { addKernel, createFakeRoot, DEFAULT_RELEASE, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/cli.ts";
 import { filesystemRules, BENCHMARK_RULES, type Benchmark } from "../../src/policy/benchmarks.ts";
 
 const KMOD_34 = "34.2-2";
@@ -20,8 +20,8 @@ function root(spec: FakeRootSpec & { profile?: string }): FakeRoot {
   return createFakeRoot({ kmodVersion: KMOD_34, ...spec, files });
 }
 
-function cli(r: FakeRoot, ...args: string[]): { status: number; stdout: string; stderr: string } {
-  return runCli([...args, "--root", r.dir]);
+async function cli(r: FakeRoot, ...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return runInProcess([...args, "--root", r.dir]);
 }
 
 /** The real modprobe with the root's configuration directories (kmod 34's list). */
@@ -49,7 +49,7 @@ const ADMIN_FILES = {
 };
 
 for (const profile of ["default", "cis-l2"]) {
-  test(`${profile}: the administrator's install lines stay the ones kmod runs after apply, allow, block and uninstall`, (t) => {
+  test(`${profile}: the administrator's install lines stay the ones kmod runs after apply, allow, block and uninstall`, async (t) => {
     const r = root({ profile, files: ADMIN_FILES });
     t.after(() => r.cleanup());
     const inForce = (): void => {
@@ -58,7 +58,7 @@ for (const profile of ["default", "cis-l2"]) {
       for (const [file, text] of Object.entries(ADMIN_FILES)) assert.equal(read(r, file), text, `${file} is byte for byte the administrator's`);
     };
 
-    const apply = cli(r, "apply", "--json");
+    const apply = await cli(r, "apply", "--json");
     assert.equal(apply.status, 0, apply.stderr);
     const json = JSON.parse(apply.stdout) as { installLinesInForce: { module: string; where: string; line: string }[]; notes: string[] };
     assert.deepEqual(
@@ -76,28 +76,28 @@ for (const profile of ["default", "cis-l2"]) {
     assert.match(fragment, /^# install-in-force: etc\/modprobe\.d\/hfs\.conf:3 `install hfs \/bin\/false`$/m);
     assert.match(read(r, "usr/lib/modprobe.d/60-blacklist_fs-jfs.conf"), /^install jfs /m, "a module without a foreign line keeps our install line");
     inForce();
-    const text = cli(r, "apply", "--dry-run");
+    const text = await cli(r, "apply", "--dry-run");
     assert.match(text.stdout, /Nothing to do/);
     assert.match(text.stdout, /hfs: etc\/modprobe\.d\/hfs\.conf:3 `install hfs \/bin\/false` stays in force/);
 
     // allow is refused (the administrator's file blacklists hfs): nothing changes.
-    assert.equal(cli(r, "allow", "hfs").status, 1);
+    assert.equal((await cli(r, "allow", "hfs")).status, 1);
     inForce();
-    const block = cli(r, "block", "freevxfs", "--json");
+    const block = await cli(r, "block", "freevxfs", "--json");
     assert.equal(block.status, 0, block.stderr);
     assert.doesNotMatch(read(r, "etc/modprobe.d/60-blacklist_fs-freevxfs.conf"), /^install /m);
     inForce();
-    assert.equal(cli(r, "reset", "freevxfs").status, 0);
+    assert.equal((await cli(r, "reset", "freevxfs")).status, 0);
     inForce();
-    assert.equal(cli(r, "uninstall").status, 0);
+    assert.equal((await cli(r, "uninstall")).status, 0);
     inForce();
   });
 }
 
-test("the same with a glob and in run/modprobe.d: `install hfs* /bin/true` is found and left in force", (t) => {
+test("the same with a glob and in run/modprobe.d: `install hfs* /bin/true` is found and left in force", async (t) => {
   const r = root({ profile: "cis-l1", files: { "run/modprobe.d/site.conf": "install hfs* /bin/true\n" } });
   t.after(() => r.cleanup());
-  assert.equal(cli(r, "apply").status, 0);
+  assert.equal((await cli(r, "apply")).status, 0);
   assert.equal(installRun(r, "hfs"), "/bin/true");
   assert.equal(installRun(r, "hfsplus"), "/bin/true");
   assert.equal(installRun(r, "jfs"), "/bin/false");
@@ -133,13 +133,13 @@ interface AuditJson {
 }
 
 for (const benchmark of ["cis-l1", "cis-l2"] as const) {
-  test(`${benchmark} with nothing in use: audit exits 0 and agrees with the CIS audit logic rule by rule`, (t) => {
+  test(`${benchmark} with nothing in use: audit exits 0 and agrees with the CIS audit logic rule by rule`, async (t) => {
     const r = root({ profile: benchmark });
     t.after(() => r.cleanup());
-    const before = cli(r, "audit", "--json");
+    const before = await cli(r, "audit", "--json");
     assert.equal(before.status, 1, "before apply the rules fail");
-    assert.equal(cli(r, "apply").status, 0);
-    const audit = cli(r, "audit", "--json");
+    assert.equal((await cli(r, "apply")).status, 0);
+    const audit = await cli(r, "audit", "--json");
     assert.equal(audit.status, 0, audit.stdout);
     const json = JSON.parse(audit.stdout) as AuditJson;
     assert.equal(json.benchmark, benchmark);
@@ -152,7 +152,7 @@ for (const benchmark of ["cis-l1", "cis-l2"] as const) {
   });
 }
 
-test("cis-l2 with hfsplus mounted and overlay loaded: apply keeps both and says so; audit exits 1 naming both with the reason", (t) => {
+test("cis-l2 with hfsplus mounted and overlay loaded: apply keeps both and says so; audit exits 1 naming both with the reason", async (t) => {
   const r = root({
     profile: "cis-l2",
     loaded: ["hfsplus", "overlay"],
@@ -162,12 +162,12 @@ test("cis-l2 with hfsplus mounted and overlay loaded: apply keeps both and says 
     ],
   });
   t.after(() => r.cleanup());
-  const apply = cli(r, "apply", "--json");
+  const apply = await cli(r, "apply", "--json");
   assert.equal(apply.status, 0, apply.stderr);
   const json = JSON.parse(apply.stdout) as { kept: { module: string }[]; deviations: { module: string; reason: string }[] };
   assert.deepEqual(json.kept.map((k) => k.module).sort(), ["hfsplus", "overlay"]);
   assert.deepEqual(json.deviations.map((d) => d.module).sort(), ["hfsplus", "overlayfs"]);
-  const audit = cli(r, "audit", "--json");
+  const audit = await cli(r, "audit", "--json");
   assert.equal(audit.status, 1);
   const rules = (JSON.parse(audit.stdout) as AuditJson).rules;
   const failed = rules.filter((rule) => rule.result === "fail");
@@ -177,14 +177,14 @@ test("cis-l2 with hfsplus mounted and overlay loaded: apply keeps both and says 
     assert.match(rule.reason, /is loaded now \(proc\/modules\)/);
   }
   assert.deepEqual(new Map(rules.map((rule) => [rule.module, rule.result])), cisAuditLogic(r, "cis-l2"));
-  const text = cli(r, "audit");
+  const text = await cli(r, "audit");
   assert.match(text.stdout, /^ {2}fail +hfsplus +kernel_module_hfsplus_disabled/m);
 });
 
-test("cis-l2 on a container host: overlay is kept even when nothing has loaded it yet, and reported as a deviation", (t) => {
+test("cis-l2 on a container host: overlay is kept even when nothing has loaded it yet, and reported as a deviation", async (t) => {
   const r = root({ profile: "cis-l2", files: { "usr/bin/podman": "#!/bin/sh\n" } });
   t.after(() => r.cleanup());
-  const json = JSON.parse(cli(r, "apply", "--json").stdout) as { kept: { module: string; reason: string }[]; deviations: { module: string; reason: string }[] };
+  const json = JSON.parse((await cli(r, "apply", "--json")).stdout) as { kept: { module: string; reason: string }[]; deviations: { module: string; reason: string }[] };
   assert.deepEqual(
     json.kept.map((k) => [k.module, k.reason]),
     [["overlay", "container runtime Podman installed (usr/bin/podman)"]],
@@ -194,10 +194,10 @@ test("cis-l2 on a container host: overlay is kept even when nothing has loaded i
   assert.equal(installRun(r, "squashfs"), "/bin/false");
 });
 
-test("block usb-storage under cis-l2: the benchmark's spelling and /bin/false, kmod blocks it, the warning names uas and BMC virtual media", (t) => {
+test("block usb-storage under cis-l2: the benchmark's spelling and /bin/false, kmod blocks it, the warning names uas and BMC virtual media", async (t) => {
   const r = root({ profile: "cis-l2" });
   t.after(() => r.cleanup());
-  const block = cli(r, "block", "usb-storage");
+  const block = await cli(r, "block", "usb-storage");
   assert.equal(block.status, 0, block.stderr);
   assert.match(block.stdout, /uas .*depends on it/);
   assert.match(block.stdout, /BMC virtual media/);
@@ -210,12 +210,12 @@ test("block usb-storage under cis-l2: the benchmark's spelling and /bin/false, k
   assert.ok(showconfig.includes("install usb_storage /bin/false"));
 });
 
-test("no profile blocks usb-storage by itself", () => {
+test("no profile blocks usb-storage by itself", async () => {
   const policy = readFileSync(new URL("../../blacklist.d/policy.json", import.meta.url), "utf8");
   for (const profile of Object.keys(JSON.parse(policy).profiles as object)) {
     const r = root({ profile });
     try {
-      assert.equal(cli(r, "apply").status, 0);
+      assert.equal((await cli(r, "apply")).status, 0);
       assert.equal(installRun(r, "usb_storage"), null, profile);
       assert.ok(!modprobe(r, "-c").split("\n").includes("blacklist usb_storage"), profile);
     } finally {
@@ -224,16 +224,16 @@ test("no profile blocks usb-storage by itself", () => {
   }
 });
 
-test("audit: bad usage exits 2; the default profile needs --benchmark", (t) => {
+test("audit: bad usage exits 2; the default profile needs --benchmark", async (t) => {
   const r = root({});
   t.after(() => r.cleanup());
-  const none = cli(r, "audit");
+  const none = await cli(r, "audit");
   assert.equal(none.status, 2);
   assert.match(none.stderr, /serves no benchmark/);
-  assert.equal(cli(r, "audit", "--benchmark", "cis-l3").status, 2);
+  assert.equal((await cli(r, "audit", "--benchmark", "cis-l3")).status, 2);
   // The default profile fails the benchmark on purpose: its install line loads the module by name.
-  assert.equal(cli(r, "apply").status, 0);
-  const audit = JSON.parse(cli(r, "audit", "--benchmark", "cis-l1", "--json").stdout) as AuditJson;
+  assert.equal((await cli(r, "apply")).status, 0);
+  const audit = JSON.parse((await cli(r, "audit", "--benchmark", "cis-l1", "--json")).stdout) as AuditJson;
   const hfs = audit.rules.find((rule) => rule.module === "hfs")!;
   assert.equal(hfs.result, "fail");
   assert.match(hfs.reason, /modprobe-hook hfs.*loading by name works/);
@@ -251,7 +251,7 @@ function showconfigFor(r: FakeRoot, release: string): string[] {
   return spawnSync("modprobe", [...dirs, "-d", r.dir, "-S", release, "-c"], { encoding: "utf8" }).stdout.split("\n");
 }
 
-test("audit judges every installed kernel: the rule fails when another kernel than the running one would load the module", (t) => {
+test("audit judges every installed kernel: the rule fails when another kernel than the running one would load the module", async (t) => {
   const r = root({ profile: "cis-l1" });
   t.after(() => r.cleanup());
   addKernel(r.dir, NEWER);
@@ -262,7 +262,7 @@ test("audit judges every installed kernel: the rule fails when another kernel th
   assert.ok(!showconfigFor(r, NEWER).includes("blacklist hfs"));
   assert.ok(!showconfigFor(r, NEWER).some((l) => l.startsWith("install hfs ")));
 
-  const audit = cli(r, "audit", "--json");
+  const audit = await cli(r, "audit", "--json");
   assert.equal(audit.status, 1, audit.stdout);
   const hfs = (JSON.parse(audit.stdout) as AuditJson).rules.find((rule) => rule.module === "hfs")!;
   assert.equal(hfs.result, "fail");
@@ -278,20 +278,20 @@ test("audit judges every installed kernel: the rule fails when another kernel th
   assert.match(cramfs.reason, new RegExp(`no installed kernel has a cramfs module \\(${DEFAULT_RELEASE}, ${NEWER.replace(/[.+]/g, "\\$&")}\\)`));
 });
 
-test("audit with no running kernel (an image build): each kernel's own modules.softdep counts for it", (t) => {
+test("audit with no running kernel (an image build): each kernel's own modules.softdep counts for it", async (t) => {
   const r = root({ profile: "cis-l1", running: false });
   t.after(() => r.cleanup());
   addKernel(r.dir, NEWER);
   for (const release of [DEFAULT_RELEASE, NEWER]) appendFileSync(path.join(r.dir, `lib/modules/${release}/modules.softdep`), HFS_LINES);
   for (const release of [DEFAULT_RELEASE, NEWER]) assert.ok(showconfigFor(r, release).includes("blacklist hfs"), release);
-  const hfs = (JSON.parse(cli(r, "audit", "--json").stdout) as AuditJson).rules.find((rule) => rule.module === "hfs")!;
+  const hfs = (JSON.parse((await cli(r, "audit", "--json")).stdout) as AuditJson).rules.find((rule) => rule.module === "hfs")!;
   assert.equal(hfs.result, "pass", hfs.reason);
   // Taken from the newer kernel only, the older one would load hfs.
   const older = path.join(r.dir, `lib/modules/${DEFAULT_RELEASE}/modules.softdep`);
   const text = readFileSync(older, "utf8");
   writeFileSync(older, text.slice(0, text.length - HFS_LINES.length));
   assert.ok(!showconfigFor(r, DEFAULT_RELEASE).includes("blacklist hfs"));
-  const after = (JSON.parse(cli(r, "audit", "--json").stdout) as AuditJson).rules.find((rule) => rule.module === "hfs")!;
+  const after = (JSON.parse((await cli(r, "audit", "--json")).stdout) as AuditJson).rules.find((rule) => rule.module === "hfs")!;
   assert.equal(after.result, "fail");
   assert.match(after.reason, new RegExp(`^on ${DEFAULT_RELEASE}: no effective \`blacklist hfs\` line`));
 });

@@ -1,15 +1,16 @@
 // `fsblacklist explain`: real images detected by the real blkid, against fake
-// roots with real Debian kernel metadata; one test per cause. Most run the
-// command in this process; the bundled command is run where its exit code and
-// output streams are what is tested. Under `npm test` three of the images take
-// the every-image check (test/helpers/tier.ts); test:evidence takes all nine.
+// roots with real Debian kernel metadata; one test per cause. All run the
+// command in this process: test/helpers/cli.ts's runInProcess where its exit
+// code and output streams are what is tested. Under `npm test` three of the
+// images take the every-image check (test/helpers/tier.ts); test:evidence
+// takes all nine.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { runCli } from "../helpers/cli.ts";
+import { runInProcess as runCommand } from "../helpers/cli.ts";
 import { createFakeRoot, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
 import { sampled } from "../helpers/tier.ts";
 import { makeImages, readMountFixture, runInProcess, type ImageName, type Images } from "./helpers.ts";
@@ -373,7 +374,7 @@ describe("human output", async () => {
   test("the cause first, then the evidence, then Fix: with the command", async () => {
     const root = createFakeRoot({ files: { "usr/lib/modprobe.d/60-blacklist_fs-minix.conf": fragment("minix") } });
     try {
-      const result = runCli(["explain", "--root", root.dir, image("minix")]);
+      const result = await runCommand(["explain", "--root", root.dir, image("minix")]);
       assert.equal(result.status, 0, result.stderr);
       const lines = result.stdout.split("\n");
       assert.equal(lines[0], "minix is blacklisted, so the kernel cannot load it when you mount.");
@@ -390,8 +391,8 @@ describe("human output", async () => {
 });
 
 describe("bad input exits 2 and names it", () => {
-  test("no such file (the bundled command: exit code and streams)", () => {
-    const result = runCli(["explain", "--root", plain.dir, "--json", "/nonexistent/disk.img"]);
+  test("no such file (exit code and streams)", async () => {
+    const result = await runCommand(["explain", "--root", plain.dir, "--json", "/nonexistent/disk.img"]);
     assert.equal(result.status, 2);
     // --json: the error is the one document on stdout as well.
     assert.equal(JSON.parse(result.stdout).error.exitCode, 2);

@@ -17,7 +17,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { BIN, runCli } from "../helpers/cli.ts";
+import { BIN, runInProcess } from "../helpers/cli.ts";
 import { canRunOracle, kmodLoads, runModprobe, type ModprobeRun } from "../facts/modprobe-oracle.ts";
 import { createFakeRoot, type FakeRoot } from "../helpers/fake-root.ts";
 import { sampled } from "../helpers/tier.ts";
@@ -164,8 +164,8 @@ interface Explained {
   evidence: string[];
 }
 
-function explain(root: FakeRoot, type: string): Explained {
-  const result = runCli(["--root", root.dir, "explain", "--type", type, "--json"]);
+async function explain(root: FakeRoot, type: string): Promise<Explained> {
+  const result = await runInProcess(["--root", root.dir, "explain", "--type", type, "--json"]);
   assert.equal(result.status, 0, result.stderr);
   return JSON.parse(result.stdout) as Explained;
 }
@@ -201,7 +201,7 @@ function runOnce(root: FakeRoot, once: string): void {
   }
 }
 
-test(`explain's fixes, run in order under the root, make the real kmod load the module (${TITLE})`, { skip: skipOracle }, (t) => {
+test(`explain's fixes, run in order under the root, make the real kmod load the module (${TITLE})`, { skip: skipOracle }, async (t) => {
   const bin = fsblacklistOnPath();
   t.after(() => rmSync(bin, { recursive: true, force: true }));
   let fixed = 0;
@@ -211,7 +211,7 @@ test(`explain's fixes, run in order under the root, make the real kmod load the 
     const root = build(c);
     try {
       const { type } = c.target;
-      const before = explain(root, type);
+      const before = await explain(root, type);
       if (before.cause === "not-blocked") continue;
       assert.ok(before.fixSteps.length > 0, `${c.title}: explain prints no verified fix (${before.cause}): ${before.advice}\n${before.evidence.join("\n")}`);
       assert.equal(kmodLoads(showDepends(root, type), readFileSync(path.join(root.dir, "proc/cmdline"), "utf8")), false, `${c.title}: kmod blocks it to begin with`);
@@ -237,7 +237,7 @@ test(`explain's fixes, run in order under the root, make the real kmod load the 
       const cmdline = readFileSync(path.join(root.dir, "proc/cmdline"), "utf8");
       const after = showDepends(root, type);
       assert.equal(kmodLoads(after, cmdline), true, `${c.title}: after ${before.fix.join(" ; ")}\nkmod: ${after.stdout}${after.stderr}`);
-      assert.equal(explain(root, type).cause, "not-blocked", `${c.title}: explain after the fix`);
+      assert.equal((await explain(root, type)).cause, "not-blocked", `${c.title}: explain after the fix`);
       fixed++;
     } finally {
       root.cleanup();

@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runCli } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/cli.ts";
 import { createFakeRoot, DEFAULT_RELEASE } from "../helpers/fake-root.ts";
 import { SAMPLING } from "../helpers/tier.ts";
 
@@ -30,21 +30,23 @@ function system(): ReturnType<typeof createFakeRoot> {
   });
 }
 
-function outputs(root: string): string[] {
-  return COMMANDS.map((args) => {
-    const run = runCli(["--root", root, ...args]);
+async function outputs(root: string): Promise<string[]> {
+  const texts: string[] = [];
+  for (const args of COMMANDS) {
+    const run = await runInProcess(["--root", root, ...args]);
     assert.equal(run.status, 0, `${args.join(" ")}: ${run.stderr}`);
     // A dry run's keeps say when they would be made.
-    return run.stdout.replaceAll(root, "<root>").replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<time>");
-  });
+    texts.push(run.stdout.replaceAll(root, "<root>").replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<time>"));
+  }
+  return texts;
 }
 
-test("damaged .bin index files give the answers of the text files", (t) => {
+test("damaged .bin index files give the answers of the text files", async (t) => {
   const reference = system();
   t.after(() => reference.cleanup());
   const modules = (root: string): string => path.join(root, "lib/modules", DEFAULT_RELEASE);
   for (const bin of BINS) fs.rmSync(path.join(modules(reference.dir), bin));
-  const expected = outputs(reference.dir);
+  const expected = await outputs(reference.dir);
   assert.ok(expected[1]!.includes('"module": "nfs"') && expected[3]!.includes("ext4"), "the commands reach the index");
 
   // Another kernel's real index, whose answers differ (ext4 built in, no minix): read through the link, it would show.
@@ -64,7 +66,7 @@ test("damaged .bin index files give the answers of the text files", (t) => {
     const root = system();
     try {
       for (const bin of BINS) damage(path.join(modules(root.dir), bin));
-      assert.deepEqual(outputs(root.dir), expected, what);
+      assert.deepEqual(await outputs(root.dir), expected, what);
     } finally {
       root.cleanup();
     }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BIN, runCli } from "../helpers/cli.ts";
+import { BIN, runInProcess } from "../helpers/cli.ts";
 import { parseKmodStderr, runOracle } from "../helpers/kmod-oracle.ts";
 import { KMOD_30_DPKG_STATUS, makeScratchDir, prng, utf8 } from "../helpers/tree-generator.ts";
 import { modelAt, removeTree, writeTree, type TreeNode } from "./trees.ts";
@@ -98,10 +98,10 @@ describe("binary and huge files", () => {
       theirs.map((r) => `${r.file}:${r.line}`),
     );
 
-    const run = runCli(["showconfig", "--root", root]);
+    const run = await runInProcess(["showconfig", "--root", root]);
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(run.stdoutBytes, oracle!.config);
-    const json = runCli(["showconfig", "--root", root, "--json"]);
+    const json = await runInProcess(["showconfig", "--root", root, "--json"]);
     assert.equal(json.status, 0);
     const doc = JSON.parse(json.stdout) as { entries: { kind: string; source: string }[] };
     assert.ok(doc.entries.some((e) => e.kind === "blacklist" && /^etc\/modprobe\.d\/binary\.conf:\d+$/.test(e.source)));
@@ -116,7 +116,7 @@ describe("binary and huge files", () => {
     assert.ok(fs.statSync(path.join(root, "etc/modprobe.d/huge.conf")).size > 20_000_000);
     const [oracle] = await runOracle([root], { parallel: 1 });
     const started = Date.now();
-    const run = runCli(["showconfig", "--root", root], { maxBuffer: 64 * 1024 * 1024 });
+    const run = await runInProcess(["showconfig", "--root", root]);
     const elapsed = Date.now() - started;
     assert.equal(run.status, 0, run.stderr);
     assert.ok(run.stdoutBytes.equals(oracle!.config), "showconfig output equals modprobe -c");
@@ -125,14 +125,14 @@ describe("binary and huge files", () => {
 });
 
 describe("file names", () => {
-  test("names that are UTF-8 text show as such in warnings and in --json", () => {
+  test("names that are UTF-8 text show as such in warnings and in --json", async () => {
     const root = tree({ "etc/modprobe.d/é.conf": utf8("blacklist é-mod\nbogus line\n"), "etc/modprobe.d/ü.conf": { dir: true } });
-    const run = runCli(["showconfig", "--root", root]);
+    const run = await runInProcess(["showconfig", "--root", root]);
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, "blacklist é_mod\n");
     assert.match(run.stderr, /^fsblacklist: warning: etc\/modprobe\.d\/ü\.conf: Directories inside directories are not supported: etc\/modprobe\.d\/ü\.conf$/m);
     assert.match(run.stderr, /^fsblacklist: warning: etc\/modprobe\.d\/é\.conf:2: ignoring bad line starting with 'bogus'$/m);
-    const json = JSON.parse(runCli(["showconfig", "--json", "--root", root]).stdout) as {
+    const json = JSON.parse((await runInProcess(["showconfig", "--json", "--root", root])).stdout) as {
       entries: { kind: string; module: string; source: string }[];
       diagnostics: { file: string; message: string }[];
     };
@@ -147,13 +147,13 @@ describe("file names", () => {
     inDir("lib/modprobe.d", [0xff, ...Buffer.from(".conf")], "blacklist masked_by_etc\n");
     // A literal backslash is escaped too, so this name does not read like the one above.
     inDir("lib/modprobe.d", [...Buffer.from("\\xff.conf")], "blacklist backslash\n");
-    const run = runCli(["showconfig", "--root", root]);
+    const run = await runInProcess(["showconfig", "--root", root]);
     const [oracle] = await runOracle([root], { parallel: 1 });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, oracle!.config.toString("latin1"));
     assert.equal(run.stdout, "blacklist backslash\nblacklist a\nblacklist z\nblacklist latin1\n");
     assert.equal(run.stderr, "fsblacklist: warning: etc/modprobe.d/\\xff.conf:2: ignoring bad line starting with 'bogus'\n");
-    const json = JSON.parse(runCli(["showconfig", "--json", "--root", root]).stdout) as { files: { path: string; masks: string[] }[]; entries: { source: string }[] };
+    const json = JSON.parse((await runInProcess(["showconfig", "--json", "--root", root])).stdout) as { files: { path: string; masks: string[] }[]; entries: { source: string }[] };
     assert.deepEqual(
       json.files.map((f) => [f.path, ...f.masks]),
       [["lib/modprobe.d/\\\\xff.conf"], ["etc/modprobe.d/a.conf"], ["lib/modprobe.d/z.conf"], ["etc/modprobe.d/\\xff.conf", "lib/modprobe.d/\\xff.conf"]],
@@ -175,7 +175,7 @@ describe("link loops", () => {
     });
     const [oracle] = await runOracle([root], { parallel: 1 });
     assert.equal(oracle!.config.toString("latin1"), "blacklist ok\n");
-    const run = runCli(["showconfig", "--root", root]);
+    const run = await runInProcess(["showconfig", "--root", root]);
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(run.stdoutBytes, oracle!.config);
     assert.match(run.stderr, /etc\/modprobe\.d\/self\.conf: cannot read: ELOOP/);
@@ -183,7 +183,7 @@ describe("link loops", () => {
     // proc/cmdline pointing at /proc/cmdline is, inside the root, a link to itself.
     fs.mkdirSync(path.join(root, "proc"));
     fs.symlinkSync("/proc/cmdline", path.join(root, "proc/cmdline"));
-    const looped = runCli(["showconfig", "--root", root]);
+    const looped = await runInProcess(["showconfig", "--root", root]);
     assert.equal(looped.status, 0, looped.stderr);
     assert.equal(looped.stdout, "blacklist ok\n");
     assert.match(looped.stderr, /proc\/cmdline: cannot read: ELOOP/);
@@ -191,22 +191,22 @@ describe("link loops", () => {
 });
 
 describe("the root itself", () => {
-  test("a --root that does not exist, or is a file: exit 2 naming it", () => {
+  test("a --root that does not exist, or is a file: exit 2 naming it", async () => {
     const missing = path.join(makeScratchDir("fsb-noroot-"), "not-there");
     roots.push(path.dirname(missing));
-    const run = runCli(["showconfig", "--root", missing]);
+    const run = await runInProcess(["showconfig", "--root", missing]);
     assert.equal(run.status, 2);
     assert.equal(run.stdout, "");
     assert.match(run.stderr, new RegExp(`--root ${missing.replaceAll("/", "\\/")}: no such directory`));
 
     const file = path.join(path.dirname(missing), "a-file");
     fs.writeFileSync(file, "");
-    const onFile = runCli(["showconfig", "--root", file]);
+    const onFile = await runInProcess(["showconfig", "--root", file]);
     assert.equal(onFile.status, 2);
     assert.match(onFile.stderr, /no such directory/);
   });
 
-  test("links that point outside the root are resolved inside it; nothing outside is read", () => {
+  test("links that point outside the root are resolved inside it; nothing outside is read", async () => {
     const outside = makeScratchDir("fsb-outside-");
     roots.push(outside);
     fs.writeFileSync(path.join(outside, "outside.conf"), "blacklist host_secret\n");
@@ -220,7 +220,7 @@ describe("the root itself", () => {
       "usr/lib/modprobe.d/host.conf": { link: path.join(outside, "file") },
       "proc/cmdline": { link: "/proc/cmdline" },
     });
-    const run = runCli(["showconfig", "--root", root]);
+    const run = await runInProcess(["showconfig", "--root", root]);
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, "blacklist inside\n");
     assert.doesNotMatch(run.stdout + run.stderr, /host_secret/);

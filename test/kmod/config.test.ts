@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
-import { runCli } from "../helpers/cli.ts";
+import { runCli, runInProcess } from "../helpers/cli.ts";
 import { KMOD_30_DPKG_STATUS, makeScratchDir } from "../helpers/tree-generator.ts";
 import { removeTree, writeTree, type TreeNode } from "./trees.ts";
 import { loadConfig, validateConfig } from "../../src/system/config.ts";
@@ -30,36 +30,37 @@ function trap(marker: string): string {
 }
 const esmTrap = (marker: string): string => `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(marker)}, "executed");\nexport default { kmodVersion: 31 };\n`;
 
-function kmodVersionShown(args: string[], cwd?: string): { status: number; version: number | null; stderr: string } {
-  const run = runCli(["showconfig", "--json", ...args], cwd === undefined ? {} : { cwd });
+/** In this process; with `cwd`, the bundled command started in that directory: what a real current directory holds must not count. */
+async function kmodVersionShown(args: string[], cwd?: string): Promise<{ status: number; version: number | null; stderr: string }> {
+  const run = cwd === undefined ? await runInProcess(["showconfig", "--json", ...args]) : runCli(["showconfig", "--json", ...args], { cwd });
   const version = run.status === 0 ? (JSON.parse(run.stdout) as { kmodVersion: number }).kmodVersion : null;
   return { status: run.status, version, stderr: run.stderr };
 }
 
 describe("loading", () => {
-  test("etc/fsblacklist/config.yaml under the root is read (kmodVersion overrides the dpkg database)", () => {
+  test("etc/fsblacklist/config.yaml under the root is read (kmodVersion overrides the dpkg database)", async () => {
     const root = tree({ "etc/fsblacklist/config.yaml": "# local settings\nkmodVersion: 33\nkeep:\n  always: [hfsplus]\ninitramfs: report\n" });
-    assert.deepEqual(kmodVersionShown(["--root", root]), { status: 0, version: 33, stderr: "" });
+    assert.deepEqual(await kmodVersionShown(["--root", root]), { status: 0, version: 33, stderr: "" });
   });
 
-  test("without a configuration the defaults apply", () => {
+  test("without a configuration the defaults apply", async () => {
     const root = tree({});
-    assert.equal(kmodVersionShown(["--root", root]).version, 30, "the dpkg database decides");
+    assert.equal((await kmodVersionShown(["--root", root])).version, 30, "the dpkg database decides");
   });
 
-  test("--config takes a JSON or YAML file anywhere", () => {
+  test("--config takes a JSON or YAML file anywhere", async () => {
     const root = tree({ "etc/fsblacklist/config.yaml": "kmodVersion: 33\n" });
     const elsewhere = makeScratchDir("fsb-config-");
     dirs.push(elsewhere);
     fs.writeFileSync(path.join(elsewhere, "settings.json"), JSON.stringify({ kmodVersion: 32, adminDir: "/etc/modprobe.d" }));
     fs.writeFileSync(path.join(elsewhere, "settings.yml"), "kmodVersion: 29\n");
-    assert.equal(kmodVersionShown(["--root", root, "--config", path.join(elsewhere, "settings.json")]).version, 32);
-    assert.equal(kmodVersionShown(["--root", root, "--config", path.join(elsewhere, "settings.yml")]).version, 29);
+    assert.equal((await kmodVersionShown(["--root", root, "--config", path.join(elsewhere, "settings.json")])).version, 32);
+    assert.equal((await kmodVersionShown(["--root", root, "--config", path.join(elsewhere, "settings.yml")])).version, 29);
   });
 
   test("an empty file is the defaults; a YAML $import of YAML under the root is merged", async () => {
     const empty = tree({ "etc/fsblacklist/config.yaml": "" });
-    assert.equal(kmodVersionShown(["--root", empty]).version, 30);
+    assert.equal((await kmodVersionShown(["--root", empty])).version, 30);
     const root = tree({
       "etc/fsblacklist/base.yaml": "kmodVersion: 32\nprofile: cis\n",
       "etc/fsblacklist/config.yaml": "$import: base.yaml\nprofile: default\n",
@@ -104,9 +105,9 @@ describe("bad configuration: exit 2, naming the file and the setting", () => {
     ["YAML syntax", "kmodVersion: [30\n", /etc\/fsblacklist\/config\.yaml:2:1: /],
   ];
   for (const [name, yaml, message] of cases) {
-    test(name, () => {
+    test(name, async () => {
       const root = tree({ "etc/fsblacklist/config.yaml": yaml });
-      const run = runCli(["showconfig", "--root", root]);
+      const run = await runInProcess(["showconfig", "--root", root]);
       assert.equal(run.status, 2, run.stderr);
       assert.equal(run.stdout, "");
       assert.match(run.stderr, message);
@@ -114,25 +115,25 @@ describe("bad configuration: exit 2, naming the file and the setting", () => {
     });
   }
 
-  test("a JSON file with a wrong type names it too", () => {
+  test("a JSON file with a wrong type names it too", async () => {
     const root = tree({});
     const file = path.join(root, "settings.json");
     fs.writeFileSync(file, JSON.stringify({ keep: { always: "vfat" } }));
-    const run = runCli(["showconfig", "--root", root, "--config", file]);
+    const run = await runInProcess(["showconfig", "--root", root, "--config", file]);
     assert.equal(run.status, 2);
     assert.match(run.stderr, /settings\.json: 'keep\.always' must be a list of filesystem names/);
   });
 
-  test("a missing --config file", () => {
+  test("a missing --config file", async () => {
     const root = tree({});
-    const run = runCli(["showconfig", "--root", root, "--config", path.join(root, "nope.yaml")]);
+    const run = await runInProcess(["showconfig", "--root", root, "--config", path.join(root, "nope.yaml")]);
     assert.equal(run.status, 2);
     assert.match(run.stderr, /nope\.yaml: no such configuration file/);
   });
 });
 
 describe("no code is ever executed as configuration", () => {
-  test("cosmiconfig's meta-config and rc files in the current directory are never loaded", () => {
+  test("cosmiconfig's meta-config and rc files in the current directory are never loaded", async () => {
     const cwd = makeScratchDir("fsb-cwd-");
     dirs.push(cwd);
     const markers = ["meta", "rc-js", "rc-cjs", "rc-mjs", "config-js", "config-dir-js"].map((name) => path.join(cwd, `EXECUTED-${name}`));
@@ -153,40 +154,40 @@ describe("no code is ever executed as configuration", () => {
       fs.writeFileSync(path.join(cwd, rel), content);
     }
     const root = tree({ "srv/settings.yaml": "kmodVersion: 32\n" });
-    assert.deepEqual(kmodVersionShown(["--root", root], cwd), { status: 0, version: 30, stderr: "" });
-    assert.deepEqual(kmodVersionShown(["--root", root, "--config", path.join(root, "srv/settings.yaml")], cwd), { status: 0, version: 32, stderr: "" });
+    assert.deepEqual(await kmodVersionShown(["--root", root], cwd), { status: 0, version: 30, stderr: "" });
+    assert.deepEqual(await kmodVersionShown(["--root", root, "--config", path.join(root, "srv/settings.yaml")], cwd), { status: 0, version: 32, stderr: "" });
     assert.equal(runCli(["--help"], { cwd }).status, 0);
     for (const marker of markers) assert.equal(fs.existsSync(marker), false, `${path.basename(marker)}: code in the current directory ran`);
   });
 
-  test("--config with a JavaScript or TypeScript file is refused without running it", () => {
+  test("--config with a JavaScript or TypeScript file is refused without running it", async () => {
     const root = tree({});
     for (const ext of [".js", ".cjs", ".mjs", ".ts"]) {
       const marker = path.join(root, `EXECUTED${ext}`);
       const file = path.join(root, `settings${ext}`);
       fs.writeFileSync(file, ext === ".mjs" ? esmTrap(marker) : trap(marker));
-      const run = runCli(["showconfig", "--root", root, "--config", file]);
+      const run = await runInProcess(["showconfig", "--root", root, "--config", file]);
       assert.equal(run.status, 2, ext);
       assert.match(run.stderr, new RegExp(`settings\\${ext}: configuration must be a \\.yaml, \\.yml or \\.json file`));
       assert.equal(fs.existsSync(marker), false, `${ext} ran`);
     }
   });
 
-  test("a YAML $import of JavaScript is refused without running it", () => {
+  test("a YAML $import of JavaScript is refused without running it", async () => {
     const root = tree({ "etc/fsblacklist/": { dir: true } });
     const marker = path.join(root, "EXECUTED-import");
     fs.writeFileSync(path.join(root, "etc/fsblacklist/evil.js"), trap(marker));
     for (const config of ["$import: evil.js\n", "$import: [base.yaml, evil.js]\n", "$import: ./evil\n"]) {
       fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), config);
       fs.writeFileSync(path.join(root, "etc/fsblacklist/base.yaml"), "kmodVersion: 32\n");
-      const run = runCli(["showconfig", "--root", root]);
+      const run = await runInProcess(["showconfig", "--root", root]);
       assert.equal(run.status, 2, config);
       assert.match(run.stderr, /etc\/fsblacklist\/config\.yaml: \$import .*only \.yaml, \.yml or \.json files can be imported/);
     }
     // Nested: an imported YAML file that imports JavaScript.
     fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "$import: base.yaml\n");
     fs.writeFileSync(path.join(root, "etc/fsblacklist/base.yaml"), "$import: evil.js\nkmodVersion: 32\n");
-    const nested = runCli(["showconfig", "--root", root]);
+    const nested = await runInProcess(["showconfig", "--root", root]);
     assert.equal(nested.status, 2);
     assert.match(nested.stderr, /^fsblacklist: etc\/fsblacklist\/base\.yaml: \$import evil\.js: only \.yaml, \.yml or \.json files can be imported/);
     assert.equal(fs.existsSync(marker), false, "the imported JavaScript ran");
@@ -233,12 +234,12 @@ describe("the vendor directory follows the kmod installed under the root", () =>
 });
 
 describe("a configured vendorDir that kmod does not read is refused", () => {
-  test("usr/lib/modprobe.d with kmod 31 on an unmerged root: exit 2 naming the file and the directories kmod reads", (t) => {
+  test("usr/lib/modprobe.d with kmod 31 on an unmerged root: exit 2 naming the file and the directories kmod reads", async (t) => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-vendor-"));
     t.after(() => fs.rmSync(root, { recursive: true, force: true }));
     fs.mkdirSync(path.join(root, "etc/fsblacklist"), { recursive: true });
     fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "kmodVersion: 31\nvendorDir: usr/lib/modprobe.d\n");
-    const result = runCli(["status", "--root", root]);
+    const result = await runInProcess(["status", "--root", root]);
     assert.equal(result.status, 2);
     assert.match(result.stderr, /etc\/fsblacklist\/config\.yaml: vendorDir usr\/lib\/modprobe\.d is not a directory kmod 31 reads/);
     assert.match(result.stderr, /lib\/modprobe\.d/);
@@ -256,21 +257,21 @@ describe("a configured vendorDir that kmod does not read is refused", () => {
 });
 
 describe("a configuration file that does not parse", () => {
-  test("YAML: exit 2 naming the root-relative file, line, column and the parser's reason", (t) => {
+  test("YAML: exit 2 naming the root-relative file, line, column and the parser's reason", async (t) => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-yaml-"));
     t.after(() => fs.rmSync(root, { recursive: true, force: true }));
     fs.mkdirSync(path.join(root, "etc/fsblacklist"), { recursive: true });
     fs.writeFileSync(path.join(root, "etc/fsblacklist/config.yaml"), "profile: [unclosed\nkeep: {\n");
-    const result = runCli(["status", "--root", root]);
+    const result = await runInProcess(["status", "--root", root]);
     assert.equal(result.status, 2);
     assert.equal(result.stderr, "fsblacklist: etc/fsblacklist/config.yaml:2:1: missed comma between flow collection entries\n");
   });
 
-  test("JSON: exit 2 with the parser's reason, not a code frame", (t) => {
+  test("JSON: exit 2 with the parser's reason, not a code frame", async (t) => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-json-"));
     t.after(() => fs.rmSync(root, { recursive: true, force: true }));
     fs.writeFileSync(path.join(root, "c.json"), '{"profile": "cis",,}');
-    const result = runCli(["status", "--root", root, "--config", path.join(root, "c.json")]);
+    const result = await runInProcess(["status", "--root", root, "--config", path.join(root, "c.json")]);
     assert.equal(result.status, 2);
     assert.match(result.stderr, /c\.json: Expected double-quoted property name in JSON at position 18\n$/);
   });

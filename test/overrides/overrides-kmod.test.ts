@@ -6,15 +6,15 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { runCli, BIN } from "../helpers/cli.ts";
+import { BIN, runInProcess, type CliResult } from "../helpers/cli.ts";
 import { runOracle } from "../helpers/kmod-oracle.ts";
 import { parseMarker } from "../../src/policy/marker.ts";
 import { ADMIN_DIR, VENDOR_DIR, linesFor, overridePath, policyRoot, snapshotTree } from "./helpers.ts";
 
 const JFS_HOOK = "install jfs /usr/bin/fsblacklist modprobe-hook jfs 2>/dev/null; /sbin/modprobe --ignore-install jfs $CMDLINE_OPTS";
 
-function cli(root: string, ...args: string[]): ReturnType<typeof runCli> {
-  return runCli(["--root", root, ...args]);
+async function cli(root: string, ...args: string[]): Promise<CliResult> {
+  return runInProcess(["--root", root, ...args]);
 }
 
 test("allow jfs: kmod no longer blacklists jfs; reset brings the vendor default back byte for byte", async (t) => {
@@ -23,7 +23,7 @@ test("allow jfs: kmod no longer blacklists jfs; reset brings the vendor default 
   const [initial] = await runOracle([root.dir]);
   assert.deepEqual(linesFor(initial!.config, "jfs"), ["blacklist jfs", JFS_HOOK], "the vendor fragment blocks jfs to begin with");
 
-  const allowed = cli(root.dir, "allow", "jfs");
+  const allowed = await cli(root.dir, "allow", "jfs");
   assert.equal(allowed.status, 0, allowed.stderr);
   assert.match(allowed.stdout, /jfs: allowed: wrote etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf/);
   assert.match(allowed.stdout, /masks usr\/lib\/modprobe\.d\/60-blacklist_fs-jfs\.conf/);
@@ -35,11 +35,11 @@ test("allow jfs: kmod no longer blacklists jfs; reset brings the vendor default 
   assert.deepEqual(linesFor(afterAllow!.config, "jfs"), [], "no blacklist and no install line for jfs after allow");
   assert.deepEqual(linesFor(afterAllow!.config, "minix"), linesFor(initial!.config, "minix"), "other filesystems stay as they were");
 
-  const again = cli(root.dir, "allow", "jfs");
+  const again = await cli(root.dir, "allow", "jfs");
   assert.equal(again.status, 0);
   assert.match(again.stdout, /nothing to do: already allowed/);
 
-  const reset = cli(root.dir, "reset", "jfs");
+  const reset = await cli(root.dir, "reset", "jfs");
   assert.equal(reset.status, 0, reset.stderr);
   assert.match(reset.stdout, /the default applies again: blacklisted by usr\/lib\/modprobe\.d\/60-blacklist_fs-jfs\.conf:\d+/);
   assert.equal(fs.existsSync(overridePath(root, "jfs")), false);
@@ -57,7 +57,7 @@ test("block jfs pins the blacklist: it survives apply with jfs loaded, and reset
     control.cleanup();
   });
 
-  const block = cli(blocked.dir, "block", "jfs");
+  const block = await cli(blocked.dir, "block", "jfs");
   assert.equal(block.status, 0, block.stderr);
   assert.match(block.stdout, /jfs: blocked: wrote etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf/);
   assert.match(block.stdout, /jfs is in use: jfs loaded \(proc\/modules\); jfs \/dev\/sdb1 on \/srv \(etc\/fstab:1\)/);
@@ -68,7 +68,7 @@ test("block jfs pins the blacklist: it survives apply with jfs loaded, and reset
   assert.ok(pinned.toString("utf8").endsWith(vendor));
 
   for (const root of [blocked, control]) {
-    const apply = cli(root.dir, "apply");
+    const apply = await cli(root.dir, "apply");
     assert.equal(apply.status, 0, apply.stderr);
   }
   const [afterBlock, afterKeep] = await runOracle([blocked.dir, control.dir]);
@@ -76,7 +76,7 @@ test("block jfs pins the blacklist: it survives apply with jfs loaded, and reset
   assert.deepEqual(linesFor(afterKeep!.config, "jfs"), [], "without the block, apply keeps the loaded jfs usable");
   assert.deepEqual(fs.readFileSync(overridePath(blocked, "jfs")), pinned, "apply leaves the block override as it was");
 
-  const reset = cli(blocked.dir, "reset", "jfs");
+  const reset = await cli(blocked.dir, "reset", "jfs");
   assert.equal(reset.status, 0, reset.stderr);
   const [afterReset] = await runOracle([blocked.dir]);
   assert.deepEqual(linesFor(afterReset!.config, "jfs"), ["blacklist jfs", JFS_HOOK], "the vendor fragment decides again");
@@ -85,7 +85,7 @@ test("block jfs pins the blacklist: it survives apply with jfs loaded, and reset
 test("filesystem types resolve to their module: block iso9660 blacklists isofs, allow vxfs masks freevxfs", async (t) => {
   const root = policyRoot();
   t.after(() => root.cleanup());
-  const block = cli(root.dir, "--json", "block", "iso9660");
+  const block = await cli(root.dir, "--json", "block", "iso9660");
   assert.equal(block.status, 0, block.stderr);
   const doc = JSON.parse(block.stdout) as { changed: boolean; actions: { action: string; path: string; module: string; reason: string }[] };
   assert.equal(doc.changed, true);
@@ -93,7 +93,7 @@ test("filesystem types resolve to their module: block iso9660 blacklists isofs, 
     doc.actions.map((a) => [a.action, a.path, a.module]),
     [["block", "etc/modprobe.d/60-blacklist_fs-isofs.conf", "isofs"]],
   );
-  const allow = cli(root.dir, "allow", "vxfs");
+  const allow = await cli(root.dir, "allow", "vxfs");
   assert.equal(allow.status, 0, allow.stderr);
   assert.match(allow.stdout, /vxfs \(module freevxfs\): allowed/);
 
@@ -108,7 +108,7 @@ test("an administrator's own file under the fragment name is never modified: all
   const before = snapshotTree(root.dir);
   for (const command of ["allow", "block", "reset"]) {
     for (const extra of command === "allow" ? [[], ["--dry-run"], ["--json"]] : [[]]) {
-      const result = cli(root.dir, command, "jfs", ...extra);
+      const result = await cli(root.dir, command, "jfs", ...extra);
       assert.equal(result.status, 1, `${command} ${extra.join(" ")}: ${result.stderr}`);
       const text = extra[0] === "--json" ? (JSON.parse(result.stdout) as { actions: { reason: string }[] }).actions[0]!.reason : result.stdout + result.stderr;
       assert.match(text, /etc\/modprobe\.d\/60-blacklist_fs-jfs\.conf is a file without fsblacklist's marker: it belongs to the administrator/);
@@ -123,7 +123,7 @@ test("a link to /dev/null under the fragment name is the administrator's mask to
   fs.mkdirSync(path.join(root.dir, ADMIN_DIR), { recursive: true });
   fs.symlinkSync("/dev/null", overridePath(root, "minix"));
   const before = snapshotTree(root.dir);
-  const result = cli(root.dir, "block", "minix");
+  const result = await cli(root.dir, "block", "minix");
   assert.equal(result.status, 1);
   assert.match(result.stderr, /is a link to \/dev\/null without fsblacklist's marker/);
   assert.deepEqual(snapshotTree(root.dir), before);
@@ -137,12 +137,12 @@ test("allow refuses, writing nothing, when a file fsblacklist does not manage wo
   });
   t.after(() => root.cleanup());
   const before = snapshotTree(root.dir);
-  const jfs = cli(root.dir, "allow", "jfs", "hfs");
+  const jfs = await cli(root.dir, "allow", "jfs", "hfs");
   assert.equal(jfs.status, 1);
   assert.match(jfs.stderr, /jfs: refused: jfs would stay unloadable: etc\/modprobe\.d\/local\.conf:2 blacklists jfs; fsblacklist does not manage those lines/);
   assert.match(jfs.stderr, /nothing was written/);
   assert.match(jfs.stdout, /^hfs: not done, because nothing is written when a change is refused: would allow: write etc\/modprobe\.d\/60-blacklist_fs-hfs\.conf$/m);
-  const minix = cli(root.dir, "allow", "minix");
+  const minix = await cli(root.dir, "allow", "minix");
   assert.equal(minix.status, 1);
   assert.match(minix.stderr, /etc\/modprobe\.d\/local\.conf:3 runs `\/bin\/false` instead of loading minix/);
   assert.deepEqual(snapshotTree(root.dir), before, "hfs was not allowed either: a refusal fails the whole run");
@@ -152,14 +152,14 @@ test("--dry-run prints the diff and writes nothing; --json prints one document",
   const root = policyRoot();
   t.after(() => root.cleanup());
   const before = snapshotTree(root.dir);
-  const dry = cli(root.dir, "block", "minix", "--dry-run");
+  const dry = await cli(root.dir, "block", "minix", "--dry-run");
   assert.equal(dry.status, 0, dry.stderr);
   assert.match(dry.stdout, /^--- \/dev\/null\n\+\+\+ b\/etc\/modprobe\.d\/60-blacklist_fs-minix\.conf\n@@ -0,0 \+1,\d+ @@\n/m);
   assert.match(dry.stdout, /^\+# fsblacklist-override: block$/m);
   assert.match(dry.stdout, /^\+blacklist minix$/m);
   assert.match(dry.stdout, /^minix: would block: write etc\/modprobe\.d\/60-blacklist_fs-minix\.conf: /m);
   assert.match(dry.stdout, /dry run: nothing was written/);
-  const json = cli(root.dir, "--json", "allow", "minix", "--dry-run");
+  const json = await cli(root.dir, "--json", "allow", "minix", "--dry-run");
   assert.equal(json.status, 0);
   const doc = JSON.parse(json.stdout) as Record<string, unknown>;
   assert.deepEqual(Object.keys(doc).sort(), ["actions", "changed", "dryRun", "initramfsStale"]);
@@ -187,15 +187,15 @@ test("--dry-run prints the diff and writes nothing; --json prints one document",
 test("reset removes only what fsblacklist wrote: a keep override from apply goes, an unknown name is a usage error", async (t) => {
   const root = policyRoot({ loaded: ["minix"] });
   t.after(() => root.cleanup());
-  assert.equal(cli(root.dir, "apply").status, 0);
+  assert.equal((await cli(root.dir, "apply")).status, 0);
   assert.equal(parseMarker(fs.readFileSync(overridePath(root, "minix"), "utf8"))?.kind, "keep");
-  const reset = cli(root.dir, "reset", "minix", "jfs");
+  const reset = await cli(root.dir, "reset", "minix", "jfs");
   assert.equal(reset.status, 0, reset.stderr);
   assert.match(reset.stdout, /minix: removed etc\/modprobe\.d\/60-blacklist_fs-minix\.conf: the default applies again: blacklisted by usr\/lib/);
   assert.match(reset.stdout, /jfs: nothing to do: no override/);
   assert.equal(fs.existsSync(overridePath(root, "minix")), false);
 
-  const typo = cli(root.dir, "block", "jsf");
+  const typo = await cli(root.dir, "block", "jsf");
   assert.equal(typo.status, 2);
   assert.match(typo.stderr, /unknown filesystem or module 'jsf'/);
 });
@@ -231,14 +231,14 @@ test("allow --now writes the override, then loads through the real modprobe; a f
   const hostHasIt = fs.existsSync("/sys/module/qnx4");
   if (hostHasIt) t.skip("qnx4 is loaded on this host: modprobe would report success");
   else {
-    const result = cli(withModules.dir, "allow", "qnx4", "--now");
+    const result = await cli(withModules.dir, "allow", "qnx4", "--now");
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stdout, /qnx4: allowed: wrote etc\/modprobe\.d\/60-blacklist_fs-qnx4\.conf/);
     assert.match(result.stderr, /^fsblacklist: could not load qnx4 \(modprobe: /m);
     assert.match(result.stderr, /hint: the override stays: qnx4 is no longer blacklisted/);
     assert.equal(parseMarker(fs.readFileSync(overridePath(withModules, "qnx4"), "utf8"))?.kind, "allow");
 
-    const json = cli(noModuleSupport.dir, "--json", "allow", "qnx4", "--now");
+    const json = await cli(noModuleSupport.dir, "--json", "allow", "qnx4", "--now");
     assert.equal(json.status, 1, json.stderr);
     const doc = JSON.parse(json.stdout) as { changed: boolean; loaded: { module: string; ok: boolean; error: string }[] };
     assert.equal(doc.changed, true);

@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { runCli } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/cli.ts";
 import { createFakeRoot, type FakeRoot } from "../helpers/fake-root.ts";
 import { modprobeArgs, oracleAvailable } from "../helpers/kmod-oracle.ts";
 
@@ -20,8 +20,8 @@ interface InstallLine {
   ours: boolean;
 }
 
-function fsb(r: FakeRoot, ...args: string[]): { status: number; stdout: string; stderr: string } {
-  const result = runCli(["--root", r.dir, ...args]);
+async function fsb(r: FakeRoot, ...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const result = await runInProcess(["--root", r.dir, ...args]);
   assert.equal(result.status, 0, `${args.join(" ")}: ${result.stderr}`);
   return result;
 }
@@ -50,45 +50,45 @@ function unwrapped(text: string): string {
   return text.replace(/\n {6}/g, " ");
 }
 
-function statusLines(r: FakeRoot, module: string): { lines: InstallLine[]; setAsideBy: string | null } {
-  const json = JSON.parse(fsb(r, "status", module, "--json").stdout) as { filesystems: { module: string; installLines: InstallLine[]; installSetAsideBy: string | null }[] };
+async function statusLines(r: FakeRoot, module: string): Promise<{ lines: InstallLine[]; setAsideBy: string | null }> {
+  const json = JSON.parse((await fsb(r, "status", module, "--json")).stdout) as { filesystems: { module: string; installLines: InstallLine[]; installSetAsideBy: string | null }[] };
   const row = json.filesystems.find((f) => f.module === module)!;
   return { lines: row.installLines, setAsideBy: row.installSetAsideBy };
 }
 
-function explainLines(r: FakeRoot, type: string): { lines: InstallLine[]; setAsideBy: string | null } {
-  const json = JSON.parse(fsb(r, "explain", "--type", type, "--json").stdout) as { installLines: InstallLine[]; installSetAsideBy: string | null };
+async function explainLines(r: FakeRoot, type: string): Promise<{ lines: InstallLine[]; setAsideBy: string | null }> {
+  const json = JSON.parse((await fsb(r, "explain", "--type", type, "--json")).stdout) as { installLines: InstallLine[]; installSetAsideBy: string | null };
   return { lines: json.installLines, setAsideBy: json.installSetAsideBy };
 }
 
-function applied(t: { after(fn: () => void): void }, files: Record<string, string>): FakeRoot {
+async function applied(t: { after(fn: () => void): void }, files: Record<string, string>): Promise<FakeRoot> {
   const r = createFakeRoot({ files });
   t.after(() => r.cleanup());
-  fsb(r, "apply");
+  await fsb(r, "apply");
   return r;
 }
 
 const HFS_CONF = { "etc/modprobe.d/hfs.conf": "install hfs /bin/false\n" };
 const RUN_GLOB = { "run/modprobe.d/x.conf": "install hfs* /bin/true\n" };
 
-test("hfs.conf's /bin/false and run's hfs* glob: both named, the first in kmod's order runs", { skip }, (t) => {
-  const r = applied(t, { ...HFS_CONF, ...RUN_GLOB });
+test("hfs.conf's /bin/false and run's hfs* glob: both named, the first in kmod's order runs", { skip }, async (t) => {
+  const r = await applied(t, { ...HFS_CONF, ...RUN_GLOB });
   const expected = [
     { where: "etc/modprobe.d/hfs.conf:1", line: "install hfs /bin/false", runs: true, ours: false },
     { where: "run/modprobe.d/x.conf:1", line: "install hfs* /bin/true", runs: false, ours: false },
   ];
   assert.equal(kmodRuns(r, "hfs"), "/bin/false");
-  for (const found of [statusLines(r, "hfs"), explainLines(r, "hfs")]) {
+  for (const found of [await statusLines(r, "hfs"), await explainLines(r, "hfs")]) {
     assert.deepEqual(found, { lines: expected, setAsideBy: null });
     assert.equal(markedRun(found.lines), kmodRuns(r, "hfs"));
   }
 
-  const status = fsb(r, "status", "hfs").stdout;
+  const status = (await fsb(r, "status", "hfs")).stdout;
   assert.match(
     status,
     /\n {2}install lines matching hfs, in kmod's order:\n {4}etc\/modprobe\.d\/hfs\.conf:1 `install hfs \/bin\/false`: kmod runs this one\n {4}run\/modprobe\.d\/x\.conf:1 `install hfs\* \/bin\/true`: not run: an earlier line\n {6}matches\n/,
   );
-  const explain = fsb(r, "explain", "--type", "hfs").stdout;
+  const explain = (await fsb(r, "explain", "--type", "hfs")).stdout;
   assert.match(
     explain,
     /\nInstall lines matching hfs, in kmod's order:\n {2}etc\/modprobe\.d\/hfs\.conf:1 `install hfs \/bin\/false`: kmod runs this one\n {2}run\/modprobe\.d\/x\.conf:1 `install hfs\* \/bin\/true`: not run: an earlier line matches\n/,
@@ -96,18 +96,18 @@ test("hfs.conf's /bin/false and run's hfs* glob: both named, the first in kmod's
 
   // hfsplus has only the glob, and apply left its fragment without an install line of ours.
   assert.equal(kmodRuns(r, "hfsplus"), "/bin/true");
-  assert.deepEqual(statusLines(r, "hfsplus").lines, [{ where: "run/modprobe.d/x.conf:1", line: "install hfs* /bin/true", runs: true, ours: false }]);
+  assert.deepEqual((await statusLines(r, "hfsplus")).lines, [{ where: "run/modprobe.d/x.conf:1", line: "install hfs* /bin/true", runs: true, ours: false }]);
 
-  const apply = fsb(r, "apply", "--dry-run").stdout;
+  const apply = (await fsb(r, "apply", "--dry-run")).stdout;
   assert.match(apply, /\nNote: hfs: etc\/modprobe\.d\/hfs\.conf:1 `install hfs \/bin\/false` stays in force\n/);
   assert.match(apply, /\nNote: hfs: run\/modprobe\.d\/x\.conf:1 `install hfs\* \/bin\/true` stays, shadowed by etc\/modprobe\.d\/hfs\.conf:1 \(kmod runs only the first line that matches\)\n/);
   assert.match(apply, /\nNote: hfsplus: run\/modprobe\.d\/x\.conf:1 `install hfs\* \/bin\/true` stays in force\n/);
 });
 
-test("kmod's order is by file name across the directories: run's a.conf runs before etc's hfs.conf", { skip }, (t) => {
-  const r = applied(t, { ...HFS_CONF, "run/modprobe.d/a.conf": "install hfs* /bin/true\n" });
+test("kmod's order is by file name across the directories: run's a.conf runs before etc's hfs.conf", { skip }, async (t) => {
+  const r = await applied(t, { ...HFS_CONF, "run/modprobe.d/a.conf": "install hfs* /bin/true\n" });
   assert.equal(kmodRuns(r, "hfs"), "/bin/true");
-  for (const found of [statusLines(r, "hfs"), explainLines(r, "hfs")]) {
+  for (const found of [await statusLines(r, "hfs"), await explainLines(r, "hfs")]) {
     assert.deepEqual(
       found.lines.map((l) => [l.where, l.runs]),
       [
@@ -119,33 +119,33 @@ test("kmod's order is by file name across the directories: run's a.conf runs bef
   }
 });
 
-test("a softdep makes kmod set every install line aside: none is marked as run", { skip }, (t) => {
-  const r = applied(t, { ...HFS_CONF, ...RUN_GLOB, "etc/modprobe.d/soft.conf": "softdep hfs pre: nls_utf8\n" });
+test("a softdep makes kmod set every install line aside: none is marked as run", { skip }, async (t) => {
+  const r = await applied(t, { ...HFS_CONF, ...RUN_GLOB, "etc/modprobe.d/soft.conf": "softdep hfs pre: nls_utf8\n" });
   assert.equal(kmodRuns(r, "hfs"), "insmod");
-  for (const found of [statusLines(r, "hfs"), explainLines(r, "hfs")]) {
+  for (const found of [await statusLines(r, "hfs"), await explainLines(r, "hfs")]) {
     assert.equal(found.setAsideBy, "etc/modprobe.d/soft.conf:1");
     assert.deepEqual(
       found.lines.map((l) => l.runs),
       [false, false],
     );
   }
-  assert.match(unwrapped(fsb(r, "status", "hfs").stdout), /`install hfs \/bin\/false`: set aside: the softdep at etc\/modprobe\.d\/soft\.conf:1 makes kmod load the module itself/);
+  assert.match(unwrapped((await fsb(r, "status", "hfs")).stdout), /`install hfs \/bin\/false`: set aside: the softdep at etc\/modprobe\.d\/soft\.conf:1 makes kmod load the module itself/);
 });
 
-test("with no line of the administrator's, fsblacklist's own install line is named as the one that runs", { skip }, (t) => {
-  const r = applied(t, {});
-  const { lines } = statusLines(r, "jfs");
+test("with no line of the administrator's, fsblacklist's own install line is named as the one that runs", { skip }, async (t) => {
+  const r = await applied(t, {});
+  const { lines } = await statusLines(r, "jfs");
   assert.equal(lines.length, 1);
   assert.deepEqual([lines[0]!.where, lines[0]!.runs, lines[0]!.ours], ["usr/lib/modprobe.d/60-blacklist_fs-jfs.conf:9", true, true]);
   assert.equal(markedRun(lines), kmodRuns(r, "jfs"));
-  assert.match(unwrapped(fsb(r, "status", "jfs").stdout), /60-blacklist_fs-jfs\.conf:9 `install jfs \/usr\/bin\/fsblacklist modprobe-hook jfs .*\(fsblacklist's\): kmod runs this one/s);
+  assert.match(unwrapped((await fsb(r, "status", "jfs")).stdout), /60-blacklist_fs-jfs\.conf:9 `install jfs \/usr\/bin\/fsblacklist modprobe-hook jfs .*\(fsblacklist's\): kmod runs this one/s);
 });
 
-test("a file name with control characters: escaped in the text of status and explain, exact in --json", { skip }, (t) => {
+test("a file name with control characters: escaped in the text of status and explain, exact in --json", { skip }, async (t) => {
   const name = "run/modprobe.d/x\x1b[2K\nremoved.conf";
-  const r = applied(t, { [name]: "install hfs* /bin/true\n" });
-  for (const found of [statusLines(r, "hfs"), explainLines(r, "hfs")]) assert.equal(found.lines[0]!.where, `${name}:1`);
-  for (const text of [fsb(r, "status", "hfs").stdout, fsb(r, "explain", "--type", "hfs").stdout]) {
+  const r = await applied(t, { [name]: "install hfs* /bin/true\n" });
+  for (const found of [await statusLines(r, "hfs"), await explainLines(r, "hfs")]) assert.equal(found.lines[0]!.where, `${name}:1`);
+  for (const text of [(await fsb(r, "status", "hfs")).stdout, (await fsb(r, "explain", "--type", "hfs")).stdout]) {
     assert.match(text, /run\/modprobe\.d\/x\\x1b\[2K\\nremoved\.conf:1 `install hfs\* \/bin\/true`/);
     assert.doesNotMatch(text, /\x1b/);
   }

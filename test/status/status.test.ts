@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readFileSync } from "node:fs";
 import { release as hostRelease } from "node:os";
 import { createFakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
-import { BIN, runCli } from "../helpers/cli.ts";
+import { BIN, runInProcess } from "../helpers/cli.ts";
 import { main } from "../../src/main.ts";
 import { entriesForProfile, fragmentName, loadPolicy, renderFragment, shippedPolicyDir } from "../../src/policy/policy.ts";
 import { renderMarker, type OverrideKind } from "../../src/policy/marker.ts";
@@ -235,13 +235,13 @@ test("status explains a kernel without module support, without auto-loading, and
   });
 });
 
-test("status as an unprivileged user on a fake root (bundled command)", {
+test("status as an unprivileged user on a fake root (the bundled command as nobody)", {
   skip: process.getuid?.() === 0 && existsSync("/usr/bin/setpriv") ? false : "needs root to drop privileges with setpriv",
-}, () => {
+}, async () => {
   const root = createFakeRoot(RICH);
   try {
     chmodSync(root.dir, 0o755);
-    const run = runCli(["status", "--root", root.dir, "--json"]);
+    const run = await runInProcess(["status", "--root", root.dir, "--json"]);
     const asNobody = runCliAs(["status", "--root", root.dir, "--json"]);
     assert.equal(asNobody.status, 0, asNobody.stderr);
     assert.equal(run.status, 0, run.stderr);
@@ -260,12 +260,12 @@ function runCliAs(args: string[]): Run {
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
-test("status on this machine, as a newcomer runs it (bundled command, as root and as nobody)", () => {
-  const run = runCli(["status"]);
+test("status on this machine, as a newcomer runs it (as root, and the bundled command as nobody)", async () => {
+  const run = await runInProcess(["status"]);
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /^Kernel: /);
   assert.match(run.stdout, /^\d+ filesystems: /m);
-  const json = runCli(["status", "--json"]);
+  const json = await runInProcess(["status", "--json"]);
   assert.equal(json.status, 0, json.stderr);
   const report = JSON.parse(json.stdout) as JsonReport;
   assert.equal(report.kernel, readFileSync("/proc/sys/kernel/osrelease", "utf8").trim() || hostRelease());

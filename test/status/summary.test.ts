@@ -2,7 +2,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runCli } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/cli.ts";
 import { createFakeRoot } from "../helpers/fake-root.ts";
 
 interface Doc {
@@ -10,12 +10,12 @@ interface Doc {
   summary: Record<string, number>;
 }
 
-test("the summary counts the filesystems by state and in use, and adds up", { skip: process.getuid?.() !== 0 && "needs root to apply on a root" }, (t) => {
+test("the summary counts the filesystems by state and in use, and adds up", { skip: process.getuid?.() !== 0 && "needs root to apply on a root" }, async (t) => {
   const root = createFakeRoot({ loaded: ["jfs"] });
   t.after(() => root.cleanup());
-  assert.equal(runCli(["apply", "--root", root.dir]).status, 0);
-  assert.equal(runCli(["block", "minix", "--root", root.dir]).status, 0);
-  const result = runCli(["status", "--root", root.dir, "--json"]);
+  assert.equal((await runInProcess(["apply", "--root", root.dir])).status, 0);
+  assert.equal((await runInProcess(["block", "minix", "--root", root.dir])).status, 0);
+  const result = await runInProcess(["status", "--root", root.dir, "--json"]);
   assert.equal(result.status, 0, result.stderr);
   const doc = JSON.parse(result.stdout) as Doc;
   const { total, inUse, staleImages, ...byState } = doc.summary;

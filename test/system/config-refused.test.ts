@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runCli } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/cli.ts";
 import { createFakeRoot } from "../helpers/fake-root.ts";
 import { snapshotTree, treeDiff } from "../helpers/tree-snapshot.ts";
 
@@ -54,7 +54,7 @@ const CASES: Case[] = [
 ];
 
 for (const c of CASES) {
-  test(`refused: ${c.name}`, (t) => {
+  test(`refused: ${c.name}`, async (t) => {
     const root = createFakeRoot({ fstab: "/dev/vda1 / ext4 defaults 0 1\n", ...(c.kmod === undefined ? {} : { kmodVersion: c.kmod }) });
     t.after(() => root.cleanup());
     if (c.merged === true) {
@@ -68,7 +68,7 @@ for (const c of CASES) {
     fs.writeFileSync(path.join(root.dir, CONFIG), c.config);
     const before = snapshotTree(root.dir);
     for (const args of [["apply"], ["allow", "jfs"], ["status"]]) {
-      const result = runCli(["--root", root.dir, ...args]);
+      const result = await runInProcess(["--root", root.dir, ...args]);
       assert.equal(result.status, 2, `${args[0]}: exit ${result.status}: ${result.stderr}`);
       assert.equal(result.stdout, "");
       assert.match(result.stderr, new RegExp(`^fsblacklist: ${CONFIG.replace(/\./g, "\\.")}: `), `${args[0]}: names the file: ${result.stderr}`);
@@ -78,7 +78,7 @@ for (const c of CASES) {
   });
 }
 
-test("the same directories set explicitly to their defaults, and keep.always with a policy filesystem, are accepted", (t) => {
+test("the same directories set explicitly to their defaults, and keep.always with a policy filesystem, are accepted", async (t) => {
   const root = createFakeRoot();
   t.after(() => root.cleanup());
   fs.mkdirSync(path.join(root.dir, "etc/fsblacklist"), { recursive: true });
@@ -86,34 +86,34 @@ test("the same directories set explicitly to their defaults, and keep.always wit
     path.join(root.dir, CONFIG),
     "vendorDir: /usr/lib/modprobe.d\nadminDir: etc/modprobe.d/\nstateFile: var/lib/fsblacklist/state.json\nkeep: {always: [squashfs, hfsplus, freevxfs, vxfs]}\n",
   );
-  const result = runCli(["--root", root.dir, "apply", "--dry-run"]);
+  const result = await runInProcess(["--root", root.dir, "apply", "--dry-run"]);
   assert.equal(result.status, 0, result.stderr);
 });
 
-test("an explicitly empty --root or --config is a usage error; an empty $DPKG_ROOT means /", () => {
+test("an explicitly empty --root or --config is a usage error; an empty $DPKG_ROOT means /", async () => {
   for (const args of [
     ["--root", "", "allow", "jfs"],
     ["--root=", "status"],
     ["--config", "", "status"],
     ["--config=", "apply", "--dry-run"],
   ]) {
-    const result = runCli(args, { env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "" } });
+    const result = await runInProcess(args, { env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "" } });
     assert.equal(result.status, 2, `${args.join(" ")}: ${result.stderr}`);
     assert.match(result.stderr, /^fsblacklist: --(root|config) '': /, args.join(" "));
     assert.equal(result.stdout, "");
   }
-  const dpkg = runCli(["status", "--json"], { env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "" } });
+  const dpkg = await runInProcess(["status", "--json"], { env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "" } });
   assert.equal(dpkg.status, 0, dpkg.stderr);
 });
 
-test("defaults on a root whose lib/modprobe.d is etc/modprobe.d are not refused: showconfig still describes it", (t) => {
+test("defaults on a root whose lib/modprobe.d is etc/modprobe.d are not refused: showconfig still describes it", async (t) => {
   // Seed 341 of the kmod differential: no configuration file, kmod 30, and
   // lib/modprobe.d a link to etc/modprobe.d. Nothing was chosen, so nothing is refused.
   const root = createFakeRoot({ kmodVersion: "30+20221128-1", files: { "etc/modprobe.d/sound.conf": "blacklist snd_hda_intel\n" } });
   t.after(() => root.cleanup());
   fs.rmSync(path.join(root.dir, "lib/modprobe.d"), { recursive: true, force: true });
   fs.symlinkSync("../etc/modprobe.d", path.join(root.dir, "lib/modprobe.d"));
-  const result = runCli(["--root", root.dir, "showconfig"]);
+  const result = await runInProcess(["--root", root.dir, "showconfig"]);
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /^blacklist snd_hda_intel$/m);
 });
