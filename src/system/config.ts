@@ -173,6 +173,9 @@ async function loadWithCosmiconfig(hostPath: string, shownPath: string, confineT
   }
 }
 
+/** A terminal colour sequence (ESC [ ... m). */
+const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
 /**
  * ": line:column: reason" for a syntax error. cosmiconfig prefixes the parser's
  * message with "YAML Error in <host path>:", which says neither where nor what.
@@ -182,8 +185,10 @@ function describeParseError(error: unknown, message: string): string {
   if (typeof yamlError.reason === "string" && typeof yamlError.mark?.line === "number" && typeof yamlError.mark.column === "number") {
     return `:${yamlError.mark.line + 1}:${yamlError.mark.column + 1}: ${yamlError.reason}`;
   }
-  // Skip the "... Error in <path>:" line and code frames ("> 1 | ...", "    |   ^").
+  // Skip the "... Error in <path>:" line and code frames ("> 1 | ...", "    |   ^"),
+  // which the parser colours when it thinks colour is wanted (a terminal, CI=true, FORCE_COLOR).
   const reason = message
+    .replace(COLOUR, "")
     .split("\n")
     .slice(/^(YAML|JSON) Error in /.test(message) ? 1 : 0)
     .map((line) => line.trim())

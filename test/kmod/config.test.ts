@@ -275,4 +275,19 @@ describe("a configuration file that does not parse", () => {
     assert.equal(result.status, 2);
     assert.match(result.stderr, /c\.json: Expected double-quoted property name in JSON at position 18\n$/);
   });
+
+  // The parser colours its code frame when it thinks colour is wanted (a terminal,
+  // CI=true as under Ansible or CI, FORCE_COLOR), decided from the process's own
+  // environment at start-up: hence the bundle in a child process.
+  test("JSON where colour is on (CI=true, FORCE_COLOR): the same reason, no coloured code frame", (t) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "fsb-json-"));
+    t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(root, "c.json"), '{"profile": "cis",,}');
+    const { NO_COLOR: _, ...inherited } = process.env;
+    for (const colour of [{ CI: "true" }, { FORCE_COLOR: "1" }]) {
+      const result = runCli(["status", "--root", root, "--config", path.join(root, "c.json")], { env: { ...inherited, DPKG_ROOT: "", ...colour } });
+      assert.equal(result.status, 2);
+      assert.match(result.stderr, /c\.json: Expected double-quoted property name in JSON at position 18\n$/, JSON.stringify(colour));
+    }
+  });
 });
