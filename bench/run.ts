@@ -10,7 +10,10 @@
 //
 // Environment: FSB_BENCH_RUNS (measured rounds, default 15), FSB_BENCH_WARMUP
 // (default 3), FSB_BENCH_MODULES (a lib/modules/<release> directory with a
-// full kernel's module metadata; default /lib/modules/`uname -r` when present).
+// full kernel's module metadata; default /lib/modules/`uname -r` when present),
+// FSB_BENCH_BEFORE (another build's bin/fsblacklist.js, e.g. of the commit before a
+// change: its status, apply, --version, hook and showconfig are timed in the same
+// rounds, and their ratios to the same baselines are shown as "before:" rows).
 
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -29,6 +32,7 @@ const BIN = fileURLToPath(new URL("../bin/fsblacklist.js", import.meta.url));
 const RUNS = positive(process.env["FSB_BENCH_RUNS"], 15);
 const WARMUP = positive(process.env["FSB_BENCH_WARMUP"], 3);
 const ENV = { ...process.env, NO_COLOR: "1", DPKG_ROOT: "" };
+const BEFORE = process.env["FSB_BENCH_BEFORE"] ? path.resolve(process.env["FSB_BENCH_BEFORE"]) : null;
 
 function positive(value: string | undefined, fallback: number): number {
   const n = Number(value);
@@ -70,7 +74,7 @@ const node = (name: string, args: readonly string[], okStatus?: readonly number[
   env: ENV,
   ...(okStatus ? { okStatus } : {}),
 });
-const cli = (name: string, root: string, args: readonly string[]): Contender => node(name, [BIN, "--root", root, ...args]);
+const cli = (name: string, root: string, args: readonly string[], bin = BIN): Contender => node(name, [bin, "--root", root, ...args]);
 
 const USED: FakeRootSpec = {
   loaded: ["jfs"],
@@ -118,31 +122,32 @@ function kmodVersion(): string | null {
 
 function benchStartup(): void {
   const fixture = installedRoot(createFakeRoot(USED));
-  const contenders = [
-    node("node -e 0", ["-e", "0"]),
-    cli("status --json", fixture.dir, ["status", "--json"]),
-    cli("apply --dry-run", fixture.dir, ["apply", "--dry-run"]),
-    // The floor under every command: start-up, the command table, one line out.
-    node("--version", [BIN, "--version"]),
-    // What every `modprobe MODULE` of a blacklisted module pays: no terminal, so the hook returns at once.
-    { ...node("modprobe-hook jfs", [BIN, "modprobe-hook", "jfs"]), env: { ...ENV, DPKG_ROOT: fixture.dir } },
-  ];
   const fullDir = findFullModules();
   const full = fullDir === null ? null : installedRoot(fullKernelRoot(fullDir));
-  if (full !== null) {
-    contenders.push(cli("status --json (full kernel)", full.dir, ["status", "--json"]), cli("apply --dry-run (full kernel)", full.dir, ["apply", "--dry-run"]));
-  }
+  // The commands timed, by label; each against node -e 0, and again with the build of FSB_BENCH_BEFORE.
+  const commands = (bin: string): [string, Contender][] => [
+    ["status --json / node -e 0 (fixture kernel, trimmed)", cli("status --json", fixture.dir, ["status", "--json"], bin)],
+    ["apply --dry-run / node -e 0 (fixture kernel, trimmed)", cli("apply --dry-run", fixture.dir, ["apply", "--dry-run"], bin)],
+    // The floor under every command: start-up, the command table, one line out.
+    ["--version / node -e 0 (start-up floor)", node("--version", [bin, "--version"])],
+    // What every `modprobe MODULE` of a blacklisted module pays: no terminal, so the hook returns at once.
+    ["modprobe-hook jfs / node -e 0 (not a terminal)", { ...node("modprobe-hook jfs", [bin, "modprobe-hook", "jfs"]), env: { ...ENV, DPKG_ROOT: fixture.dir } }],
+    ...(full === null
+      ? []
+      : ([
+          [`status --json / node -e 0 (full kernel ${path.basename(fullDir!)})`, cli("status --json (full kernel)", full.dir, ["status", "--json"], bin)],
+          [`apply --dry-run / node -e 0 (full kernel ${path.basename(fullDir!)})`, cli("apply --dry-run (full kernel)", full.dir, ["apply", "--dry-run"], bin)],
+        ] as [string, Contender][])),
+  ];
+  const now = commands(BIN);
+  const before = BEFORE === null ? [] : commands(BEFORE).map(([what, c]): [string, Contender] => [`before: ${what}`, { ...c, name: `before ${c.name}` }]);
+  const all = [...now, ...before];
   try {
-    const [bare, status, dryRun, version, hook, fullStatus, fullDryRun] = interleave(contenders, RUNS, WARMUP, timeOnce);
-    ratioRow("status --json / node -e 0 (fixture kernel, trimmed)", status!, bare!, 1.5);
-    ratioRow("apply --dry-run / node -e 0 (fixture kernel, trimmed)", dryRun!, bare!, null);
-    ratioRow("--version / node -e 0 (start-up floor)", version!, bare!, null);
-    ratioRow("modprobe-hook jfs / node -e 0 (not a terminal)", hook!, bare!, null);
-    if (fullStatus && fullDryRun) {
-      const release = path.basename(fullDir!);
-      ratioRow(`status --json / node -e 0 (full kernel ${release})`, fullStatus, bare!, 1.5);
-      ratioRow(`apply --dry-run / node -e 0 (full kernel ${release})`, fullDryRun, bare!, null);
-    } else {
+    const [bare, ...timed] = interleave([node("node -e 0", ["-e", "0"]), ...all.map(([, c]) => c)], RUNS, WARMUP, timeOnce);
+    all.forEach(([what], i) => {
+      ratioRow(what, timed[i]!, bare!, what.startsWith("status --json") ? 1.5 : null);
+    });
+    if (full === null) {
       rows.push({
         what: "status --json, apply --dry-run (full kernel)",
         goal: "≤ 1.5x",
@@ -170,15 +175,17 @@ function benchShowconfig(scratch: string): void {
   const kmodArgs = [...MODPROBE_DIRS.flatMap((dir) => ["-C", path.join(tree, dir)]), "-d", empty, "-S", "none", "-c"];
   const kmod: Contender = { name: "modprobe -c", command: "modprobe", args: kmodArgs, env: ENV };
   const ours = cli("showconfig", tree, ["showconfig"]);
+  const theirsBefore = BEFORE === null ? [] : [cli("before showconfig", tree, ["showconfig"], BEFORE)];
 
   const what = `showconfig / modprobe -c (${files} files, ${lines} lines)`;
   const theirs = spawnSync("modprobe", kmodArgs, { env: ENV, maxBuffer: 1 << 28 }).stdout;
   const mine = spawnSync(process.execPath, ours.args, { env: ENV, maxBuffer: 1 << 28 }).stdout;
   const end = theirs.lastIndexOf("\n# End of configuration files");
   const same = end >= 0 && Buffer.compare(theirs.subarray(0, end), mine) === 0;
-  const [k, s] = interleave([kmod, ours], RUNS, WARMUP, timeOnce);
+  const [k, s, b] = interleave([kmod, ours, ...theirsBefore], RUNS, WARMUP, timeOnce);
   ratioRow(what, s!, k!, 3);
   rows.at(-1)!.detail += same ? "; outputs identical" : "; NOTE: the outputs differ, so this compares unlike work";
+  if (b) ratioRow(`before: ${what}`, b, k!, null);
 }
 
 function benchInitramfs(scratch: string): void {
