@@ -52,6 +52,25 @@ const SCENARIOS: Scenario[] = [
     },
     args: ["apply"],
   },
+  {
+    // The benchmark profiles write other fragments (`install X /bin/false`, overlay under both
+    // spellings, the blacklist line alone where an administrator's install line stays in force) and
+    // keep overlay for a container runtime: the shipped policy's cis-l2 replaces every fragment of v1.
+    name: "apply switching to the shipped cis-l2 beside an administrator's install line and a container runtime",
+    prepare: (root) => {
+      writeConfig(root, "profile: cis-l2\n");
+      fs.writeFileSync(path.join(root, "etc/modprobe.d/hfs.conf"), "install hfs /bin/false\nblacklist hfs\n");
+      fs.mkdirSync(path.join(root, "usr/bin"), { recursive: true });
+      fs.writeFileSync(path.join(root, "usr/bin/dockerd"), "#!/bin/sh\n", { mode: 0o755 });
+    },
+    args: ["apply"],
+  },
+  {
+    // block outside the policy, in the benchmark's spelling and form, under cis-l1.
+    name: "block usb-storage and jfs under the shipped cis-l1",
+    prepare: (root) => writeConfig(root, "profile: cis-l1\n"),
+    args: ["block", "usb-storage", "jfs"],
+  },
   { name: "allow three filesystems", prepare: () => {}, args: ["allow", "hfs", "efs", "bfs"] },
   { name: "block over a keep and a default", prepare: () => {}, args: ["block", "jfs", "minix", "cramfs"] },
   {
