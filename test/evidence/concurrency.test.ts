@@ -62,86 +62,90 @@ function serialOrders(): (readonly string[])[][] {
   return orders;
 }
 
-test("20 simultaneous apply, allow and block runs: only 'waiting for lock', and the state of a serial order", async (t) => {
-  const scratch = scratchDir("fsb-concurrent-");
-  const base = installedRoot({ loaded: ["jfs"], fstab: "/dev/vda1 / ext4 defaults 0 1\n/dev/sdb1 /mnt/old minix noauto 0 0\n" });
-  t.after(() => {
-    base.cleanup();
-    scratch.cleanup();
+/** The shipped default profile, and the benchmark profile whose fragments differ most from it (issue 13). */
+const PROFILES = ["default", "cis-l2"] as const;
+
+for (const profile of PROFILES)
+  test(`${profile}: 20 simultaneous apply, allow and block runs: only 'waiting for lock', and the state of a serial order`, async (t) => {
+    const scratch = scratchDir("fsb-concurrent-");
+    const base = installedRoot({ loaded: ["jfs"], fstab: "/dev/vda1 / ext4 defaults 0 1\n/dev/sdb1 /mnt/old minix noauto 0 0\n" }, profile);
+    t.after(() => {
+      base.cleanup();
+      scratch.cleanup();
+    });
+
+    // The serial outcomes, first: each order run one command after another (in this process, for speed).
+    const serialRoots: string[] = [];
+    for (const [i, order] of serialOrders().entries()) {
+      const root = path.join(scratch.dir, `serial-${i}`);
+      copyTree(base.dir, root);
+      for (const args of order) {
+        const run = await fsbInProcess(["--root", root, ...args]);
+        assert.equal(run.status, 0, `serial ${i}: ${args.join(" ")}: ${run.stderr}`);
+      }
+      serialRoots.push(root);
+    }
+    const outcomes = serialRoots.map((root) => settled(root));
+
+    // The enumeration is complete: other serial orders reach nothing it misses. The
+    // first is what a CI run met when the enumeration put the applies only before,
+    // amid or after all the overrides: jfs's overrides before the last apply (jfs
+    // not kept), minix's after it (minix kept).
+    const jfsFirst = [...RUNS.filter((r) => group(r) === "jfs"), ...RUNS.filter((r) => r[0] === "apply"), ...RUNS.filter((r) => r[0] !== "apply" && group(r) !== "jfs")];
+    let seed = 20261205;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let i = 0; i < 24; i++) {
+      const order = i === 0 ? jfsFirst : [...RUNS];
+      for (let k = order.length - 1; i > 0 && k > 0; k--) {
+        const j = Math.floor(random() * (k + 1));
+        [order[k], order[j]] = [order[j]!, order[k]!];
+      }
+      const root = path.join(scratch.dir, `random-${i}`);
+      copyTree(base.dir, root);
+      for (const args of order) assert.equal((await fsbInProcess(["--root", root, ...args])).status, 0, `random ${i}: ${args.join(" ")}`);
+      const final = settled(root);
+      assert.ok(
+        outcomes.some((outcome) => sameMap(outcome, final)),
+        `the serial order ${order.map((r) => r.join(" ")).join(", ")} reaches a state no enumerated order reaches: ${outcomes.map((o) => differences(o, final).join(", ")).join(" | ")}`,
+      );
+    }
+
+    // All at once, twice (the interleaving differs from run to run).
+    const concurrentRoots: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      const root = path.join(scratch.dir, `concurrent-${round}`);
+      copyTree(base.dir, root);
+      concurrentRoots.push(root);
+      const children = RUNS.map((args) => ({ args, child: fsbAsync(["--root", root, ...args]) }));
+      const runs: { args: readonly string[]; run: Run }[] = await Promise.all(children.map(async ({ args, child }) => ({ args, run: await child.done })));
+      let waited = 0;
+      for (const { args, run } of runs) {
+        const what = `round ${round}: ${args.join(" ")}`;
+        assert.equal(run.status, 0, `${what}: exit ${run.status}: ${run.stderr}`);
+        const lines = run.stderr.split("\n").filter((line) => line !== "");
+        for (const line of lines) assert.match(line, WAITING, `${what}: only 'waiting for lock' on stderr`);
+        assert.ok(lines.length <= 1, `${what}: says it waits once at most`);
+        waited += lines.length;
+      }
+      assert.ok(waited > 0, `round ${round}: some run had to wait (the runs did overlap)`);
+      const final = settled(root);
+      assert.ok(
+        outcomes.some((outcome) => sameMap(outcome, final)),
+        `round ${round}: the files match no serial order; differences from each: ${outcomes.map((o) => differences(o, final).join(", ")).join(" | ")}`,
+      );
+    }
+
+    // What kmod enforces is what one of the serial orders makes it enforce.
+    const oracle = await runOracle([...serialRoots, ...concurrentRoots]);
+    const serialConfigs = oracle.slice(0, serialRoots.length).map((r) => r.config.toString("latin1"));
+    assert.ok(new Set(serialConfigs).size >= 4, "the serial orders differ (hfs and jfs allowed or blocked)");
+    for (const result of oracle.slice(serialRoots.length)) {
+      assert.ok(serialConfigs.includes(result.config.toString("latin1")), `${result.root}: kmod's configuration matches no serial order`);
+    }
   });
-
-  // The serial outcomes, first: each order run one command after another (in this process, for speed).
-  const serialRoots: string[] = [];
-  for (const [i, order] of serialOrders().entries()) {
-    const root = path.join(scratch.dir, `serial-${i}`);
-    copyTree(base.dir, root);
-    for (const args of order) {
-      const run = await fsbInProcess(["--root", root, ...args]);
-      assert.equal(run.status, 0, `serial ${i}: ${args.join(" ")}: ${run.stderr}`);
-    }
-    serialRoots.push(root);
-  }
-  const outcomes = serialRoots.map((root) => settled(root));
-
-  // The enumeration is complete: other serial orders reach nothing it misses. The
-  // first is what a CI run met when the enumeration put the applies only before,
-  // amid or after all the overrides: jfs's overrides before the last apply (jfs
-  // not kept), minix's after it (minix kept).
-  const jfsFirst = [...RUNS.filter((r) => group(r) === "jfs"), ...RUNS.filter((r) => r[0] === "apply"), ...RUNS.filter((r) => r[0] !== "apply" && group(r) !== "jfs")];
-  let seed = 20261205;
-  const random = (): number => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  for (let i = 0; i < 24; i++) {
-    const order = i === 0 ? jfsFirst : [...RUNS];
-    for (let k = order.length - 1; i > 0 && k > 0; k--) {
-      const j = Math.floor(random() * (k + 1));
-      [order[k], order[j]] = [order[j]!, order[k]!];
-    }
-    const root = path.join(scratch.dir, `random-${i}`);
-    copyTree(base.dir, root);
-    for (const args of order) assert.equal((await fsbInProcess(["--root", root, ...args])).status, 0, `random ${i}: ${args.join(" ")}`);
-    const final = settled(root);
-    assert.ok(
-      outcomes.some((outcome) => sameMap(outcome, final)),
-      `the serial order ${order.map((r) => r.join(" ")).join(", ")} reaches a state no enumerated order reaches: ${outcomes.map((o) => differences(o, final).join(", ")).join(" | ")}`,
-    );
-  }
-
-  // All at once, twice (the interleaving differs from run to run).
-  const concurrentRoots: string[] = [];
-  for (let round = 0; round < 2; round++) {
-    const root = path.join(scratch.dir, `concurrent-${round}`);
-    copyTree(base.dir, root);
-    concurrentRoots.push(root);
-    const children = RUNS.map((args) => ({ args, child: fsbAsync(["--root", root, ...args]) }));
-    const runs: { args: readonly string[]; run: Run }[] = await Promise.all(children.map(async ({ args, child }) => ({ args, run: await child.done })));
-    let waited = 0;
-    for (const { args, run } of runs) {
-      const what = `round ${round}: ${args.join(" ")}`;
-      assert.equal(run.status, 0, `${what}: exit ${run.status}: ${run.stderr}`);
-      const lines = run.stderr.split("\n").filter((line) => line !== "");
-      for (const line of lines) assert.match(line, WAITING, `${what}: only 'waiting for lock' on stderr`);
-      assert.ok(lines.length <= 1, `${what}: says it waits once at most`);
-      waited += lines.length;
-    }
-    assert.ok(waited > 0, `round ${round}: some run had to wait (the runs did overlap)`);
-    const final = settled(root);
-    assert.ok(
-      outcomes.some((outcome) => sameMap(outcome, final)),
-      `round ${round}: the files match no serial order; differences from each: ${outcomes.map((o) => differences(o, final).join(", ")).join(" | ")}`,
-    );
-  }
-
-  // What kmod enforces is what one of the serial orders makes it enforce.
-  const oracle = await runOracle([...serialRoots, ...concurrentRoots]);
-  const serialConfigs = oracle.slice(0, serialRoots.length).map((r) => r.config.toString("latin1"));
-  assert.ok(new Set(serialConfigs).size >= 4, "the serial orders differ (hfs and jfs allowed or blocked)");
-  for (const result of oracle.slice(serialRoots.length)) {
-    assert.ok(serialConfigs.includes(result.config.toString("latin1")), `${result.root}: kmod's configuration matches no serial order`);
-  }
-});
 
 function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
   return a.size === b.size && [...a].every(([key, value]) => b.get(key) === value);
@@ -153,42 +157,43 @@ function differences(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, stri
   return out;
 }
 
-test("10 applies and 10 uninstalls at once (a package removed while it is being configured): the state of apply last or of uninstall last", async (t) => {
-  const scratch = scratchDir("fsb-concurrent-uninstall-");
-  const base = installedRoot({ loaded: ["jfs"], fstab: "/dev/vda1 / ext4 defaults 0 1\n" });
-  t.after(() => {
-    base.cleanup();
-    scratch.cleanup();
-  });
-  // The two serial outcomes: whichever command runs last decides.
-  const outcomes = [];
-  for (const order of [
-    ["apply", "uninstall"],
-    ["uninstall", "apply"],
-  ]) {
-    const root = path.join(scratch.dir, `serial-${order.join("-")}`);
-    copyTree(base.dir, root);
-    for (const command of order) {
-      const run = await fsbInProcess(["--root", root, command]);
-      assert.equal(run.status, 0, `${order.join(" then ")}: ${command}: ${run.stderr}`);
+for (const profile of PROFILES)
+  test(`${profile}: 10 applies and 10 uninstalls at once (a package removed while it is being configured): the state of apply last or of uninstall last`, async (t) => {
+    const scratch = scratchDir("fsb-concurrent-uninstall-");
+    const base = installedRoot({ loaded: ["jfs"], fstab: "/dev/vda1 / ext4 defaults 0 1\n" }, profile);
+    t.after(() => {
+      base.cleanup();
+      scratch.cleanup();
+    });
+    // The two serial outcomes: whichever command runs last decides.
+    const outcomes = [];
+    for (const order of [
+      ["apply", "uninstall"],
+      ["uninstall", "apply"],
+    ]) {
+      const root = path.join(scratch.dir, `serial-${order.join("-")}`);
+      copyTree(base.dir, root);
+      for (const command of order) {
+        const run = await fsbInProcess(["--root", root, command]);
+        assert.equal(run.status, 0, `${order.join(" then ")}: ${command}: ${run.stderr}`);
+      }
+      outcomes.push(settled(root));
     }
-    outcomes.push(settled(root));
-  }
-  assert.ok(!sameMap(outcomes[0]!, outcomes[1]!), "apply last and uninstall last differ");
+    assert.ok(!sameMap(outcomes[0]!, outcomes[1]!), "apply last and uninstall last differ");
 
-  for (let round = 0; round < 2; round++) {
-    const root = path.join(scratch.dir, `concurrent-${round}`);
-    copyTree(base.dir, root);
-    const commands = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? "apply" : "uninstall"));
-    const runs = await Promise.all(commands.map(async (command) => ({ command, run: await fsbAsync(["--root", root, command]).done })));
-    for (const { command, run } of runs) {
-      assert.equal(run.status, 0, `round ${round}: ${command}: exit ${run.status}: ${run.stderr}`);
-      for (const line of run.stderr.split("\n").filter((l) => l !== "")) assert.match(line, WAITING, `round ${round}: ${command}: only 'waiting for lock' on stderr`);
+    for (let round = 0; round < 2; round++) {
+      const root = path.join(scratch.dir, `concurrent-${round}`);
+      copyTree(base.dir, root);
+      const commands = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? "apply" : "uninstall"));
+      const runs = await Promise.all(commands.map(async (command) => ({ command, run: await fsbAsync(["--root", root, command]).done })));
+      for (const { command, run } of runs) {
+        assert.equal(run.status, 0, `round ${round}: ${command}: exit ${run.status}: ${run.stderr}`);
+        for (const line of run.stderr.split("\n").filter((l) => l !== "")) assert.match(line, WAITING, `round ${round}: ${command}: only 'waiting for lock' on stderr`);
+      }
+      const final = settled(root);
+      assert.ok(
+        outcomes.some((outcome) => sameMap(outcome, final)),
+        `round ${round}: matches neither apply last nor uninstall last: ${outcomes.map((o) => differences(o, final).join(", ")).join(" | ")}`,
+      );
     }
-    const final = settled(root);
-    assert.ok(
-      outcomes.some((outcome) => sameMap(outcome, final)),
-      `round ${round}: matches neither apply last nor uninstall last: ${outcomes.map((o) => differences(o, final).join(", ")).join(" | ")}`,
-    );
-  }
-});
+  });

@@ -76,8 +76,9 @@ export async function fsbInProcess(args: readonly string[], env: NodeJS.ProcessE
 }
 
 /** A fake root with the shipped policy applied once by the real command, as after installing the package. */
-export function installedRoot(spec: FakeRootSpec = {}): FakeRoot {
+export function installedRoot(spec: FakeRootSpec = {}, profile = "default"): FakeRoot {
   const root = createFakeRoot(spec);
+  if (profile !== "default") writeConfig(root.dir, `profile: ${profile}\n`);
   const run = fsb(["--root", root.dir, "apply"]);
   if (run.status !== 0) {
     root.cleanup();
