@@ -1,10 +1,11 @@
 // Runs the test files under test/ with node's test runner through tsx, by tier:
 //
-//   node scripts/test.mjs [--tier everyday|evidence|all] [PATH-PART...]
+//   node scripts/test.mjs [--tier everyday|e2e|evidence|all] [PATH-PART...]
 //
-// everyday (`npm test`): every test file but the evidence suites. evidence
+// everyday (`npm test`): every test file but the end-to-end and evidence suites.
+// e2e (`npm run test:e2e`): the end-to-end files of E2E. evidence
 // (`npm run test:evidence`): the long suites that prove crash safety, the
-// differential against kmod, concurrency and behaviour under faults. all: both.
+// differential against kmod, concurrency and behaviour under faults. all: every file.
 // The files of SAMPLED run in both tiers: their exhaustive tables and seeds take
 // a sample under everyday (FSB_TEST_TIER, test/helpers/tier.ts), so every
 // behaviour keeps a smoke in `npm test`, and run whole under evidence and all.
@@ -19,6 +20,23 @@ import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/**
+ * The end-to-end tier: what needs whole processes of the built command in a real
+ * setting (terminals in tmux, signals, package and kernel hooks run by sh and
+ * run-parts, the .deb, kmod's install line calling the hook), beside the one
+ * spawned smoke per command that `npm test` keeps (test/cli/smoke.test.ts).
+ */
+const E2E = [
+  "test/tui/review-e2e.test.ts",
+  "test/tui/review-signals.test.ts",
+  "test/tui/review-environment.test.ts",
+  "test/package/deb.test.ts",
+  "test/apply/hooks.test.ts",
+  "test/apply/kernel-hooks.test.ts",
+  "test/uninstall/hooks.test.ts",
+  "test/overrides/modprobe-hook.test.ts",
+  "test/system/stdio.test.ts",
+];
 /** The evidence tier: whole folders or single files. */
 const EVIDENCE = ["test/evidence/", "test/kmod/differential.test.ts", "test/apply/concurrency.test.ts", "test/apply/failures.test.ts"];
 /** Files that run in both tiers, a sample of their tables under everyday. */
@@ -33,7 +51,8 @@ const SAMPLED = [
   "test/apply/random-sequences.test.ts",
 ];
 const TIERS = {
-  everyday: (file) => !EVIDENCE.some((e) => file.startsWith(e)),
+  everyday: (file) => !EVIDENCE.some((e) => file.startsWith(e)) && !E2E.includes(file),
+  e2e: (file) => E2E.includes(file),
   evidence: (file) => EVIDENCE.some((e) => file.startsWith(e)) || SAMPLED.includes(file),
   all: () => true,
 };
