@@ -121,6 +121,8 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
   const facts = { entries: config.entries, index, loaded: state.loaded, kernelBlacklist: state.kernelBlacklist };
   const { inputs } = configInputs(ctx.fs, { behaviour: behaviourFor(ctx), release, cmdline: state.running });
   const now: SystemNow = { inputs, index, loaded: state.loaded };
+  // The module is live now but kmod will not load it at the next boot: the diagnosis is about then.
+  let liveUntilBoot: string | null = null;
   if (kernelType !== null) {
     let resolution = resolveFilesystemType(kernelType, facts);
     // Loaded now is not loadable at the next boot: an fstab mount of a blacklisted filesystem fails then.
@@ -130,6 +132,7 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
       if (nextBoot.modules.every((m) => m.result === "blocked")) {
         notes.push(`${live.module} is loaded now, so mounting works until the next boot; from the next boot on the kernel cannot load it: what follows is about then`);
         resolution = nextBoot;
+        liveUntilBoot = live.module;
       }
     }
     modprobe = requestLineOutcome(resolution, config.entries, index, kernelType) ?? outcomeOf(resolution, config.entries, state.cmdline, behaviourFor(ctx));
@@ -149,7 +152,8 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
     running: state.running,
     moduleSupport: state.moduleSupport,
     autoload: state.autoload,
-    registered: kernelType !== null && state.registered.has(kernelType),
+    // Registered now only because the module is live: it will not be after the next boot.
+    registered: liveUntilBoot === null && kernelType !== null && state.registered.has(kernelType),
     moduleIndex: index !== null,
     modprobe,
     kernelBlacklist: state.kernelBlacklist,
@@ -166,6 +170,9 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
   });
 
   const blocked = ["blacklisted", "install-blocked", "dependency-blocked", "cmdline-blacklisted"].includes(diagnosis.cause);
+  if (liveUntilBoot !== null && blocked) {
+    diagnosis.summary = `${kernelType} works now only because ${liveUntilBoot} is already loaded; from the next boot on it is blocked: ${lowerFirst(diagnosis.summary)}`;
+  }
   let fixSteps: FixStep[] = [];
   if (blocked && kernelType !== null) {
     const plan = planFix({
@@ -253,6 +260,10 @@ function loadPolicyEntry(ctx: Context, fstype: string, notes: string[]): PolicyE
     notes.push(`the policy could not be read (${error.message.split("\n")[0]}): kernel ranges were not checked`);
     return null;
   }
+}
+
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
 }
 
 function readOsRelease(ctx: Context): OsRelease | null {
