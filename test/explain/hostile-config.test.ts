@@ -134,7 +134,11 @@ test("hostile names in modprobe.d never reach a printed command unquoted; the on
           assert.ok(kmodLoads({ request: part, status: 0, stdout: run.stdout, stderr: run.stderr }, cmdlineOf(root)), `${c.title}: ${part}:\n${run.stdout}`);
         }
         const last = doc.once.split(" && ").at(-1)!;
-        const run = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", `mount --bind "$1/proc/cmdline" /proc/cmdline && ${last.replace(/^modprobe /, `modprobe -n -v -S ${root.release} `)}`, "sh", root.dir], { encoding: "utf8", cwd });
+        const run = spawnSync(
+          "unshare",
+          ["-m", "--propagation", "private", "sh", "-c", `mount --bind "$1/proc/cmdline" /proc/cmdline && ${last.replace(/^modprobe /, `modprobe -n -v -S ${root.release} `)}`, "sh", root.dir],
+          { encoding: "utf8", cwd },
+        );
         assert.match(run.stdout, new RegExp(`^insmod \\S*/${c.module}\\.ko(\\.\\w+)? `, "m"), `${c.title}: the one-time command inserts the kernel's own ${c.module}:\n${run.stdout}`);
       }
       assert.deepEqual(pwned(watched), [], `${c.title}: the one-time command ran a smuggled command`);
@@ -165,6 +169,9 @@ test("alias fs-jfs off is reported as blacklisted, not as a missing package", as
   const doc = JSON.parse(result.stdout) as { cause: string; module: string; fix: string[]; evidence: string[] };
   assert.equal(doc.cause, "blacklisted");
   assert.equal(doc.module, "jfs");
-  assert.ok(doc.evidence.some((e) => e.startsWith("etc/modprobe.d/off.conf:1: alias")), doc.evidence.join("\n"));
+  assert.ok(
+    doc.evidence.some((e) => e.startsWith("etc/modprobe.d/off.conf:1: alias")),
+    doc.evidence.join("\n"),
+  );
   assert.ok(!doc.fix.some((f) => /apt|dnf|zypper|install linux/.test(f)), doc.fix.join("\n"));
 });

@@ -43,7 +43,10 @@ test("explain on an fstab mount point of jfs, blacklisted but loaded now: blocke
   const doc = JSON.parse(result.stdout) as { cause: string; typeFrom: string; fix: string[]; notes: string[] };
   assert.equal(doc.cause, "blacklisted");
   assert.equal(doc.typeFrom, "etc/fstab:1: /dev/sdb1 /data jfs");
-  assert.ok(doc.notes.some((n) => /jfs is loaded now/.test(n)), doc.notes.join("\n"));
+  assert.ok(
+    doc.notes.some((n) => /jfs is loaded now/.test(n)),
+    doc.notes.join("\n"),
+  );
   assert.deepEqual(doc.fix, [`fsblacklist --root ${root.dir} allow jfs`]);
 
   const run = await runInProcess(doc.fix[0]!.split(" ").slice(1));
