@@ -42,6 +42,7 @@ const EVIDENCE = ["test/evidence/", "test/kmod/differential.test.ts", "test/appl
 /** Files that run in both tiers, a sample of their tables under everyday. */
 const SAMPLED = [
   "test/explain/verified-fixes.test.ts",
+  "test/explain/fix-then-apply.test.ts",
   "test/facts/resolve.test.ts",
   "test/facts/damaged-index.test.ts",
   "test/kmod/index-bin.test.ts",

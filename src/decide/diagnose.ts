@@ -27,6 +27,7 @@
 import semver from "semver";
 import { failsBeforeDriver, usualMeaning, type MountMessage } from "./mount-message.ts";
 import { familyOf, packageHint, type OsRelease } from "./module-packages.ts";
+import type { OtherDriver } from "./other-drivers.ts";
 
 export type Cause =
   | "blacklisted"
@@ -99,6 +100,8 @@ export interface DiagnoseFacts {
   os: OsRelease | null;
   /** Other installed kernels that have the filesystem (a module or built in, inside the policy's range). */
   otherKernels?: readonly { release: string; how: "module" | "built in" }[];
+  /** Other drivers for the same volumes (ntfs3 and ntfs-3g for ntfs), checked by the caller (decide/other-drivers.ts). */
+  otherDrivers?: readonly OtherDriver[];
 }
 
 export interface Diagnosis {
@@ -219,6 +222,17 @@ function decide(facts: DiagnoseFacts): Diagnosis {
 
 function missing(facts: DiagnoseFacts, fstype: string, module: string | null): Diagnosis {
   const diagnosis = missingHere(facts, fstype, module);
+  // Another driver on this very kernel (ntfs3 for ntfs) beats rebooting into another kernel.
+  const drivers = (facts.otherDrivers ?? []).filter((d) => d.usable);
+  if (drivers.length > 0 && diagnosis.cause !== "unknown-filesystem") {
+    const how = drivers.map((d) => `${d.kind === "kernel" ? `this kernel's ${d.driver}` : `${d.driver} (FUSE)`}: ${[...d.fix, d.mount].join(", then ")}`);
+    return {
+      ...diagnosis,
+      summary: `${diagnosis.summary} Another driver reads it: ${drivers.map((d) => `mount -t ${d.driver}`).join(" or ")}.`,
+      fix: diagnosis.cause === "removed-from-kernel" ? [] : diagnosis.fix,
+      advice: `Mount it with another driver: ${how.join("; or ")}.`,
+    };
+  }
   const others = facts.otherKernels ?? [];
   if (others.length === 0 || diagnosis.cause === "unknown-filesystem") return diagnosis;
   const named = others.map((k) => `${k.release} (${k.how})`).join(", ");

@@ -13,6 +13,7 @@ import { fragmentName, moduleFromFragmentName } from "../policy/fragment.ts";
 import { parseMarker } from "../policy/marker.ts";
 import { firstLineOf, type Source } from "../kmod/parse-config.ts";
 import { modprobeDirs } from "../kmod/config-files.ts";
+import { filesystemProviders } from "../kmod/module-index.ts";
 import type { Blocker } from "../kmod/blockers.ts";
 import { cmdlineWithout, physicalLines, simulate, type ProposedChange, type SystemNow } from "./simulate.ts";
 import { describeBlocker, loadObstacles } from "./postconditions.ts";
@@ -182,8 +183,10 @@ function oneTime(facts: FixFacts): string | null {
   const sim = simulate(now);
   const request = sim.filesystem(type);
   if (request.loads) return null;
-  const candidate = request.resolution.modules[0];
-  if (candidate === undefined) return null;
+  // A config line that takes fs-TYPE away (`alias fs-jfs off`) leaves the kernel's own module, loaded by name.
+  const own = request.requestLines.length > 0 && now.index !== null ? filesystemProviders(now.index, type)[0] : undefined;
+  const candidate = own === undefined ? request.resolution.modules[0] : sim.request(own).resolution.modules[0];
+  if (candidate === undefined || (own !== undefined && candidate.module !== own)) return null;
   const loaded = new Set<string>(now.loaded.keys());
   const order: string[] = [];
   for (const step of candidate.probeList) {
@@ -195,7 +198,8 @@ function oneTime(facts: FixFacts): string | null {
   // Check the chain: a command loads its module when every module it needs is loaded before it or inserted by it.
   for (const module of order) {
     const byName = simulate({ ...now, loaded }).request(module).resolution.modules[0];
-    if (byName === undefined) return null;
+    // A config alias on the name (`alias jfs other`) would load something else: no one-time command then.
+    if (byName === undefined || byName.module !== module) return null;
     for (const step of byName.probeList) {
       if (!step.required || step.action === "in-kernel") continue;
       if (step.action === "install" && step.module !== module) return null;

@@ -25,6 +25,7 @@ export function explainJson(report: ExplainReport): Record<string, unknown> {
     notes: report.notes,
     installLines: report.installLines,
     installSetAsideBy: report.installSetAsideBy,
+    otherDrivers: report.otherDrivers,
   };
 }
 
@@ -55,6 +56,13 @@ export function renderExplain(raw: ExplainReport, colour: boolean): string {
     lines.push(`${bold("What to check:")} ${report.advice ?? "nothing here stops this filesystem."}`);
   } else {
     lines.push(`${bold("Fix:")} ${report.advice ?? "no command fixes this here."}`);
+  }
+  if (report.otherDrivers.length > 0) {
+    lines.push("", bold(`Other drivers for ${report.fstype}:`));
+    for (const driver of report.otherDrivers) {
+      lines.push(`  ${driver.driver} (${driver.kind === "kernel" ? "this kernel's driver" : `FUSE, package ${driver.package}`}): ${driver.usable ? "" : "not usable here: "}${driver.note}`);
+      if (driver.usable) for (const command of [...driver.fix, driver.mount]) lines.push(`    ${command}`);
+    }
   }
   if (report.once !== null) lines.push("Or, for this boot only:", `  ${report.once}`);
   return lines.join("\n") + "\n";

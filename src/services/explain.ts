@@ -30,6 +30,8 @@ import type { ModuleIndex } from "../kmod/module-index.ts";
 import { firstLineOf, type ConfigEntry } from "../kmod/parse-config.ts";
 import type { Resolution } from "../kmod/resolve.ts";
 import { renderMarker } from "../policy/marker.ts";
+import { otherDrivers, otherKernelTypes, type KernelDriverCheck, type OtherDriver } from "../decide/other-drivers.ts";
+import { simulate } from "../decide/simulate.ts";
 
 export interface ExplainInput {
   /** A device, image file or mount point, as typed. */
@@ -54,6 +56,8 @@ export interface ExplainReport extends Diagnosis {
   installLines: InstallLineReport[];
   /** A softdep line that makes kmod set the module's install lines aside, or null. */
   installSetAsideBy: string | null;
+  /** When this kernel has no driver for the type: other drivers for the same volumes (ntfs3, ntfs-3g for ntfs). */
+  otherDrivers: OtherDriver[];
 }
 
 // Filesystem type names as mount(8) passes them; "fuse.sshfs" asks the kernel for "fuse".
@@ -121,6 +125,8 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
   const facts = { entries: config.entries, index, loaded: state.loaded, kernelBlacklist: state.kernelBlacklist };
   const { inputs } = configInputs(ctx.fs, { behaviour: behaviourFor(ctx), release, cmdline: state.running });
   const now: SystemNow = { inputs, index, loaded: state.loaded };
+  // The module is live now but kmod will not load it at the next boot: the diagnosis is about then.
+  let liveUntilBoot: string | null = null;
   if (kernelType !== null) {
     let resolution = resolveFilesystemType(kernelType, facts);
     // Loaded now is not loadable at the next boot: an fstab mount of a blacklisted filesystem fails then.
@@ -130,6 +136,7 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
       if (nextBoot.modules.every((m) => m.result === "blocked")) {
         notes.push(`${live.module} is loaded now, so mounting works until the next boot; from the next boot on the kernel cannot load it: what follows is about then`);
         resolution = nextBoot;
+        liveUntilBoot = live.module;
       }
     }
     modprobe = requestLineOutcome(resolution, config.entries, index, kernelType) ?? outcomeOf(resolution, config.entries, state.cmdline, behaviourFor(ctx));
@@ -141,6 +148,28 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
   const adminFileIsOurs = overrideFile !== null && (overrideFile.kind === "none" || overrideFile.kind === "dangling" || overrideFile.marker !== null);
 
   if (kernelType !== fstype) notes.push(`mount -t ${fstype} asks the kernel for ${kernelType}`);
+  const os = readOsRelease(ctx);
+  const allowText = (module: string): string => renderMarker({ kind: "allow", module, reason: "allowed by the administrator (fsblacklist allow)", date: new Date().toISOString(), kernel: release });
+  const policyModules = new Set(loadPolicyModules(ctx));
+  const root = ctx.fs.isHostRoot ? "/" : ctx.fs.root;
+  // The other drivers for the type on this kernel, each simulated like a fix: loads now, or the plan after which kmod loads it.
+  const driverChecks = new Map<string, KernelDriverCheck>();
+  for (const other of kernelType === null ? [] : otherKernelTypes(kernelType)) {
+    const request = simulate(now).filesystem(other);
+    if (!request.loads && (index === null || filesystemProviders(index, other).length === 0)) {
+      driverChecks.set(other, { present: false, loads: false, plan: null, stuck: [] });
+      continue;
+    }
+    const plan = request.loads ? null : planFix({ now, type: other, adminDir: ctx.config.adminDir, root, policyModules, allowText });
+    driverChecks.set(other, {
+      present: true,
+      loads: request.loads,
+      plan: plan === null ? [] : plan.verified ? plan.steps.map((step) => (step.kind === "boot" ? `# ${step.command}` : step.command)) : null,
+      stuck: plan?.stuck ?? [],
+    });
+  }
+  const drivers = kernelType === null ? [] : otherDrivers(kernelType, driverChecks, os, release);
+
   const diagnosis = diagnose({
     fstype: kernelType,
     unrecognised,
@@ -149,7 +178,8 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
     running: state.running,
     moduleSupport: state.moduleSupport,
     autoload: state.autoload,
-    registered: kernelType !== null && state.registered.has(kernelType),
+    // Registered now only because the module is live: it will not be after the next boot.
+    registered: liveUntilBoot === null && kernelType !== null && state.registered.has(kernelType),
     moduleIndex: index !== null,
     modprobe,
     kernelBlacklist: state.kernelBlacklist,
@@ -161,20 +191,24 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
     allow: allowLifts(modprobe, ctx.config.adminDir, adminFileIsOurs),
     installLineIsOurs: installLineIsOurs(modprobe, adminFileIsOurs),
     message,
-    os: readOsRelease(ctx),
+    os,
+    otherDrivers: drivers,
     otherKernels: kernelType === null ? [] : otherKernelsWith(ctx, release, kernelType, policyEntry),
   });
 
   const blocked = ["blacklisted", "install-blocked", "dependency-blocked", "cmdline-blacklisted"].includes(diagnosis.cause);
+  if (liveUntilBoot !== null && blocked) {
+    diagnosis.summary = `${kernelType} works now only because ${liveUntilBoot} is already loaded; from the next boot on it is blocked: ${lowerFirst(diagnosis.summary)}`;
+  }
   let fixSteps: FixStep[] = [];
   if (blocked && kernelType !== null) {
     const plan = planFix({
       now,
       type: kernelType,
       adminDir: ctx.config.adminDir,
-      root: ctx.fs.isHostRoot ? "/" : ctx.fs.root,
-      policyModules: new Set(loadPolicyModules(ctx)),
-      allowText: (module) => renderMarker({ kind: "allow", module, reason: "allowed by the administrator (fsblacklist allow)", date: new Date().toISOString(), kernel: release }),
+      root,
+      policyModules,
+      allowText,
     });
     fixSteps = plan.steps;
     diagnosis.fix = plan.steps.map((step) => (step.kind === "boot" ? `# ${step.command}` : step.command));
@@ -197,6 +231,7 @@ export async function explain(ctx: Context, input: ExplainInput): Promise<Explai
     notes,
     installLines: installs.lines,
     installSetAsideBy: installs.setAsideBy,
+    otherDrivers: ["removed-from-kernel", "module-missing"].includes(diagnosis.cause) ? drivers : [],
   };
 }
 
@@ -253,6 +288,10 @@ function loadPolicyEntry(ctx: Context, fstype: string, notes: string[]): PolicyE
     notes.push(`the policy could not be read (${error.message.split("\n")[0]}): kernel ranges were not checked`);
     return null;
   }
+}
+
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
 }
 
 function readOsRelease(ctx: Context): OsRelease | null {
