@@ -113,3 +113,21 @@ function hostPlace(hostPath: string): string {
     return path.resolve(hostPath);
   }
 }
+
+/**
+ * Before a command writes fragments or overrides: the admin and the vendor
+ * directory must be two directories. The configuration's own choices were
+ * checked when it was loaded; this catches the root's layout, whose defaults are
+ * not refused there (a link such as etc/modprobe.d -> ../usr/lib/modprobe.d, or
+ * lib/modprobe.d -> ../etc/modprobe.d): a keep or an override would be written
+ * over the fragment it should mask, or a fragment over the administrator's
+ * override. Status, showconfig and uninstall still work on such a root.
+ */
+export function checkSeparateDirs(fs: RootFs, settings: Pick<PlacedSettings, "vendorDir" | "adminDir">, command: string): void {
+  const { vendorDir, adminDir } = settings;
+  if (placeOf(fs, vendorDir) !== placeOf(fs, adminDir)) return;
+  throw new UsageError(
+    `${command}: ${RootFs.normalise(adminDir)} and ${RootFs.normalise(vendorDir)} are the same directory on this system (a link makes one the other): a keep or an override written there would replace the fragment it must mask`,
+    `make ${RootFs.normalise(adminDir)} a directory of its own, or set adminDir and vendorDir to two directories in the configuration (etc/fsblacklist/config.yaml); nothing was written`,
+  );
+}
