@@ -28,6 +28,7 @@ import { benchmarkOfProfile, filesystemRules } from "../policy/benchmarks.ts";
 import type { PolicyEntry } from "../policy/policy.ts";
 import { normaliseModuleName } from "../kmod/module-name.ts";
 import { installedContainerRuntimes } from "../system/container-runtimes.ts";
+import { checkSeparateDirs } from "../system/config-check.ts";
 import { foreignInstallLines } from "./foreign-install.ts";
 import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../policy/policy.ts";
 import { removeLeftTemporaries } from "../system/atomic-temp.ts";
@@ -146,6 +147,7 @@ function hasWork(d: Decision): boolean {
 }
 
 export async function applyPolicy(ctx: Context, options: { dryRun: boolean }): Promise<ApplyResult> {
+  checkSeparateDirs(ctx.fs, ctx.config, "apply");
   const policy = loadFragments(ctx);
   // Deciding without the lock is safe: writes are atomic and the state file is
   // written last, so a plan with nothing to do means no other run is half-way.

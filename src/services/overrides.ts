@@ -43,6 +43,7 @@ import { readSystemUsage } from "./usage.ts";
 import { checkStateBeforeChange, initramfsAfterChange, type InitramfsReport } from "./initramfs.ts";
 import { behaviourFor } from "./modprobe-config.ts";
 import { requireRootToChange } from "./privileges.ts";
+import { checkSeparateDirs } from "../system/config-check.ts";
 
 export interface PlanOptions {
   /** The reason recorded in the marker (default: says which command wrote it). */
@@ -65,6 +66,7 @@ export function checkOverrideNames(names: readonly string[]): void {
 
 export async function planOverride(ctx: Context, request: OverrideRequest, names: readonly string[], options: PlanOptions = {}): Promise<OverridePlan> {
   checkOverrideNames(names);
+  checkSeparateDirs(ctx.fs, ctx.config, request);
   const facts = readFacts(ctx);
   const behaviour = behaviourFor(ctx);
   const { inputs } = configInputs(ctx.fs, { behaviour, release: facts.release, cmdline: true });

@@ -11,6 +11,7 @@ import { errnoCode } from "../errors.ts";
 import { enforcementChanged, type FoundFile, type VendorFile } from "../decide/apply-plan.ts";
 import { planUninstall, removals, uninstalledState, type UninstallAction, type UninstallPlan } from "../decide/uninstall-plan.ts";
 import { fragmentModuleOf, moduleFromFragmentName } from "../policy/fragment.ts";
+import { parseMarker } from "../policy/marker.ts";
 import { atomicTempWriter, removeLeftTemporaries } from "../system/atomic-temp.ts";
 import { describeErrno } from "../system/errno-text.ts";
 import { waitingMessage, withLock } from "../system/lock.ts";
@@ -121,8 +122,10 @@ function decide(ctx: Context, purge: boolean): Decision {
   const { state: previous, warning } = readState(rootFs, config.stateFile);
   if (warning !== null) notes.push(warning);
 
-  const { files: vendorFiles, aliases } = readFragmentCandidates(ctx, previous);
-  const plan = planUninstall({ vendorFiles, adminFiles: readManagedDir(ctx, config.adminDir), installed: previous?.installed ?? [], purge });
+  const candidates = readFragmentCandidates(ctx, previous);
+  const { vendorFiles, adminFiles } = judgedOnce(ctx, candidates.files, readManagedDir(ctx, config.adminDir));
+  const { aliases } = candidates;
+  const plan = planUninstall({ vendorFiles, adminFiles, installed: previous?.installed ?? [], purge });
   const removedPaths = new Map<string, string | null>();
   for (const action of removals(plan)) for (const alias of aliases.get(action.path) ?? [action.path]) removedPaths.set(alias, null);
   const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, removedPaths));
@@ -201,6 +204,42 @@ function readFragmentCandidates(ctx: Context, previous: ApplyState | null): { fi
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { files: files.map((f) => ({ ...f, headerModule: f.content === null ? null : fragmentModuleOf(f.content) })), aliases };
+}
+
+/**
+ * Each file once, whatever the names it is reached by: a vendor file listed
+ * twice (a link to another), and a file that is both a vendor file and an admin
+ * file (etc/modprobe.d a link to the vendor directory). A file both ways is
+ * judged by what it holds: with our marker as an override, else as a fragment.
+ */
+function judgedOnce(ctx: Context, vendor: readonly VendorFile[], admin: readonly FoundFile[]): { vendorFiles: VendorFile[]; adminFiles: FoundFile[] } {
+  const identity = (file: string): string | null => {
+    try {
+      return ctx.fs.identity(file);
+    } catch {
+      return null;
+    }
+  };
+  const vendorFiles: VendorFile[] = [];
+  const vendorAt = new Map<string, VendorFile>();
+  for (const file of vendor) {
+    const id = identity(file.path);
+    if (id !== null && vendorAt.has(id)) continue;
+    if (id !== null) vendorAt.set(id, file);
+    vendorFiles.push(file);
+  }
+  const adminFiles: FoundFile[] = [];
+  for (const file of admin) {
+    const id = identity(file.path);
+    const same = id === null ? undefined : vendorAt.get(id);
+    if (same === undefined) {
+      adminFiles.push(file);
+    } else if (file.content !== null && parseMarker(file.content) !== null) {
+      vendorFiles.splice(vendorFiles.indexOf(same), 1);
+      adminFiles.push(file);
+    }
+  }
+  return { vendorFiles, adminFiles };
 }
 
 /** The state file's directory (a link there is not followed: it is not our directory). Something written there meanwhile keeps it, with a note. */

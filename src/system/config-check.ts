@@ -18,6 +18,12 @@ export interface PlacedSettings {
   stateFile: string;
 }
 
+/** The directories depmod reads its configuration from (depmod.d(5)), every kmod version's. */
+const DEPMOD_DIRS = ["etc/depmod.d", "run/depmod.d", "usr/local/lib/depmod.d", "usr/lib/depmod.d", "lib/depmod.d"] as const;
+
+/** The module trees: kernel packages install there and depmod writes its indexes there. */
+const MODULE_TREES = ["lib/modules", "usr/lib/modules"] as const;
+
 const OWN_DEFAULTS = "the defaults are vendorDir usr/lib/modprobe.d (lib/modprobe.d before kmod 32), adminDir etc/modprobe.d, stateFile var/lib/fsblacklist/state.json";
 
 /**
@@ -45,11 +51,30 @@ export function checkPlaces(fs: RootFs, settings: PlacedSettings, behaviour: Kmo
     throw new UsageError(`${file}: kmod reads 'adminDir' ${adminDir} after 'vendorDir' ${vendorDir}: its overrides would not mask the fragments`, order);
   }
 
+  // run/ is a tmpfs emptied at every boot: fragments or overrides there would
+  // vanish at the next boot while the state file says they are in place.
+  const run = placeOf(fs, "run");
+  for (const [key, dir, place] of [
+    ["vendorDir", vendorDir, vendor],
+    ["adminDir", adminDir, admin],
+  ] as const) {
+    if (place === run || place.startsWith(`${run}/`)) {
+      throw new UsageError(`${file}: '${key}' ${dir} is under run/, which is emptied at every boot: what fsblacklist writes there would be gone after the next reboot`, OWN_DEFAULTS);
+    }
+  }
+
   const state = placeOf(fs, stateFile);
-  for (const dir of new Set([...MODPROBE_DIRS, vendorDir, adminDir])) {
+  for (const dir of new Set([...MODPROBE_DIRS, ...DEPMOD_DIRS, vendorDir, adminDir])) {
     const place = placeOf(fs, dir);
     if (state === place || state.startsWith(`${place}/`)) {
-      throw new UsageError(`${file}: 'stateFile' ${stateFile} is in ${dir}, which kmod reads as configuration`, OWN_DEFAULTS);
+      const reader = dir.endsWith("depmod.d") ? "depmod" : "kmod";
+      throw new UsageError(`${file}: 'stateFile' ${stateFile} is in ${dir}, which ${reader} reads as configuration`, OWN_DEFAULTS);
+    }
+  }
+  for (const dir of MODULE_TREES) {
+    const place = placeOf(fs, dir);
+    if (state === place || state.startsWith(`${place}/`)) {
+      throw new UsageError(`${file}: 'stateFile' ${stateFile} is in ${dir}, the kernels' module trees that kernel packages and depmod own`, OWN_DEFAULTS);
     }
   }
   const others: [string | null, string][] = [
@@ -87,4 +112,22 @@ function hostPlace(hostPath: string): string {
   } catch {
     return path.resolve(hostPath);
   }
+}
+
+/**
+ * Before a command writes fragments or overrides: the admin and the vendor
+ * directory must be two directories. The configuration's own choices were
+ * checked when it was loaded; this catches the root's layout, whose defaults are
+ * not refused there (a link such as etc/modprobe.d -> ../usr/lib/modprobe.d, or
+ * lib/modprobe.d -> ../etc/modprobe.d): a keep or an override would be written
+ * over the fragment it should mask, or a fragment over the administrator's
+ * override. Status, showconfig and uninstall still work on such a root.
+ */
+export function checkSeparateDirs(fs: RootFs, settings: Pick<PlacedSettings, "vendorDir" | "adminDir">, command: string): void {
+  const { vendorDir, adminDir } = settings;
+  if (placeOf(fs, vendorDir) !== placeOf(fs, adminDir)) return;
+  throw new UsageError(
+    `${command}: ${RootFs.normalise(adminDir)} and ${RootFs.normalise(vendorDir)} are the same directory on this system (a link makes one the other): a keep or an override written there would replace the fragment it must mask`,
+    `make ${RootFs.normalise(adminDir)} a directory of its own, or set adminDir and vendorDir to two directories in the configuration (etc/fsblacklist/config.yaml); nothing was written`,
+  );
 }

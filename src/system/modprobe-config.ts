@@ -79,7 +79,7 @@ export function readModprobeC(fs: RootFs, options: ReadConfigOptions): { text: s
  */
 export function configInputs(fs: RootFs, options: ReadConfigOptions): { inputs: ConfigInputs; problems: { listing: Diagnostic[]; reading: Diagnostic[] } } {
   const listing: Diagnostic[] = [];
-  const overlay = options.overlay ?? new Map<string, string | null>();
+  const overlay = withAliases(fs, options.behaviour, options.overlay ?? new Map<string, string | null>());
   const dirs = withFiles(listConfigDirs(fs, options.behaviour, listing), overlay);
   const moduleDirFiles: { name: "modules.softdep" | "modules.weakdep"; path: string }[] = [];
   if (options.release !== null) {
@@ -115,4 +115,34 @@ export function configInputs(fs: RootFs, options: ReadConfigOptions): { inputs: 
     behaviour: options.behaviour,
   };
   return { inputs, problems: { listing, reading } };
+}
+
+/**
+ * The overlay under every name kmod reads each planned file by: a directory kmod
+ * reads may be another one's link (run/modprobe.d -> ../usr/lib/modprobe.d,
+ * lib -> usr/lib), and a file written or removed there is written or removed
+ * under each name. Planned paths come first, so their own text wins.
+ */
+function withAliases(fs: RootFs, behaviour: KmodBehaviour, overlay: ReadonlyMap<string, string | null>): ReadonlyMap<string, string | null> {
+  if (overlay.size === 0) return overlay;
+  const hostOf = (dir: string): string | null => {
+    try {
+      const resolved = fs.resolve(dir);
+      return resolved.kind === "directory" ? resolved.hostPath : null;
+    } catch {
+      return null;
+    }
+  };
+  const readDirs = modprobeDirs(behaviour).map((dir) => ({ dir, host: hostOf(dir) }));
+  const out = new Map(overlay);
+  for (const [file, text] of overlay) {
+    const cut = file.lastIndexOf("/");
+    const host = hostOf(file.slice(0, Math.max(0, cut)));
+    if (host === null) continue;
+    for (const read of readDirs) {
+      const alias = `${read.dir}/${file.slice(cut + 1)}`;
+      if (read.host === host && !out.has(alias)) out.set(alias, text);
+    }
+  }
+  return out;
 }

@@ -10,7 +10,9 @@ import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { addKernel, createFakeRoot, DEFAULT_RELEASE, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
 import { runInProcess } from "../helpers/cli.ts";
-import { filesystemRules, BENCHMARK_RULES, type Benchmark } from "../../src/policy/benchmarks.ts";
+import { filesystemRules, BENCHMARK_RULES, ruleForModule, type Benchmark } from "../../src/policy/benchmarks.ts";
+import { fragmentName } from "../../src/policy/fragment.ts";
+import { entriesForProfile, loadPolicy, shippedPolicyDir } from "../../src/policy/policy.ts";
 
 const KMOD_34 = "34.2-2";
 const CONFIG_DIRS = ["etc/modprobe.d", "run/modprobe.d", "usr/local/lib/modprobe.d", "usr/lib/modprobe.d", "lib/modprobe.d"];
@@ -307,3 +309,127 @@ test("the benchmark table covers exactly the modules the levels name", () => {
   );
   assert.ok(BENCHMARK_RULES.some((r) => r.spelling === "usb-storage" && !r.filesystem));
 });
+
+// Each claim of src/policy/benchmarks.ts's header and of the profiles' descriptions in
+// blacklist.d/policy.json, checked: the table against its source, the fragments apply writes
+// against the scanners' per-file patterns, and what the real kmod enforces from them.
+
+/**
+ * ansible-lockdown's DEBIAN12-CIS, tasks/section_1/cis_1.1.1.x.yml at commit 1578d11: each
+ * task's item, the module as the task names it, and its level tags (usb-storage: level1-server,
+ * level2-workstation).
+ */
+const DEBIAN12_CIS_ROLE: [string, string, 1 | 2][] = [
+  ["1.1.1.1", "cramfs", 1],
+  ["1.1.1.2", "freevxfs", 1],
+  ["1.1.1.3", "hfs", 1],
+  ["1.1.1.4", "hfsplus", 1],
+  ["1.1.1.5", "jffs2", 1],
+  ["1.1.1.6", "overlayfs", 2],
+  ["1.1.1.7", "squashfs", 2],
+  ["1.1.1.8", "udf", 2],
+  ["1.1.1.9", "usb-storage", 1],
+];
+
+test("benchmark table: Debian 12's items, spellings and levels are those of the ansible-lockdown role", () => {
+  assert.deepEqual(
+    BENCHMARK_RULES.map((r) => [r.items.find((i) => i.startsWith("CIS Debian 12 "))?.slice("CIS Debian 12 ".length), r.spelling, r.level]),
+    DEBIAN12_CIS_ROLE,
+  );
+});
+
+test("benchmark table: ComplianceAsCode's rule ids; each distribution's items in benchmark order; RHEL 9 has no overlayfs item", () => {
+  for (const r of BENCHMARK_RULES) assert.equal(r.id, `kernel_module_${r.spelling}_disabled`);
+  for (const distribution of ["CIS Debian 12", "CIS Ubuntu 24.04", "CIS RHEL 9"]) {
+    const numbers = BENCHMARK_RULES.flatMap((r) => r.items.filter((i) => i.startsWith(`${distribution} `)).map((i) => i.slice(distribution.length + 1)));
+    assert.deepEqual(
+      numbers,
+      numbers.map((_, i) => `1.1.1.${i + 1}`),
+      `${distribution}: consecutive in table order`,
+    );
+  }
+  assert.deepEqual(
+    BENCHMARK_RULES.filter((r) => !r.items.some((i) => i.startsWith("CIS RHEL 9 "))).map((r) => r.spelling),
+    ["overlayfs"],
+  );
+  for (const r of BENCHMARK_RULES) assert.equal(r.items.length, r.spelling === "overlayfs" ? 2 : 3, r.spelling);
+  // Only usb-storage is a device item: audit judges the filesystem items, block serves usb-storage.
+  assert.deepEqual(
+    BENCHMARK_RULES.filter((r) => !r.filesystem).map((r) => r.spelling),
+    ["usb-storage"],
+  );
+});
+
+test("benchmark spellings: usb-storage is kmod's usb_storage; overlayfs is a name kmod never loads, the module is overlay", (t) => {
+  for (const r of BENCHMARK_RULES) {
+    if (r.spelling === "overlayfs") continue;
+    assert.equal(r.spelling.replaceAll("-", "_"), r.module, `${r.spelling} is ${r.module} to kmod`);
+  }
+  const overlay = BENCHMARK_RULES.find((r) => r.spelling === "overlayfs")!;
+  assert.equal(overlay.module, "overlay");
+  // The real kernel's metadata and the real kmod: overlay resolves, overlayfs does not.
+  const r = root({ files: { "etc/modprobe.d/scanner.conf": "blacklist usb-storage\ninstall usb-storage /bin/false\n" } });
+  t.after(() => r.cleanup());
+  const dep = read(r, `lib/modules/${r.release}/modules.dep`);
+  assert.match(dep, /\/overlay\.ko[^:]*:/);
+  assert.doesNotMatch(dep, /\/overlayfs\.ko/);
+  assert.match(modprobe(r, "-n", "-v", "overlay"), /insmod .*\/overlay\.ko/);
+  assert.match(modprobe(r, "-n", "-v", "overlayfs"), /not found/i);
+  const showconfig = modprobe(r, "-c").split("\n");
+  assert.ok(showconfig.includes("blacklist usb_storage") && showconfig.includes("install usb_storage /bin/false"), "kmod reads usb-storage as usb_storage");
+});
+
+test("profiles: cis-l1 is the default list, cis-l2 adds squashfs, udf and overlay, cis adds squashfs and udf; the levels' items are covered", () => {
+  const policy = loadPolicy(shippedPolicyDir());
+  const modules = (profile: string): string[] =>
+    entriesForProfile(policy, profile)
+      .map((e) => e.module)
+      .sort();
+  const plus = (list: string[], ...more: string[]): string[] => [...list, ...more].sort();
+  assert.deepEqual(modules("cis-l1"), modules("default"));
+  assert.deepEqual(modules("cis-l2"), plus(modules("cis-l1"), "overlay", "squashfs", "udf"));
+  assert.deepEqual(modules("cis"), plus(modules("default"), "squashfs", "udf"));
+  for (const benchmark of ["cis-l1", "cis-l2"] as const) {
+    for (const r of filesystemRules(benchmark)) assert.ok(modules(benchmark).includes(r.module), `${benchmark} serves ${r.spelling}`);
+  }
+  for (const profile of Object.keys(policy.profiles)) assert.ok(!modules(profile).includes("usb_storage"), profile);
+});
+
+for (const profile of ["default", "cis", "cis-l1", "cis-l2"]) {
+  test(`${profile}: each fragment's benchmark header, the names as the scanners grep them, and what kmod enforces`, async (t) => {
+    const r = root({ profile });
+    t.after(() => r.cleanup());
+    assert.equal((await cli(r, "apply")).status, 0);
+    const showconfig = modprobe(r, "-c").split("\n");
+    const policy = loadPolicy(shippedPolicyDir());
+    for (const entry of entriesForProfile(policy, profile)) {
+      const text = read(r, `usr/lib/modprobe.d/${fragmentName(entry.module)}`);
+      const lines = text.split("\n");
+      const rule = ruleForModule(entry.module);
+      const header = lines.filter((l) => l.startsWith("# benchmarks: "));
+      // "Each fragment says which benchmark items it serves": under the profiles that write /bin/false.
+      if (rule !== null && profile !== "default") assert.deepEqual(header, [`# benchmarks: ${rule.items.join(", ")} (${rule.id})`], entry.module);
+      else assert.deepEqual(header, [], `${profile} ${entry.module}: no benchmark header`);
+
+      if (profile === "default") {
+        assert.ok(
+          showconfig.some((l) => l.startsWith(`install ${entry.module} /usr/bin/fsblacklist modprobe-hook ${entry.module} `)),
+          `${entry.module}: loading by name asks the hook`,
+        );
+      } else {
+        assert.ok(showconfig.includes(`install ${entry.module} /bin/false`), `${profile} ${entry.module}: kmod refuses loading by name`);
+      }
+      assert.ok(showconfig.includes(`blacklist ${entry.module}`), `${profile} ${entry.module}: kmod blacklists it`);
+      if (rule === null || (profile !== "cis-l1" && profile !== "cis-l2")) continue;
+      // The scanners' per-file patterns (OpenSCAP's kernel_module_*_disabled), with the benchmark's spelling.
+      const blacklistAt = lines.findIndex((l) => new RegExp(`^\\s*blacklist\\s+${rule.spelling}$`).test(l));
+      const installAt = lines.findIndex((l) => new RegExp(`^\\s*install\\s+${rule.spelling}\\s+(/bin/false|/bin/true)$`).test(l));
+      assert.ok(blacklistAt >= 0 && installAt >= 0, `${profile}: ${rule.spelling} as the scanners read it:\n${text}`);
+      if (rule.spelling.replaceAll("-", "_") !== rule.module) {
+        // The module's own lines first, so that kmod enforces what the scanner reads.
+        assert.ok(lines.indexOf(`blacklist ${rule.module}`) >= 0 && lines.indexOf(`blacklist ${rule.module}`) < blacklistAt, text);
+        assert.ok(lines.indexOf(`install ${rule.module} /bin/false`) >= 0 && lines.indexOf(`install ${rule.module} /bin/false`) < installAt, text);
+      }
+    }
+  });
+}

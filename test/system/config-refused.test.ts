@@ -46,6 +46,28 @@ const CASES: Case[] = [
   { name: "stateFile equal to etc/fstab", config: "stateFile: etc/fstab\n", key: /'stateFile' etc\/fstab is etc\/fstab/ },
   { name: "stateFile equal to the configuration file", config: `stateFile: ${CONFIG}\n`, key: /'stateFile' etc\/fsblacklist\/config\.yaml is the configuration file itself/ },
   { name: "stateFile equal to the lock", config: "stateFile: run/fsblacklist.lock\n", key: /'stateFile' run\/fsblacklist\.lock is fsblacklist's lock/ },
+  // Every directory kmod reads as modprobe or depmod configuration, and the module trees.
+  ...["etc", "run", "usr/local/lib", "lib", "usr/lib"].flatMap((base): Case[] =>
+    ["modprobe.d", "depmod.d"].map((sub) => ({
+      name: `stateFile in ${base}/${sub}`,
+      config: `stateFile: ${base}/${sub}/fsblacklist.json\n`,
+      key: new RegExp(`'stateFile' ${base}/${sub}/fsblacklist\\.json is in ${base}/${sub}, which ${sub === "depmod.d" ? "depmod" : "kmod"} reads as configuration`),
+    })),
+  ),
+  { name: "stateFile in lib/modules", config: "stateFile: lib/modules/fsblacklist.json\n", key: /'stateFile' lib\/modules\/fsblacklist\.json is in lib\/modules, the kernels' module trees/ },
+  {
+    name: "stateFile in usr/lib/modules",
+    config: "stateFile: /usr/lib/modules/6.1.0-test/state.json\n",
+    key: /'stateFile' usr\/lib\/modules\/6\.1\.0-test\/state\.json is in usr\/lib\/modules, the kernels' module trees/,
+  },
+  {
+    name: "stateFile in lib/modules, which is usr/lib/modules (merged /usr)",
+    config: "stateFile: usr/lib/modules/state.json\n",
+    merged: true,
+    key: /'stateFile' usr\/lib\/modules\/state\.json is in (usr\/)?lib\/modules, the kernels' module trees/,
+  },
+  { name: "adminDir under run/", config: "adminDir: run/modprobe.d\n", key: /'adminDir' run\/modprobe\.d is under run\/, which is emptied at every boot/ },
+  { name: "vendorDir under run/", config: "vendorDir: /run/modprobe.d\n", key: /'vendorDir' run\/modprobe\.d is under run\/, which is emptied at every boot/ },
   {
     name: "keep.always with a name that is no filesystem of the policy",
     config: "keep:\n  always: [hfsplus, hfsplsu]\n",
