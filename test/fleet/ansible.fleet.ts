@@ -263,9 +263,19 @@ test("state absent previews the removals with --check --diff, then uninstalls, l
   assertUnchanged(before, hosts);
   const previewed = taskResults(preview, MODULE_TASK);
   for (const name of hosts) {
-    const removals = (previewed.get(name)!["diff"] as FileDiff[]).filter((d) => d.after === "");
+    // One diff per removal, from the CLI's own unified diff (a diff that did not fit would come as `prepared`).
+    const removals = previewed.get(name)!["diff"] as FileDiff[];
+    const removed = (previewed.get(name)!["actions"] as { action: string; path: string }[]).filter((a) => a.action === "remove");
     assert.ok(removals.length > 0, `${name}: the preview shows files removed`);
-    for (const file of removals) assert.equal(file.before, fs.readFileSync(path.join(rootOf(name), file.before_header), "utf8"));
+    assert.deepEqual(
+      removals.map((d) => d.before_header),
+      removed.map((a) => a.path),
+    );
+    for (const file of removals) {
+      assert.equal(file.prepared, undefined, `${name}: ${file.before_header}'s diff fits the file`);
+      assert.equal(file.after, "", `${name}: ${file.before_header} is removed`);
+      assert.equal(file.before, fs.readFileSync(path.join(rootOf(name), file.before_header), "utf8"));
+    }
   }
 
   const run = runPlaybook(fleet, SITE, absent);
