@@ -7,6 +7,7 @@
 import type { ResolveFacts } from "../kmod/resolve.ts";
 import { blacklistEntryFor, installBlocks, installEffect, installEntryFor, requestBlock, resolveFilesystemType } from "../kmod/resolve.ts";
 import type { FsState } from "../model.ts";
+import { normaliseModuleName } from "../kmod/module-name.ts";
 
 export interface ComparedFilesystem {
   name: string;
@@ -55,10 +56,16 @@ export function configBlocks(fs: { module: string; types: readonly string[] }, f
   return install !== null && installBlocks(installEffect(install.command, fs.module));
 }
 
-/** The filesystems kmod in the image decides otherwise than kmod on the system, by name. */
+/**
+ * The filesystems kmod in the image decides otherwise than kmod on the system, by name:
+ * those listed, and every other filesystem module (one with an `fs-<type>` alias in
+ * the index) that a blacklist or install line names on either side. An image built
+ * under another profile blocks that profile's filesystems, which the current
+ * profile's list does not name (cis-l2's squashfs after a change back to default).
+ */
 export function compareImage(filesystems: readonly ComparedFilesystem[], system: ResolveFacts, image: ResolveFacts): ImageDifference[] {
   const differences: ImageDifference[] = [];
-  for (const fs of filesystems) {
+  for (const fs of [...filesystems, ...namedFilesystems(filesystems, system, image)]) {
     const onSystem = configBlocks(fs, system);
     const inImage = configBlocks(fs, image);
     if (onSystem === inImage) continue;
@@ -66,6 +73,25 @@ export function compareImage(filesystems: readonly ComparedFilesystem[], system:
     differences.push({ name: fs.name, module: fs.module, system: systemWord, image: inImage ? "blocked" : "loadable" });
   }
   return differences;
+}
+
+/** Filesystem modules not in `listed` that a blacklist or install line of either configuration names, with their types from the index. */
+function namedFilesystems(listed: readonly ComparedFilesystem[], system: ResolveFacts, image: ResolveFacts): ComparedFilesystem[] {
+  const index = system.index ?? image.index;
+  if (index === null) return [];
+  const known = new Set(listed.map((fs) => normaliseModuleName(fs.module)));
+  const named = new Set<string>();
+  for (const facts of [system, image]) {
+    for (const entry of facts.entries) {
+      if (entry.kind !== "blacklist" && entry.kind !== "install") continue;
+      const module = normaliseModuleName(entry.module);
+      if (!known.has(module)) named.add(module);
+    }
+  }
+  if (named.size === 0) return [];
+  const types = new Map<string, string[]>();
+  for (const { type, module } of index.filesystemAliases) if (named.has(module)) types.set(module, [...(types.get(module) ?? []), type]);
+  return [...types].map(([module, served]) => ({ name: served[0]!, module, types: served, systemState: null }));
 }
 
 /** "stale: jfs kept on the system, blocked in the image" or "current". */

@@ -5,13 +5,22 @@ import type { UninstallActionKind } from "../decide/uninstall-plan.ts";
 import type { UninstallResult } from "../services/uninstall.ts";
 import { escapeStrings } from "./escape.ts";
 import { initramfsLine } from "./initramfs-report.ts";
+import { unifiedDiff } from "./override-report.ts";
 
 export function uninstallJson(result: UninstallResult): Record<string, unknown> {
   return {
     changed: result.changed,
     dryRun: result.dryRun,
     purge: result.purge,
-    actions: result.actions.map(({ action, file, path, module, reason }) => ({ action, file, path, module, reason })),
+    // A dry run carries each removal as a unified diff (`patch -p1` in the root; `ansible-playbook --diff` shows them).
+    actions: result.actions.map(({ action, file, path, module, reason }) => ({
+      action,
+      file,
+      path,
+      module,
+      reason,
+      ...(result.before === null || action !== "remove" ? {} : { diff: unifiedDiff(path, result.before.get(path) ?? null, null) }),
+    })),
     initramfsStale: result.initramfs.stale,
     initramfsOwedSince: result.initramfs.owedSince,
     initramfs: result.initramfs,

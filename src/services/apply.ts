@@ -109,7 +109,7 @@ interface LoadedPolicy {
   /** Every profile the policy defines, and every module of the policy with the profiles that list it. */
   profiles: string[];
   profilesOf: Map<string, string[]>;
-  /** Filesystem types by module (freevxfs serves vxfs). */
+  /** Filesystem types by module (freevxfs serves vxfs), for every module of the policy, of any profile. */
   filesystems: Map<string, string[]>;
 }
 
@@ -121,7 +121,7 @@ function loadFragments(ctx: Context): LoadedPolicy {
     entries,
     profiles: Object.keys(policy.profiles),
     profilesOf: new Map(policy.entries.map((e) => [e.module, e.profiles])),
-    filesystems: new Map(entries.map((e) => [e.module, e.filesystems])),
+    filesystems: new Map(policy.entries.map((e) => [e.module, e.filesystems])),
   };
 }
 
@@ -175,11 +175,12 @@ function measuredStale(images: readonly ImageReport[]): boolean | null {
 
 async function measureImages(ctx: Context, policy: LoadedPolicy, plan: ApplyPlan, overlay: ReadonlyMap<string, string | null>): Promise<ImageReport[]> {
   const kept = new Set(plan.kept.map((k) => k.module));
-  const filesystems = policy.entries.map((f) => ({
-    name: policy.filesystems.get(f.module)?.[0] ?? f.module,
-    module: f.module,
-    types: policy.filesystems.get(f.module) ?? [],
-    systemState: kept.has(f.module) ? ("kept" as const) : null,
+  // Every module of the policy, not only the profile's: an image built under another profile blocks that one's.
+  const filesystems = [...policy.filesystems].map(([module, types]) => ({
+    name: types[0] ?? module,
+    module,
+    types,
+    systemState: kept.has(module) ? ("kept" as const) : null,
   }));
   return checkInitramfsImages(ctx, { filesystems, overlay });
 }

@@ -53,6 +53,8 @@ export interface UninstallResult {
   /** What kmod enforces changed (or would change). */
   blacklistChanged: boolean;
   actions: UninstallAction[];
+  /** A dry run: each file it would remove, with its text as it is now, for the diffs --json carries. */
+  before: Map<string, string> | null;
   kept: KeptRecord[];
   state: StateChange;
   notes: string[];
@@ -83,7 +85,8 @@ export async function uninstall(ctx: Context, options: { dryRun: boolean; purge:
   const first = decide(ctx, options.purge);
   if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${escapeMessage(first.stateWarning)}\n`);
   if (options.dryRun || !hasWork(first)) {
-    return result(first, { dryRun: options.dryRun, purge: options.purge, changed: hasWork(first), initramfs: initramfsReport(ctx, first.initramfs) });
+    const done = result(first, { dryRun: options.dryRun, purge: options.purge, changed: hasWork(first), initramfs: initramfsReport(ctx, first.initramfs) });
+    return options.dryRun ? { ...done, before: removedTexts(ctx, first.plan) } : done;
   }
   requireRootToChange(ctx, "uninstall", [ctx.config.vendorDir, ctx.config.adminDir]);
   return withLock(ctx.fs, () => uninstallLocked(ctx, options.purge), {
@@ -159,11 +162,19 @@ function result(d: Decision, outcome: { dryRun: boolean; purge: boolean; changed
     changed: outcome.changed,
     blacklistChanged: d.blacklistChanged,
     actions: d.plan.actions,
+    before: null,
     kept: d.plan.kept,
     state: d.state,
     notes: d.notes,
     initramfs: outcome.initramfs,
   };
+}
+
+/** The text of each file the plan removes (a link to /dev/null reads as empty, as kmod reads it). */
+function removedTexts(ctx: Context, plan: UninstallPlan): Map<string, string> {
+  const texts = new Map<string, string>();
+  for (const action of removals(plan)) texts.set(action.path, readManagedContent(ctx, action.path, ctx.fs.resolve(action.path).kind) ?? "");
+  return texts;
 }
 
 /** The vendor directories to look in: the configured one, both of apply's defaults, each real directory once. */

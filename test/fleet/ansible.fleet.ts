@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { readOnly } from "../helpers/mounts.ts";
 import { snapshotTree, treeDiff } from "../helpers/tree-snapshot.ts";
-import { createFleet, FLEET_CASES, REPO, ansibleTool, runPlaybook, taskResults, type Fleet, type HostResult, type PlaybookRun } from "./fleet.ts";
+import { createFleet, expectedKeeps, FLEET_CASES, REPO, ansibleTool, runPlaybook, taskResults, type Fleet, type HostResult, type PlaybookRun } from "./fleet.ts";
 
 const SITE = path.join(REPO, "test/fleet/site.yml");
 const FACTS = path.join(REPO, "test/fleet/facts.yml");
@@ -40,8 +40,9 @@ function moduleResults(run: PlaybookRun): Map<string, HostResult> {
   return results;
 }
 
-function keptModules(result: HostResult): string[] {
-  return (result["kept"] as { module: string }[]).map((k) => k.module).sort();
+/** The module's keeps as "module: reason", sorted. */
+function keeps(result: HostResult): string[] {
+  return (result["kept"] as { module: string; reason: string }[]).map((k) => `${k.module}: ${k.reason}`).sort();
 }
 
 /** A file as Ansible's diff would show it after the run, times masked (each run writes its own). */
@@ -134,11 +135,9 @@ test("the first run changes every host, keeps what each one uses and rebuilds ea
     const result = results.get(name)!;
     assert.equal(result.changed, true, `${name} changed`);
     assert.equal(run.json.stats[name]!.failures, 0);
-    assert.deepEqual(keptModules(result), [...CASES[i]!.kept].sort(), `${name} keeps what it uses`);
-    for (const keep of result["kept"] as { reason: string; loadable: boolean }[]) {
-      assert.ok(keep.reason.length > 0, `${name}: a keep says why`);
-      assert.equal(keep.loadable, true);
-    }
+    // Each host keeps what its own evidence shows, and says which evidence.
+    assert.deepEqual(keeps(result), expectedKeeps(CASES[i]!), `${name} keeps what it uses, for that reason`);
+    for (const keep of result["kept"] as { loadable: boolean }[]) assert.equal(keep.loadable, true);
     assert.equal(result["initramfs_rebuild_owed"], true, `${name}: the blacklist changed, the image is out of date`);
     assert.equal(fs.readFileSync(path.join(rootOf(name), "initramfs-rebuilds"), "utf8"), "rebuilt\n", `${name}: the handler ran once`);
   }
@@ -171,8 +170,8 @@ test("the facts module gathers status and the CIS audit", () => {
   for (const [i, name] of hostNames().entries()) {
     const facts = (results.get(name)!["ansible_facts"] as { fsblacklist: GatheredFacts }).fsblacklist;
     const kept = facts.status.filesystems.filter((f) => f.state === "kept").map((f) => f.name);
-    assert.deepEqual(kept.sort(), [...CASES[i]!.kept].sort(), `${name}: status shows the keeps`);
-    assert.equal(facts.summary.kept, CASES[i]!.kept.length);
+    assert.deepEqual(kept.sort(), Object.keys(CASES[i]!.kept).sort(), `${name}: status shows the keeps`);
+    assert.equal(facts.summary.kept, Object.keys(CASES[i]!.kept).length);
     assert.equal(facts.audit?.benchmark, "cis-l1");
     assert.ok((facts.audit?.rules.length ?? 0) > 0);
   }
@@ -212,8 +211,10 @@ test("a profile change is previewed with --check --diff, writing nothing, then a
     const result = results.get(name)!;
     assert.equal(result.changed, true, `${name} changed`);
     assert.equal(result["profile"], "cis-l2");
-    assert.deepEqual(keptModules(result), [...CASES[i]!.kept, ...(CASES[i]!.keptCisL2 ?? [])].sort(), `${name} keeps what it uses`);
+    assert.deepEqual(keeps(result), expectedKeeps(CASES[i]!, true), `${name} keeps what it uses, for that reason`);
   }
+  const distinct = new Set(hostNames().map((name) => keeps(results.get(name)!).join("\n")));
+  assert.equal(distinct.size, hostNames().length, "no two hosts keep the same filesystems for the same reasons");
   assertPreviewCameTrue(previewed, hostNames());
 });
 
@@ -263,9 +264,19 @@ test("state absent previews the removals with --check --diff, then uninstalls, l
   assertUnchanged(before, hosts);
   const previewed = taskResults(preview, MODULE_TASK);
   for (const name of hosts) {
-    const removals = (previewed.get(name)!["diff"] as FileDiff[]).filter((d) => d.after === "");
+    // One diff per removal, from the CLI's own unified diff (a diff that did not fit would come as `prepared`).
+    const removals = previewed.get(name)!["diff"] as FileDiff[];
+    const removed = (previewed.get(name)!["actions"] as { action: string; path: string }[]).filter((a) => a.action === "remove");
     assert.ok(removals.length > 0, `${name}: the preview shows files removed`);
-    for (const file of removals) assert.equal(file.before, fs.readFileSync(path.join(rootOf(name), file.before_header), "utf8"));
+    assert.deepEqual(
+      removals.map((d) => d.before_header),
+      removed.map((a) => a.path),
+    );
+    for (const file of removals) {
+      assert.equal(file.prepared, undefined, `${name}: ${file.before_header}'s diff fits the file`);
+      assert.equal(file.after, "", `${name}: ${file.before_header} is removed`);
+      assert.equal(file.before, fs.readFileSync(path.join(rootOf(name), file.before_header), "utf8"));
+    }
   }
 
   const run = runPlaybook(fleet, SITE, absent);

@@ -134,40 +134,72 @@ export function taskResults(run: PlaybookRun, name: string): Map<string, HostRes
 
 export interface HostCase {
   spec: FakeRootSpec;
-  /** What apply keeps under the default profile, and what cis-l2 keeps on top (its extra modules). */
-  kept: string[];
-  keptCisL2?: string[];
+  /**
+   * What apply keeps under the host's configured profile, by module, with the reason it gives (the
+   * evidence of use it found), and what cis-l2 keeps on top (its extra modules).
+   */
+  kept: Record<string, string>;
+  keptCisL2?: Record<string, string>;
+}
+
+/** A host's keeps as the test expects them: "module: reason", sorted; with cis-l2's on top when asked. */
+export function expectedKeeps(c: HostCase, cisL2 = false): string[] {
+  return Object.entries({ ...c.kept, ...(cisL2 ? c.keptCisL2 : {}) })
+    .map(([module, reason]) => `${module}: ${reason}`)
+    .sort();
 }
 
 const ROOT_MOUNT = { source: "/dev/vda1", target: "/", fstype: "ext4" };
 const mountUnit = (what: string, where: string, type: string): string => `[Mount]\nWhat=${what}\nWhere=${where}\nType=${type}\n`;
+const LOADED = (m: string): string => `${m} loaded (proc/modules)`;
 
-/** 22 hosts, each with its own evidence of use (or none), and what apply keeps on each. */
+/**
+ * 22 hosts, each with its own evidence of use (a loaded module, a registered type, a mount, an fstab
+ * entry, a mount unit, a keep rule), so that what apply keeps, and why, differs from host to host.
+ */
 export const FLEET_CASES: readonly HostCase[] = [
-  { spec: {}, kept: [] },
-  { spec: { loaded: ["jfs"] }, kept: ["jfs"] },
-  { spec: { loaded: ["minix"], registered: ["minix"] }, kept: ["minix"] },
-  { spec: { mounts: [ROOT_MOUNT, { source: "/dev/sdc2", target: "/mnt/mac", fstype: "hfsplus" }] }, kept: ["hfsplus"] },
-  { spec: { fstab: "/dev/vda1 / ext4 defaults 0 1\n/dev/sdb1 /mnt/old minix noauto 0 0\n" }, kept: ["minix"] },
-  { spec: { fstab: "/dev/sr0 /media/cdrom udf ro,noauto 0 0\n" }, kept: [], keptCisL2: ["udf"] },
-  { spec: { mountUnits: { "srv-data.mount": mountUnit("/dev/sdd1", "/srv/data", "jfs") } }, kept: ["jfs"] },
-  { spec: { loaded: ["hfs"], fstab: "/dev/sdc3 /mnt/backup hfsplus noauto 0 0\n" }, kept: ["hfs", "hfsplus"] },
-  { spec: { kernel: "6.1.0-50-cloud-amd64" }, kept: [] },
-  { spec: { kernel: "6.12.100+deb12-amd64", loaded: ["nilfs2"] }, kept: ["nilfs2"] },
+  { spec: {}, kept: {} },
+  { spec: { loaded: ["jfs"] }, kept: { jfs: LOADED("jfs") } },
+  { spec: { loaded: ["minix"], registered: ["minix"] }, kept: { minix: `${LOADED("minix")}; minix registered (proc/filesystems)` } },
+  { spec: { mounts: [ROOT_MOUNT, { source: "/dev/sdc2", target: "/mnt/mac", fstype: "hfsplus" }] }, kept: { hfsplus: "hfsplus mounted at /mnt/mac (proc/self/mountinfo:6)" } },
+  { spec: { fstab: "/dev/vda1 / ext4 defaults 0 1\n/dev/sdb1 /mnt/old minix noauto 0 0\n" }, kept: { minix: "minix /dev/sdb1 on /mnt/old, noauto (etc/fstab:2)" } },
+  { spec: { fstab: "/dev/sr0 /media/cdrom udf ro,noauto 0 0\n" }, kept: {}, keptCisL2: { udf: "udf /dev/sr0 on /media/cdrom, noauto (etc/fstab:1)" } },
+  { spec: { mountUnits: { "srv-data.mount": mountUnit("/dev/sdd1", "/srv/data", "jfs") } }, kept: { jfs: "jfs /dev/sdd1 on /srv/data (etc/systemd/system/srv-data.mount)" } },
+  { spec: { loaded: ["hfs"], fstab: "/dev/sdc3 /mnt/backup hfsplus noauto 0 0\n" }, kept: { hfs: LOADED("hfs"), hfsplus: "hfsplus /dev/sdc3 on /mnt/backup, noauto (etc/fstab:1)" } },
+  // A cloud kernel, whose module index has fewer filesystems.
+  { spec: { kernel: "6.1.0-50-cloud-amd64", loaded: ["romfs"] }, kept: { romfs: LOADED("romfs") } },
+  { spec: { kernel: "6.12.100+deb12-amd64", loaded: ["nilfs2"] }, kept: { nilfs2: LOADED("nilfs2") } },
   // An image being built: no running kernel, fstab alone decides.
-  { spec: { running: false, fstab: "/dev/sdf1 /srv jfs defaults 0 2\n" }, kept: ["jfs"] },
+  { spec: { running: false, fstab: "/dev/sdf1 /srv jfs defaults 0 2\n" }, kept: { jfs: "jfs /dev/sdf1 on /srv (etc/fstab:1)" } },
   // An administrator's install line for a policy module stays the one kmod runs.
-  { spec: { files: { "etc/modprobe.d/local.conf": "install cramfs /bin/false\n" } }, kept: [] },
+  {
+    spec: { mounts: [ROOT_MOUNT, { source: "/dev/sdj1", target: "/mnt/acorn", fstype: "adfs" }], files: { "etc/modprobe.d/local.conf": "install cramfs /bin/false\n" } },
+    kept: { adfs: "adfs mounted at /mnt/acorn (proc/self/mountinfo:6)" },
+  },
   // Debian 12's kmod 30 does not read usr/lib/modprobe.d: the fragments go to lib/modprobe.d.
-  { spec: { kmodVersion: "30+20221128-1" }, kept: [] },
-  { spec: { files: { "etc/fsblacklist/config.yaml": "profile: cis-l1\n" } }, kept: [] },
-  { spec: { files: { "etc/fsblacklist/config.yaml": "keep:\n  always: [hfsplus]\n" } }, kept: ["hfsplus"] },
-  { spec: { loaded: ["ufs"] }, kept: ["ufs"] },
-  { spec: { mounts: [ROOT_MOUNT, { source: "/dev/nvme0n1p3", target: "/data", fstype: "f2fs" }] }, kept: ["f2fs"] },
-  { spec: { loaded: ["befs"], mounts: [ROOT_MOUNT, { source: "/dev/sdg1", target: "/mnt/haiku", fstype: "befs" }] }, kept: ["befs"] },
-  { spec: { loaded: ["squashfs"], mounts: [ROOT_MOUNT, { source: "/var/lib/snapd/snaps/core_1.snap", target: "/snap/core/1", fstype: "squashfs" }] }, kept: [], keptCisL2: ["squashfs"] },
-  { spec: { loaded: ["overlay"], mounts: [ROOT_MOUNT, { source: "overlay", target: "/var/lib/docker/overlay2/a/merged", fstype: "overlay" }] }, kept: [], keptCisL2: ["overlay"] },
-  { spec: { loaded: ["reiserfs"], mountUnits: { "mnt-old.mount": mountUnit("/dev/sdh1", "/mnt/old", "minix") } }, kept: ["minix", "reiserfs"] },
+  { spec: { kmodVersion: "30+20221128-1", fstab: "/dev/sde1 /mnt/os2 hpfs noauto 0 0\n" }, kept: { hpfs: "hpfs /dev/sde1 on /mnt/os2, noauto (etc/fstab:1)" } },
+  { spec: { loaded: ["affs"], files: { "etc/fsblacklist/config.yaml": "profile: cis-l1\n" } }, kept: { affs: LOADED("affs") } },
+  { spec: { files: { "etc/fsblacklist/config.yaml": "keep:\n  always: [hfsplus]\n" } }, kept: { hfsplus: "listed in keep.always (etc/fsblacklist/config.yaml)" } },
+  { spec: { loaded: ["ufs"] }, kept: { ufs: LOADED("ufs") } },
+  { spec: { mounts: [ROOT_MOUNT, { source: "/dev/nvme0n1p3", target: "/data", fstype: "f2fs" }] }, kept: { f2fs: "f2fs mounted at /data (proc/self/mountinfo:6)" } },
+  {
+    spec: { loaded: ["befs"], mounts: [ROOT_MOUNT, { source: "/dev/sdg1", target: "/mnt/haiku", fstype: "befs" }] },
+    kept: { befs: `${LOADED("befs")}; befs mounted at /mnt/haiku (proc/self/mountinfo:6)` },
+  },
+  {
+    spec: { loaded: ["squashfs"], mounts: [ROOT_MOUNT, { source: "/var/lib/snapd/snaps/core_1.snap", target: "/snap/core/1", fstype: "squashfs" }] },
+    kept: {},
+    keptCisL2: { squashfs: `${LOADED("squashfs")}; squashfs mounted at /snap/core/1 (proc/self/mountinfo:6)` },
+  },
+  {
+    spec: { loaded: ["overlay"], mounts: [ROOT_MOUNT, { source: "overlay", target: "/var/lib/docker/overlay2/a/merged", fstype: "overlay" }] },
+    kept: {},
+    keptCisL2: { overlay: `${LOADED("overlay")}; overlay mounted at /var/lib/docker/overlay2/a/merged (proc/self/mountinfo:6)` },
+  },
+  {
+    spec: { loaded: ["reiserfs"], mountUnits: { "mnt-old.mount": mountUnit("/dev/sdh1", "/mnt/old", "minix") } },
+    kept: { minix: "minix /dev/sdh1 on /mnt/old (etc/systemd/system/mnt-old.mount)", reiserfs: LOADED("reiserfs") },
+  },
   // The host whose modprobe.d is made read-only in the last test.
-  { spec: {}, kept: [] },
+  { spec: { mounts: [ROOT_MOUNT, { source: "/dev/sdi1", target: "/mnt/qnx", fstype: "qnx6" }] }, kept: { qnx6: "qnx6 mounted at /mnt/qnx (proc/self/mountinfo:6)" } },
 ];

@@ -131,3 +131,39 @@ test("apply --json: initramfsStale is the measurement where an image can be read
     fresh.cleanup();
   }
 });
+
+test("after a profile change, an image that still blocks the old profile's filesystems is stale, in apply and in status", async () => {
+  const root = createFakeRoot();
+  try {
+    assert.equal((await apply(root.dir, ["--profile", "cis-l2"])).status, 0);
+    imageFromRoot(root.dir, RELEASE, { compression: "gzip" });
+    const applyJson = async (args: string[]) => {
+      const result = await runInProcess(["--root", root.dir, "apply", "--json", ...args]);
+      assert.equal(result.status, 0, result.stderr);
+      return JSON.parse(result.stdout) as { changed: boolean; initramfsStale: boolean; initramfsImages: (ImageJson & { differences: { name: string; image: string }[] })[] };
+    };
+    assert.equal((await applyJson(["--profile", "cis-l2"])).initramfsStale, false, "the image carries cis-l2's blacklist");
+
+    // Back to the default profile: squashfs, udf and overlay are cis-l2's alone; the image still blocks them.
+    const preview = await applyJson(["--dry-run", "--profile", "default"]);
+    const changed = await applyJson(["--profile", "default"]);
+    for (const run of [preview, changed]) {
+      assert.equal(run.initramfsStale, true, "the image still blocks what the root now allows");
+      assert.equal(run.initramfsImages[0]!.state, "stale");
+      assert.deepEqual(run.initramfsImages[0]!.differences.map((d) => `${d.name} ${d.image}`).sort(), ["overlay blocked", "squashfs blocked", "udf blocked"]);
+    }
+    assert.equal(changed.changed, true);
+    // A later run, which changes nothing, still measures the image stale; so does status.
+    const again = await applyJson([]);
+    assert.deepEqual([again.changed, again.initramfsStale], [false, true]);
+    const { images } = await statusImages(root.dir);
+    assert.match(images[0]!.summary, /^stale: .*squashfs allowed on the system, blocked in the image/);
+
+    // Rebuilt from the root: current again.
+    imageFromRoot(root.dir, RELEASE, { compression: "gzip" });
+    assert.equal((await applyJson([])).initramfsStale, false);
+    assert.equal((await statusImages(root.dir)).images[0]!.state, "current");
+  } finally {
+    root.cleanup();
+  }
+});

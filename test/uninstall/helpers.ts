@@ -8,7 +8,7 @@ export interface UninstallJson {
   changed: boolean;
   dryRun: boolean;
   purge: boolean;
-  actions: { action: "remove" | "leave"; file: "fragment" | "override"; path: string; module: string; reason: string }[];
+  actions: { action: "remove" | "leave"; file: "fragment" | "override"; path: string; module: string; reason: string; diff?: string }[];
   initramfsStale: boolean;
   initramfsOwedSince: string | null;
   initramfs: { stale: boolean; tool: string | null; command: string | null; regenerated: boolean; error: string | null; owedSince: string | null };

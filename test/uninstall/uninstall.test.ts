@@ -154,7 +154,11 @@ test("--dry-run writes nothing (no lock either) and shows exactly what the real 
     }
     const planned = await uninstallJson(root.dir, ["--dry-run", "--purge"]);
     const done = await uninstallJson(root.dir, ["--purge"]);
-    assert.deepEqual(done.actions, planned.actions);
+    // The same actions; only the dry run carries each removal's diff (test/uninstall/dry-run-diff.test.ts).
+    assert.deepEqual(
+      done.actions,
+      planned.actions.map(({ diff: _diff, ...action }) => action),
+    );
     assert.deepEqual(done.state, planned.state);
     assert.equal(done.dryRun, false);
   } finally {

@@ -131,7 +131,7 @@ def file_diff(root, action):
         return None
     entry = {"before_header": path, "after_header": path}
     if diff is None:
-        # uninstall's dry run carries no diff: a removal's after is nothing.
+        # An older CLI's uninstall dry run carried no diff: a removal's after is nothing.
         if action.get("action") != "remove":
             return None
         before = read_in_root(root, path)
