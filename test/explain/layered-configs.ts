@@ -15,20 +15,10 @@ import { kmodLoads, runModprobe, type ModprobeRun } from "../facts/modprobe-orac
 import { createFakeRoot, type FakeRoot } from "../helpers/fake-root.ts";
 import { fragmentName, loadPolicy, renderFragment, shippedPolicyDir } from "../../src/policy/policy.ts";
 import { renderMarker } from "../../src/policy/marker.ts";
+import { prng } from "../helpers/random-sequences.ts";
 
 export const CASES = Number(process.env["FSB_FIX_CASES"] ?? 44);
 const policy = loadPolicy(shippedPolicyDir());
-
-/** Deterministic choices, so a failing case can be rebuilt from its number. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 export interface Target {
   type: string;
