@@ -3,13 +3,14 @@
 // stdout parsed and validated against the schema of that command, so a test
 // fails when a document drifts from its schema. A failed run's document is the
 // error schema's, and the keys beside `error` (what the run knew) follow the
-// command's schema. The validators are compiled once per process, when a
-// --json run first needs them.
+// command's schema. Each validator is compiled once per process, when a --json
+// run first needs it.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import type { Ajv2020, ValidateFunction } from "ajv/dist/2020.js";
 import { jsonRequested } from "../../src/report/output.ts";
 
 export const SCHEMA_DIR = fileURLToPath(new URL("../../schemas/", import.meta.url));
@@ -30,21 +31,38 @@ const SCHEMA_OF: Record<string, string> = {
 /** Options before the command (and the command's own) that take a value as the next argument. */
 const TAKES_VALUE = new Set(["--root", "--config", "--profile", "--kernel", "--type", "--message", "--benchmark"]);
 
-let validators: Map<string, ValidateFunction> | null = null;
+let ajv: Ajv2020 | null = null;
 
-/** Every schema of schemas/, compiled once: name (apply, error, ...) -> validator. */
-export function schemaValidators(): Map<string, ValidateFunction> {
-  if (validators !== null) return validators;
+/**
+ * One Ajv with every schema of schemas/ added (each checked against the draft's
+ * meta-schema); a schema is compiled when it is first asked for, so a test
+ * process compiles only the schemas of the commands it runs.
+ */
+function schemas(): Ajv2020 {
+  if (ajv !== null) return ajv;
+  // Loaded on first use: most test processes never run the command with --json.
+  const { Ajv2020: Ajv } = createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
   // Strict about keywords (a misspelt one would check nothing); types and required in if/then branches are meant.
-  const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictRequired: false });
-  const names: string[] = [];
+  ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false });
   for (const file of fs.readdirSync(SCHEMA_DIR).sort()) {
-    if (!file.endsWith(".schema.json")) continue;
-    ajv.addSchema(JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, file), "utf8")) as object);
-    names.push(file.slice(0, -".schema.json".length));
+    if (file.endsWith(".schema.json")) ajv.addSchema(JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, file), "utf8")) as object);
   }
-  validators = new Map(names.map((name) => [name, ajv.getSchema(`${name}.schema.json`)!]));
-  return validators;
+  return ajv;
+}
+
+/** The validator of one schema (apply, error, ...), or undefined when schemas/ has no such file. */
+function validatorOf(name: string): ValidateFunction | undefined {
+  return schemas().getSchema(`${name}.schema.json`);
+}
+
+/** Every schema of schemas/, compiled: name (apply, error, ...) -> validator. */
+export function schemaValidators(): Map<string, ValidateFunction> {
+  const names = fs
+    .readdirSync(SCHEMA_DIR)
+    .filter((file) => file.endsWith(".schema.json"))
+    .sort()
+    .map((file) => file.slice(0, -".schema.json".length));
+  return new Map(names.map((name) => [name, validatorOf(name)!]));
 }
 
 /** The command an argv runs (the first argument that is no option nor an option's value), or null. */
@@ -60,7 +78,7 @@ export function commandOf(args: readonly string[]): string | null {
 
 /** The schema errors of one document, as lines; empty when it is valid. */
 export function schemaErrors(schema: string, document: unknown): string[] {
-  const validate = schemaValidators().get(schema);
+  const validate = validatorOf(schema);
   if (validate === undefined) throw new Error(`no schema ${schema}.schema.json in ${SCHEMA_DIR}`);
   if (validate(document)) return [];
   return (validate.errors ?? []).map((e) => `${schema}.schema.json: ${e.instancePath || "/"} ${e.message ?? "is invalid"}${e.params ? ` ${JSON.stringify(e.params)}` : ""}`);

@@ -57,7 +57,8 @@ test("status: current after a rebuild, stale after a change, current again after
     assert.equal(images[0]!.summary, "stale: hfs allowed on the system, blocked in the image");
     assert.equal(images[0]!.rebuild, `chroot ${root.dir} /usr/sbin/update-initramfs -u -k ${RELEASE}`);
     const text = (await runInProcess(["--root", root.dir, "status"])).stdout;
-    assert.match(text, new RegExp(`^Initramfs:\\n  ${IMAGE}: stale: hfs allowed on the system, blocked in\\n    the image; rebuild: chroot `, "m"));
+    // Where the lines break after "chroot" depends on the length of the root's path.
+    assert.match(text, new RegExp(`^Initramfs:\\n  ${IMAGE}: stale: hfs allowed on the system, blocked in\\n    the image; rebuild: chroot\\s`, "m"));
 
     imageFromRoot(root.dir, RELEASE, { compression: "gzip" });
     ({ images } = await statusImages(root.dir));
