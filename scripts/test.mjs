@@ -29,7 +29,7 @@
 // Under CI (CI=true) a test skipped because the machine lacks root, kmod or a
 // full kernel package is a failure: CI is where those run (.ci/run provides them).
 import { build } from "esbuild";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -130,11 +130,11 @@ async function buildTests(sources, out) {
 function runDirectory() {
   const TMPFS_MAGIC = 0x01021994;
   try {
-    if (statfsSync("/dev/shm").type === TMPFS_MAGIC) return mkdtempSync("/dev/shm/fsb-test-run-");
+    if (statfsSync("/dev/shm").type === TMPFS_MAGIC) return mkdtempSync("/dev/shm/fsb-");
   } catch {
     // no /dev/shm: the disk it is
   }
-  return mkdtempSync(join(tmpdir(), "fsb-test-run-"));
+  return mkdtempSync(join(tmpdir(), "fsb-"));
 }
 
 // A directory of this run (two runs in one checkout do not meet), inside the
@@ -142,14 +142,12 @@ function runDirectory() {
 // for the stack traces that point into it.
 const buildDir = `tmp/test-build/run-${process.pid}`;
 const built = await buildTests(selected, buildDir);
-const work = runDirectory();
-// Like /tmp: tests run the command as nobody on roots made here.
-chmodSync(work, 0o755);
-const scratch = join(work, "tmp");
-mkdirSync(scratch, { mode: 0o1777 });
+// The tests' TMPDIR: like /tmp (tests run the command as nobody on roots made
+// here), and short (paths in the command's messages are wrapped at a width).
+const scratch = runDirectory();
 chmodSync(scratch, 0o1777);
 // What people read (spec at a terminal, TAP otherwise, as node picks), and TAP in a file for the skip check.
-const tap = join(work, "results.tap");
+const tap = join(buildDir, "results.tap");
 const reporters = ["--test-reporter", process.stdout.isTTY ? "spec" : "tap", "--test-reporter-destination", "stdout", "--test-reporter", "tap", "--test-reporter-destination", tap];
 const env = { ...process.env, FSB_TEST_TIER: tier, TMPDIR: scratch };
 // Ctrl-C reaches the test runner too: it stops the tests, and this process cleans up after it.
@@ -166,7 +164,7 @@ if (process.env.CI === "true") {
     status = 1;
   }
 }
-rmSync(work, { recursive: true, force: true });
+rmSync(scratch, { recursive: true, force: true });
 if (status === 0) {
   rmSync(buildDir, { recursive: true, force: true });
   if (readdirSync("tmp/test-build").length === 0) rmSync("tmp/test-build", { recursive: true });

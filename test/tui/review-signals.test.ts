@@ -37,7 +37,7 @@ function reviewAtShell(root: string, stderr?: string): TmuxTerminal {
     "exit $status",
   ].join("; ");
   // Wide enough for the message after it on one line.
-  return new TmuxTerminal(["sh", "-c", script, process.execPath, BIN, root, ...(stderr === undefined ? [] : [stderr])], { env: { NO_COLOR: "1" }, columns: 120 });
+  return new TmuxTerminal(["sh", "-c", script, process.execPath, BIN, root, ...(stderr === undefined ? [] : [stderr])], { env: { NO_COLOR: "1" }, columns: 160 });
 }
 
 /** tmux's own record of the pane: on the alternate screen, cursor shown. */
