@@ -62,6 +62,7 @@ const SAMPLED = [
   "test/facts/damaged-index.test.ts",
   "test/kmod/index-bin.test.ts",
   "test/explain/explain-cli.test.ts",
+  "test/explain/hostile-config.test.ts",
   "test/overrides/hostile-names.test.ts",
   "test/overrides/postconditions.test.ts",
   "test/apply/random-sequences.test.ts",

@@ -26,7 +26,7 @@ import { assertStepTouchesOnlyAdminFiles, build, CASES, changedFiles, explain, f
 const skipOracle = canRunOracle() ? false : "needs root, unshare and kmod's modprobe (the oracle)";
 const RUN = sampled(
   Array.from({ length: CASES }, (_, n) => n),
-  6,
+  4,
 );
 const TITLE = RUN.length === CASES ? `${CASES} layered configurations` : `${RUN.length} of ${CASES} layered configurations`;
 
