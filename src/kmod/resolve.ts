@@ -203,10 +203,42 @@ export function installEffect(command: string, module: string): InstallEffect {
   if (/^(?:\/usr)?(?:\/s?bin\/)?false(?:\s|$)/.test(trimmed) || /^exit\s+[1-9]/.test(trimmed)) return "fails";
   if (/^(?:(?:\/usr)?(?:\/s?bin\/)?true|:)(?:\s*$|\s*#)/.test(trimmed) || /^exit(?:\s+0)?\s*$/.test(trimmed)) return "no-load";
   // Our fragments' line runs the hook, then loads the module with --ignore-install.
-  const ignoreInstall = new RegExp(`\\bmodprobe\\b[^;|&]*(?:--ignore-install|\\s-i\\b)[^;|&]*\\s${module.replace(/_/g, "[-_]")}(?:\\s|$)`);
-  if (ignoreInstall.test(trimmed)) return "loads";
+  if (loadsIgnoringInstall(trimmed, module)) return "loads";
   if (/\bmodprobe-hook\b/.test(trimmed)) return "hook";
   return "unknown";
+}
+
+/** In one command (between `;`, `|` and `&`): modprobe, then its first --ignore-install or -i; what follows in that command. */
+const IGNORE_INSTALL = /\bmodprobe\b[^;|&]*?(?:--ignore-install|\s-i\b)([^;|&]*)/g;
+
+/**
+ * Whether the command runs `modprobe ... --ignore-install ... MODULE` (or -i):
+ * the module a word after the flag in the same command, preceded by white space
+ * and followed by white space or the end of the line, `_` in its name matching
+ * `-` or `_`. Compared character by character, not as a pattern built from the
+ * name: one regular expression per module cost status a compilation each.
+ */
+function loadsIgnoringInstall(command: string, module: string): boolean {
+  if (!command.includes("modprobe")) return false;
+  for (const match of command.matchAll(IGNORE_INSTALL)) {
+    const rest = match[1]!;
+    const restAtEnd = match.index + match[0].length === command.length;
+    for (let at = 1; at + module.length <= rest.length; at++) {
+      if (!/\s/.test(rest[at - 1]!) || !nameAt(rest, at, module)) continue;
+      const after = at + module.length;
+      if (after < rest.length ? /\s/.test(rest[after]!) : restAtEnd) return true;
+    }
+  }
+  return false;
+}
+
+function nameAt(text: string, at: number, module: string): boolean {
+  for (let i = 0; i < module.length; i++) {
+    const wanted = module[i]!;
+    const found = text[at + i]!;
+    if (found !== wanted && !(wanted === "_" && found === "-")) return false;
+  }
+  return true;
 }
 
 /**

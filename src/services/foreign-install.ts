@@ -8,6 +8,7 @@ import type { Context } from "../context.ts";
 import { installLinesFor, requestBlockers, type InstallLine } from "../kmod/blockers.ts";
 import type { ResolveFacts } from "../kmod/resolve.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
+import { fnmatch } from "../kmod/fnmatch.ts";
 import { firstLineOf } from "../kmod/parse-config.ts";
 import { FRAGMENT_MARKER, type ForeignInstall } from "../policy/fragment.ts";
 import { parseMarker } from "../policy/marker.ts";
@@ -45,7 +46,8 @@ export interface ModuleInstallLines {
 export function moduleInstallLines(ctx: Context, facts: ResolveFacts, module: string): ModuleInstallLines {
   const ours = ownership(ctx);
   const lines = installLinesFor(module, facts.entries).map((line) => describe(line, ours(line.source.file)));
-  if (lines.length === 0) return { lines, setAsideBy: null };
+  // Only a softdep line for the module sets its install lines aside: without one, no resolution is needed.
+  if (lines.length === 0 || !facts.entries.some((e) => e.kind === "softdep" && fnmatch(e.module, module))) return { lines, setAsideBy: null };
   const byName = requestBlockers(module, { ...facts, loaded: new Set() });
   const setAside = byName.candidates.flatMap((c) => c.members).find((m) => m.module === module)?.setAside ?? null;
   if (setAside === null) return { lines, setAsideBy: null };

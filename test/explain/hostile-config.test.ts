@@ -185,3 +185,15 @@ test("alias fs-jfs off is reported as blacklisted, not as a missing package", as
   );
   assert.ok(!doc.fix.some((f) => /apt|dnf|zypper|install linux/.test(f)), doc.fix.join("\n"));
 });
+
+test("an alias target with pattern characters that an install glob matches: status and explain answer, no internal error", async (t) => {
+  // Until the --ignore-install check compared names character by character, a
+  // regular expression was built from the name: `x(y` made status and explain fail.
+  const root = createFakeRoot({ files: { "etc/modprobe.d/odd.conf": "alias fs-jfs x(y\ninstall x* /sbin/modprobe --ignore-install x(y\n" } });
+  t.after(() => root.cleanup());
+  const status = await runInProcess(["--root", root.dir, "status", "--json"]);
+  assert.equal(status.status, 0, status.stderr);
+  const explained = await runInProcess(["--root", root.dir, "explain", "--type", "jfs", "--json"]);
+  assert.equal(explained.status, 0, explained.stderr);
+  assert.doesNotMatch(explained.stderr, /unexpected error/);
+});

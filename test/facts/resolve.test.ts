@@ -384,3 +384,48 @@ test("install commands: what they do to the module at mount time", async () => {
     assert.equal(installBlocks(installEffect(command, "jfs")), true, command);
   }
 });
+
+test("install commands that load the module with --ignore-install: the same answers as one pattern per module, and any name", async () => {
+  const { installEffect } = await import("../../src/kmod/resolve.ts");
+  // The rule as it was written first, a regular expression built from the name: the reference for names of letters, digits, - and _.
+  const reference = (command: string, module: string): boolean =>
+    new RegExp(`\\bmodprobe\\b[^;|&]*(?:--ignore-install|\\s-i\\b)[^;|&]*\\s${module.replace(/_/g, "[-_]")}(?:\\s|$)`).test(command.trim());
+  const modules = ["jfs", "nls_cp437", "hfs", "hfsplus", "x"];
+  const pieces = [
+    "modprobe",
+    "/sbin/modprobe",
+    "modprobe-hook",
+    "--ignore-install",
+    "-i",
+    "-iq",
+    "-v",
+    "jfs",
+    "hfs",
+    "hfsplus",
+    "nls-cp437",
+    "nls_cp437",
+    "x",
+    ";",
+    "|",
+    "&&",
+    "$CMDLINE_OPTS",
+    "2>/dev/null",
+    "--ignore-installx",
+  ];
+  const random = prng(4242);
+  let loads = 0;
+  for (let n = 0; n < 3000; n++) {
+    const words = Array.from({ length: 2 + Math.floor(random() * 7) }, () => pieces[Math.floor(random() * pieces.length)]!);
+    const command = words.join(random() < 0.2 ? "  " : " ") + (random() < 0.2 ? " " : "");
+    for (const module of modules) {
+      const expected = reference(command, module);
+      if (expected) loads++;
+      assert.equal(installEffect(command, module) === "loads", expected, `${JSON.stringify(command)} ${module}`);
+    }
+  }
+  assert.ok(loads > 100, `${loads} commands load their module`);
+  // A name with pattern characters (an alias target in modprobe.d can be anything) is compared as it is, and never throws.
+  assert.equal(installEffect("/sbin/modprobe --ignore-install x(y", "x(y"), "loads");
+  assert.equal(installEffect("/sbin/modprobe --ignore-install xay", "x.y"), "unknown");
+  assert.equal(installEffect("/sbin/modprobe --ignore-install [a", "[a"), "loads");
+});
