@@ -17,14 +17,14 @@
 //   - The selected files are first built to JavaScript, one esbuild build into
 //     tmp/test-build/run-PID/ (modules shared by several files split into chunks), so no
 //     test process starts a TypeScript loader: with tsx each file cost about half a
-//     second more, a third of npm test. Each module's import.meta.url is its
+//     second more, a quarter of npm test. Each module's import.meta.url is its
 //     source file's, so paths relative to a test (fixtures, bin/, schemas/) are
 //     the same as under tsx. A failure's stack points into tmp/test-build/;
 //     `node --import tsx --test test/FILE.test.ts` runs one file from its source.
 //   - The tests' temporary directories (fake roots, images, scratch trees) are in
 //     a directory of this run on /dev/shm when that is a tmpfs, removed at the end:
 //     hundreds of fake roots are written and removed, and on the disk their
-//     directory entries cost a third of the run.
+//     directory entries cost a quarter of the run.
 //
 // Under CI (CI=true) a test skipped because the machine lacks root, kmod or a
 // full kernel package is a failure: CI is where those run (.ci/run provides them).
