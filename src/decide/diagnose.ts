@@ -24,7 +24,9 @@
 //  11. cmdline-blacklisted  module_blacklist= : kmod runs, the kernel refuses to load
 //  12. not-blocked          nothing here stops it; the mount error means something else
 
-import semver from "semver";
+import coerce from "semver/functions/coerce.js";
+import satisfies from "semver/functions/satisfies.js";
+import validRange from "semver/ranges/valid.js";
 import { failsBeforeDriver, usualMeaning, type MountMessage } from "./mount-message.ts";
 import { familyOf, packageHint, type OsRelease } from "./module-packages.ts";
 import type { OtherDriver } from "./other-drivers.ts";
@@ -419,9 +421,9 @@ function fsName(facts: DiagnoseFacts, module: string): string {
 /** The policy's kernel range when this release falls outside it, else null. */
 function removedBefore(policy: DiagnoseFacts["policy"], release: string | null): string | null {
   if (policy === null || policy.kernels === null || release === null) return null;
-  const version = semver.coerce(release);
-  if (version === null || !semver.validRange(policy.kernels)) return null;
-  return semver.satisfies(version, policy.kernels) ? null : policy.kernels;
+  const version = coerce(release);
+  if (version === null || !validRange(policy.kernels)) return null;
+  return satisfies(version, policy.kernels) ? null : policy.kernels;
 }
 
 /** A command that comments out exactly that line (kmod ignores lines starting with '#'). */
