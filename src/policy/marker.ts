@@ -45,14 +45,13 @@ export function unescapeField(text: string): string {
 
 /** The header block of an override file we write: each value on its line, escaped (escapeField()). */
 export function renderMarker(marker: OverrideMarker): string {
-  const oneLine = escapeField;
   return [
     FIRST_LINE,
     `# fsblacklist-override: ${marker.kind}`,
-    `# fsblacklist-module: ${oneLine(marker.module)}`,
-    `# fsblacklist-reason: ${oneLine(marker.reason)}`,
-    `# fsblacklist-date: ${oneLine(marker.date)}`,
-    `# fsblacklist-kernel: ${marker.kernel === null ? "none" : oneLine(marker.kernel)}`,
+    `# fsblacklist-module: ${escapeField(marker.module)}`,
+    `# fsblacklist-reason: ${escapeField(marker.reason)}`,
+    `# fsblacklist-date: ${escapeField(marker.date)}`,
+    `# fsblacklist-kernel: ${marker.kernel === null ? "none" : escapeField(marker.kernel)}`,
     "",
   ].join("\n");
 }

@@ -8,11 +8,11 @@
 // - a run/modprobe.d that is a link to the vendor directory shows kmod the
 //   fragments a second time (and first): removing them changes the blacklist.
 
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createFakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
+import { createFakeRoot, type FakeRoot, type FakeRootSpec } from "../helpers/fake-root.ts";
 import { snapshotTree, treeDiff } from "../helpers/tree-snapshot.ts";
 import { fragmentName } from "../../src/policy/fragment.ts";
 import { ADMIN, DEFAULT_MODULES, VENDOR, apply, kmodVerdict, loadableFor } from "./helpers.ts";
@@ -115,12 +115,18 @@ test("uninstall judges a file reachable as etc/modprobe.d/X and usr/lib/modprobe
   assert.deepEqual(fs.readdirSync(path.join(root.dir, VENDOR)), [], "nothing of fsblacklist's is left");
 });
 
-test("a run/modprobe.d that is a link to the vendor directory: uninstall changes the blacklist, and says so", async (t) => {
+/** A root (kmod 34) whose run/modprobe.d is a link to the vendor directory, the policy applied. */
+async function appliedWithRunLinkedToVendor(t: TestContext): Promise<FakeRoot> {
   const root = createFakeRoot({ kmodVersion: "34.2-2", fstab: "/dev/vda1 / ext4 defaults 0 1\n" });
   t.after(() => root.cleanup());
   fs.mkdirSync(path.join(root.dir, VENDOR), { recursive: true });
   linkDir(root.dir, "run/modprobe.d", VENDOR);
   assert.equal((await apply(root.dir)).status, 0);
+  return root;
+}
+
+test("a run/modprobe.d that is a link to the vendor directory: uninstall changes the blacklist, and says so", async (t) => {
+  const root = await appliedWithRunLinkedToVendor(t);
   assert.equal(loadableFor(kmodVerdict(root.dir), "minix"), false, "kmod reads the fragments");
 
   const dry = await uninstallJson(root.dir, ["--dry-run"]);
@@ -132,11 +138,7 @@ test("a run/modprobe.d that is a link to the vendor directory: uninstall changes
 });
 
 test("a run/modprobe.d that is a link to the vendor directory: a profile change is a blacklist change", async (t) => {
-  const root = createFakeRoot({ kmodVersion: "34.2-2", fstab: "/dev/vda1 / ext4 defaults 0 1\n" });
-  t.after(() => root.cleanup());
-  fs.mkdirSync(path.join(root.dir, VENDOR), { recursive: true });
-  linkDir(root.dir, "run/modprobe.d", VENDOR);
-  assert.equal((await apply(root.dir)).status, 0);
+  const root = await appliedWithRunLinkedToVendor(t);
   const before = kmodVerdict(root.dir).installs.get("cramfs");
   const result = await run(root.dir, ["apply", "--json", "--profile", "cis-l1"]);
   assert.equal(result.status, 0, result.stderr);
