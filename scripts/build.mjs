@@ -7,7 +7,7 @@
 // that file (one small plugin, below), so those modules are loaded when first
 // used and exist once per process. Two steps follow, both short:
 //   - validated-policy.json: blacklist.d/ as this build validated it;
-//   - the code caches of the bundles main.cjs loads (scripts/code-cache.mjs),
+//   - the code caches of the bundles marked codeCache (scripts/code-cache.mjs),
 //     for Node 20 only, optional (`--no-code-cache`): read that file's header.
 //
 // The new build is written beside dist/ and moved in file by file, main.cjs
@@ -19,28 +19,31 @@ import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { writeCodeCaches } from "./code-cache.mjs";
 
+/** The command modules of src/commands/ (modprobe-hook is hook.cjs), each a file of dist/ the command table loads when it runs. */
+const COMMANDS = readdirSync("src/commands")
+  .filter((name) => name.endsWith(".ts") && name !== "modprobe-hook.ts")
+  .map((name) => name.slice(0, -".ts".length));
+// commander requires child_process when it loads, for executable subcommands,
+// which we do not have: ~2.4 ms of every run, with the net and stream modules
+// it brings. cli.cjs and the commands get a spawn that loads it on first use.
+const childProcessOnDemand = { alias: { "node:child_process": "./src/system/child-process-on-demand.ts" } };
+
 /**
  * The files of dist/. `entry` is a module, or `contents` a line of code
- * standing for the `modules` it requires; `from` limits who gets the file
- * instead of their own copy; `format` is CommonJS unless it says "esm";
- * `options` are esbuild's, for this file only.
+ * standing for the `modules` it requires; `from` lists who gets the file
+ * instead of their own copy (default: every other file); `format` is CommonJS
+ * unless it says "esm"; `options` are esbuild's, for this file only.
  */
 const BUNDLES = [
-  // src/main.ts alone: takes one of the next two (a process never loads both).
+  // src/main.ts alone: takes cli.cjs or hook.cjs (a process never loads both).
   { out: "main.cjs", entry: "src/main.ts" },
-  // The command table and every command; a command's modules initialise only when it runs.
-  {
-    out: "cli.cjs",
-    entry: "src/cli.ts",
-    from: "src/main.ts",
-    codeCache: true,
-    // commander requires child_process when it loads, for executable
-    // subcommands, which we do not have: ~2.4 ms of every run, with the net and
-    // stream modules it brings. It gets a spawn that loads it on first use.
-    options: { alias: { "node:child_process": "./src/system/child-process-on-demand.ts" } },
-  },
-  // `modprobe-hook MODULE`, inside every `modprobe` of a blacklisted module, without the command table.
-  { out: "hook.cjs", entry: "src/commands/modprobe-hook.ts", from: "src/main.ts", codeCache: true },
+  // The command table and commander; a command's file is loaded when it runs, so `--version` loads none.
+  { out: "cli.cjs", entry: "src/cli.ts", from: ["src/main.ts"], codeCache: true, options: childProcessOnDemand },
+  // Each command with all it runs (the context included: src/cli.ts creates it through the command's module).
+  // The modules they share are in each of them: a process runs one command.
+  ...COMMANDS.map((name) => ({ out: `${name}-command.cjs`, entry: `src/commands/${name}.ts`, from: ["src/cli.ts"], codeCache: true, options: childProcessOnDemand })),
+  // `modprobe-hook MODULE`, inside every `modprobe` of a blacklisted module, without the command table (and through it).
+  { out: "hook.cjs", entry: "src/commands/modprobe-hook.ts", from: ["src/main.ts", "src/cli.ts"], codeCache: true },
   // One copy for all of them, so that main.ts's `instanceof FsbError` holds for errors thrown anywhere.
   { out: "errors.cjs", entry: "src/errors.ts" },
   // Where a process is spawned.
@@ -67,7 +70,7 @@ const real = (path) => {
 };
 for (const bundle of BUNDLES) {
   bundle.modules = (bundle.modules ?? [bundle.entry]).map(real);
-  if (bundle.from !== undefined) bundle.from = real(bundle.from);
+  if (bundle.from !== undefined) bundle.from = bundle.from.map(real);
 }
 
 /** Imports of another bundle's modules become requires of that file; bundles that are code-cached are required through the loader. */
@@ -76,7 +79,7 @@ const filesOfTheirOwn = (self) => ({
   setup(b) {
     b.onResolve({ filter: /.*/ }, (args) => {
       const key = args.path.startsWith(".") ? real(resolve(args.resolveDir, args.path)) : args.path;
-      const other = BUNDLES.find((o) => o !== self && o.modules.includes(key) && (o.from === undefined || o.from === real(args.importer)));
+      const other = BUNDLES.find((o) => o !== self && o.modules.includes(key) && (o.from === undefined || o.from.includes(real(args.importer))));
       if (other === undefined) return undefined;
       if (other.codeCache) return { path: other.out, namespace: "loader" };
       return { path: `./${other.out}`, external: true };

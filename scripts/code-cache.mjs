@@ -1,17 +1,18 @@
 // The optional last step of `npm run build` (skip it with --no-code-cache): V8
-// code caches for the bundles main.cjs loads, which scripts/dist-loader.cjs
-// hands to V8 when they were made for that very build.
+// code caches for the bundles marked codeCache (cli.cjs, each command's file,
+// hook.cjs), which scripts/dist-loader.cjs hands to V8 when they were made for
+// that very build.
 //
 // Why: Node 20 has no compile cache, and compiling the functions a command runs
 // was a fifth of `status` (docs/performance.md). Its end: Node 22's
 // `module.enableCompileCache()` does this for every file; when `engines` no
 // longer includes Node 20, this file and dist-loader.cjs go, and main.ts calls that.
 //
-// Each cache is made in a process of its own that compiles the bundle as a run
-// does (lazily) and runs the commands of TRAINING against a small root built
-// from a fixture kernel: the cache then holds the functions those commands use
-// and not the rest (half the size of compiling every function, and ~2.5 ms less
-// to deserialise in every run). A function that is not in it compiles on first
+// The caches are made by processes that compile the bundles as a run does
+// (lazily) and run the commands of TRAINING against a small root built from a
+// fixture kernel: a cache then holds the functions those commands use and not
+// the rest (half the size of compiling every function, and ~2.5 ms less to
+// deserialise in every run). A function that is not in it compiles on first
 // use as without a cache. V8 takes the cache only under the default flags.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -43,55 +44,72 @@ function trainingRoot() {
   return root;
 }
 
-/** What each bundle's cache is trained on: a list of argument lists. */
+/**
+ * The training runs: a process starts at one bundle (as main.cjs does) and runs
+ * these argument lists, each with the exit code it must end with (null: any);
+ * every bundle it compiled through the loader on the way (cli.cjs loads a
+ * command's file) gets the cache of what it compiled. A bundle marked codeCache
+ * that no run loads fails the build.
+ */
 const TRAINING = {
   "cli.cjs": (root) => [
-    ["--version"],
-    ["--root", root, "apply"],
-    ["--root", root, "status", "--json"],
-    ["--root", root, "status"],
-    ["--root", root, "status", "jfs", "vfat"],
-    ["--root", root, "apply", "--dry-run", "--json"],
-    ["--root", root, "showconfig"],
-    ["--root", root, "explain", "--type", "minix"],
-    ["--root", root, "block", "hfs"],
-    ["--root", root, "reset", "hfs"],
+    [["--version"], 0],
+    [["--root", root, "apply"], 0],
+    [["--root", root, "status", "--json"], 0],
+    [["--root", root, "status"], 0],
+    [["--root", root, "status", "jfs", "vfat"], 0],
+    [["--root", root, "apply", "--dry-run", "--json"], 0],
+    [["--root", root, "showconfig"], 0],
+    [["--root", root, "explain", "--type", "minix"], 0],
+    [["--root", root, "block", "hfs"], 0],
+    [["--root", root, "reset", "hfs"], 0],
+    [["--root", root, "audit", "--benchmark", "cis-l1"], null],
+    [["--root", root, "uninstall", "--dry-run"], 0],
+    // No terminal: review says what to use instead and exits 2, after loading its file.
+    [["--root", root, "review"], 2],
   ],
-  "hook.cjs": () => [["jfs"]],
+  "hook.cjs": () => [[["jfs"], 0]],
 };
 
 const train = `
-  const { readFileSync, writeFileSync } = require("node:fs");
-  const { createRequire } = require("node:module");
-  const { Script } = require("node:vm");
-  const { wrap, idOf } = require(${JSON.stringify(LOADER)});
-  const [path, runs] = [require("node:path").resolve(process.argv[1]), JSON.parse(process.argv[2])];
-  const source = readFileSync(path, "utf8");
-  const script = new Script(wrap(source), { filename: path });
-  const module = { exports: {} };
-  script.runInThisContext().call(module.exports, module.exports, createRequire(path), module, path, require("node:path").dirname(path));
+  const { writeFileSync } = require("node:fs");
+  const path = require("node:path");
+  process.env.FSB_TRAINING_CODE_CACHE = "1";
+  const { loadBundle, idOf, LOADED } = require(${JSON.stringify(LOADER)});
+  const [start, runs, wanted] = [path.resolve(process.argv[1]), JSON.parse(process.argv[2]), JSON.parse(process.argv[3])];
+  const exported = loadBundle(path.dirname(start), path.basename(start));
   const sink = { write() {}, isTTY: false };
   const io = { stdout: sink, stderr: sink, env: { PATH: process.env.PATH, NO_COLOR: "1" }, uid: 0, cwd: process.cwd() };
   (async () => {
-    for (const args of runs) {
-      const code = module.exports.runCli ? await module.exports.runCli(args, io).catch((e) => (e && e.exitCode) ?? String(e)) : await module.exports.runFromModprobe(args, io);
-      if (code !== 0) throw new Error("training run " + JSON.stringify(args) + " ended with " + code);
+    for (const [args, expected] of runs) {
+      const code = exported.runCli ? await exported.runCli(args, io).catch((e) => (e && e.exitCode) ?? String(e)) : await exported.runFromModprobe(args, io);
+      if (expected !== null && code !== expected) throw new Error("training run " + JSON.stringify(args) + " ended with " + code + ", not " + expected);
     }
-    writeFileSync(path + ".cache", Buffer.concat([Buffer.from(idOf(source) + "\\n", "latin1"), script.createCachedData()]));
+    const written = [];
+    for (const [filename, { script, source }] of globalThis[LOADED]) {
+      if (!wanted.includes(path.basename(filename))) continue;
+      writeFileSync(filename + ".cache", Buffer.concat([Buffer.from(idOf(source) + "\\n", "latin1"), script.createCachedData()]));
+      written.push(path.basename(filename));
+    }
+    process.stdout.write(JSON.stringify(written));
   })().catch((error) => {
     console.error(error);
     process.exit(1);
   });
 `;
 
-/** Writes `<file>.cache` beside each of `files` in `dir`; a training run that fails fails the build. */
+/** Writes `<file>.cache` beside each of `files` in `dir`; a training run that fails, or a file no run loads, fails the build. */
 export function writeCodeCaches(dir, files) {
   const root = trainingRoot();
   try {
-    for (const file of files) {
-      const made = spawnSync(process.execPath, ["-e", train, join(dir, file), JSON.stringify(TRAINING[file](root))], { encoding: "utf8" });
-      if (made.status !== 0) throw new Error(`build: the code cache of ${file} failed: ${made.stderr}`);
+    const written = [];
+    for (const [start, runs] of Object.entries(TRAINING)) {
+      const made = spawnSync(process.execPath, ["-e", train, join(dir, start), JSON.stringify(runs(root)), JSON.stringify(files)], { encoding: "utf8" });
+      if (made.status !== 0) throw new Error(`build: the code caches of the runs from ${start} failed: ${made.stderr}`);
+      written.push(...JSON.parse(made.stdout));
     }
+    const missed = files.filter((file) => !written.includes(file));
+    if (missed.length > 0) throw new Error(`build: no training run loads ${missed.join(", ")} (scripts/code-cache.mjs, TRAINING)`);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
-// Bundled into dist/main.cjs by build.mjs: loads dist/cli.cjs or dist/hook.cjs
-// with the V8 code cache that scripts/code-cache.mjs wrote beside it, when there
-// is one; else as any CommonJS file. Node 20 has no compile cache of its own
+// Bundled by build.mjs into each file of dist/ that loads one marked codeCache
+// (main.cjs loads cli.cjs or hook.cjs, cli.cjs a command's file): loads it with
+// the V8 code cache that scripts/code-cache.mjs wrote beside it, when there is
+// one; else as any CommonJS file. Node 20 has no compile cache of its own
 // (module.enableCompileCache() came with Node 22), and compiling the functions a
 // command runs was a fifth of `status` (docs/performance.md). The cache holds
 // bytecode, not results: V8 takes it only from the same V8 version and flags,
@@ -30,22 +31,40 @@ function idOf(source) {
   return at < 0 ? null : source.slice(at + ID_PREFIX.length).trim();
 }
 
+/**
+ * The bundles this process compiled here, by file name: each file of dist/ has
+ * its own copy of this loader, and a bundle must still run once per process.
+ * The build's training run (code-cache.mjs) writes the caches from their scripts.
+ */
+const LOADED = Symbol.for("fsblacklist.loadedBundles");
+const loaded = (globalThis[LOADED] ??= new Map());
+
 /** Runs the bundle `file` of `dir` (once per process, as require would) and returns its exports. */
 function loadBundle(dir, file) {
   const filename = path.join(dir, file);
+  const known = loaded.get(filename);
+  if (known !== undefined) return known.module.exports;
   let cache;
   try {
     cache = fs.readFileSync(`${filename}.cache`);
   } catch {
-    return require(filename);
+    cache = null;
   }
+  // Without a cache of its own, the build's training run still compiles it here, to write one.
+  if (cache === null && process.env["FSB_TRAINING_CODE_CACHE"] !== "1") return require(filename);
   const source = fs.readFileSync(filename, "utf8");
   const header = `${idOf(source)}\n`;
-  const made = idOf(source) !== null && cache.subarray(0, header.length).toString("latin1") === header;
+  const made = cache !== null && idOf(source) !== null && cache.subarray(0, header.length).toString("latin1") === header;
   const script = new vm.Script(wrap(source), { filename, cachedData: made ? cache.subarray(header.length) : undefined });
   const module = { exports: {} };
-  script.runInThisContext().call(module.exports, module.exports, createRequire(filename), module, filename, dir);
+  loaded.set(filename, { script, source, module });
+  try {
+    script.runInThisContext().call(module.exports, module.exports, createRequire(filename), module, filename, dir);
+  } catch (error) {
+    loaded.delete(filename);
+    throw error;
+  }
   return module.exports;
 }
 
-module.exports = { loadBundle, wrap, idOf, ID_PREFIX };
+module.exports = { loadBundle, wrap, idOf, ID_PREFIX, LOADED };

@@ -1,8 +1,10 @@
 // The command table. Each action imports its command module only when it runs,
-// so `fsblacklist status` never loads Ink, React or execa.
+// and creates the context through it: in dist/ a command is a file of its own
+// (scripts/build.mjs), so `fsblacklist status` loads neither Ink nor explain's
+// code, and `--version` no command at all.
 
 import { Command, type CommanderError, Option } from "commander";
-import { createContext, type Context, type GlobalOptions, type IO } from "./context.ts";
+import type { Context, GlobalOptions, IO, createContext } from "./context.ts";
 import { VERSION } from "./version.ts";
 
 /** Thrown to end the run with commander's own exit code (help, version, usage). */
@@ -19,6 +21,11 @@ export class CliExit extends Error {
 }
 
 type Action = (ctx: Context, args: string[], options: Record<string, unknown>) => Promise<number>;
+/** A command's module: what it runs, and the context made by that module's own copy of context.ts. */
+interface CommandModule {
+  run: Action;
+  createContext: typeof createContext;
+}
 
 export async function runCli(argv: readonly string[], io: IO): Promise<number> {
   let exitCode = 0;
@@ -53,14 +60,14 @@ export function commandTable(io: IO, ranWith: (exitCode: number) => void): Comma
       throw new CliExit(code, code === 0 ? null : error.message);
     });
 
-  const define = (name: string, description: string, load: () => Promise<{ run: Action }>, configure: (command: Command) => Command = (c) => c): void => {
+  const define = (name: string, description: string, load: () => Promise<CommandModule>, configure: (command: Command) => Command = (c) => c): void => {
     const command = configure(program.command(name).description(description));
     command.action(async (...received: unknown[]) => {
       const self = received[received.length - 1] as Command;
       const globals = self.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
       const args = self.args;
-      const ctx = await createContext(globals, io);
       const module = await load();
+      const ctx = await module.createContext(globals, io);
       ranWith(await module.run(ctx, args, globals));
     });
   };
@@ -91,19 +98,19 @@ export function commandTable(io: IO, ranWith: (exitCode: number) => void): Comma
   define(
     "allow",
     "un-blacklist filesystems persistently",
-    () => import("./commands/override.ts").then((m) => ({ run: m.runAllow })),
+    () => import("./commands/override.ts").then((m) => ({ run: m.runAllow, createContext: m.createContext })),
     (c) => c.argument("<fs...>", "filesystem types or module names").option("--now", "also load the module now").option("--dry-run", "print what would change and change nothing"),
   );
   define(
     "block",
     "blacklist filesystems persistently, even against a later apply",
-    () => import("./commands/override.ts").then((m) => ({ run: m.runBlock })),
+    () => import("./commands/override.ts").then((m) => ({ run: m.runBlock, createContext: m.createContext })),
     (c) => c.argument("<fs...>", "filesystem types or module names").option("--dry-run", "print what would change and change nothing"),
   );
   define(
     "reset",
     "drop our override; the vendor default applies again",
-    () => import("./commands/override.ts").then((m) => ({ run: m.runReset })),
+    () => import("./commands/override.ts").then((m) => ({ run: m.runReset, createContext: m.createContext })),
     (c) => c.argument("<fs...>", "filesystem types or module names").option("--dry-run", "print what would change and change nothing"),
   );
   define(

@@ -7,6 +7,8 @@ import { applyPolicy } from "../services/apply.ts";
 import { applyJson, renderApplyText } from "../report/apply-report.ts";
 import { writeJson } from "../report/output.ts";
 import { bootBlockMessage } from "../report/initramfs-report.ts";
+// cli.ts creates the context through this module, so that dist/ has each command in a file of its own with all it runs.
+export { createContext } from "../context.ts";
 
 export async function run(ctx: Context, _args: string[], options: Record<string, unknown>): Promise<number> {
   const result = await applyPolicy(ctx, { dryRun: options["dryRun"] === true });

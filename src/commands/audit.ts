@@ -5,6 +5,8 @@ import type { Context } from "../context.ts";
 import { chooseBenchmark, runAudit } from "../services/audit.ts";
 import { auditExitCode, auditJson, renderAuditText } from "../report/audit-report.ts";
 import { writeJson } from "../report/output.ts";
+// cli.ts creates the context through this module, so that dist/ has each command in a file of its own with all it runs.
+export { createContext } from "../context.ts";
 
 export async function run(ctx: Context, _args: string[], options: { benchmark?: string } = {}): Promise<number> {
   const report = runAudit(ctx, chooseBenchmark(ctx, options.benchmark));

@@ -5,6 +5,8 @@
 import type { Context } from "../context.ts";
 import { explain } from "../services/explain.ts";
 import { printExplain } from "../report/explain-report.ts";
+// cli.ts creates the context through this module, so that dist/ has each command in a file of its own with all it runs.
+export { createContext } from "../context.ts";
 
 export async function run(ctx: Context, args: string[], options: Record<string, unknown>): Promise<number> {
   const text = (key: string): string | null => (typeof options[key] === "string" ? (options[key] as string) : null);

@@ -16,6 +16,8 @@ import { converse } from "../services/modprobe-hook.ts";
 import { RootFs, chooseRoot } from "../system/root-fs.ts";
 import { fdInput, type Input } from "../system/stdio.ts";
 import { openTerminal, type Terminal } from "../system/terminal.ts";
+// cli.ts creates the context through this module, so that dist/ has each command in a file of its own with all it runs.
+export { createContext } from "../context.ts";
 
 const INITRD_RELEASE = "etc/initrd-release";
 

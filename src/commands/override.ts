@@ -10,6 +10,8 @@ import { checkOverrideNames, loadModuleNow, planAndApplyOverride, planOverride, 
 import { requireRootToChange } from "../services/privileges.ts";
 import { isChange, overrideJson, printOverrideDryRun, printOverrideResult } from "../report/override-report.ts";
 import { writeJson } from "../report/output.ts";
+// cli.ts creates the context through this module, so that dist/ has each command in a file of its own with all it runs.
+export { createContext } from "../context.ts";
 
 interface OverrideOptions {
   dryRun?: boolean;

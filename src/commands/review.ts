@@ -8,6 +8,8 @@ import { RuntimeFailure, UsageError } from "../errors.ts";
 import { mayChangeSystem } from "../services/privileges.ts";
 import { computeStatus } from "../services/status.ts";
 import type { ReviewEnd } from "../tui/run-review.tsx";
+// cli.ts creates the context through this module, so that dist/ has each command in a file of its own with all it runs.
+export { createContext } from "../context.ts";
 
 const WITHOUT_A_TERMINAL = "use `fsblacklist status` to see every filesystem and its state, and `fsblacklist allow FS...`, `fsblacklist block FS...` or `fsblacklist reset FS...` to change it";
 

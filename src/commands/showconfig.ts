@@ -4,6 +4,8 @@
 import type { Context } from "../context.ts";
 import { loadModprobeConfig, renderModprobeConfig } from "../services/modprobe-config.ts";
 import { binaryToText, printDiagnostics, writeJson } from "../report/output.ts";
+// cli.ts creates the context through this module, so that dist/ has each command in a file of its own with all it runs.
+export { createContext } from "../context.ts";
 
 export async function run(ctx: Context): Promise<number> {
   if (!ctx.json) {

@@ -5,6 +5,8 @@ import { computeStatusWithImages } from "../services/status.ts";
 import { bootBlockMessage } from "../report/initramfs-report.ts";
 import { renderStatusTable, statusSummary } from "../report/status-table.ts";
 import { printDiagnostics, writeJson } from "../report/output.ts";
+// cli.ts creates the context through this module, so that dist/ has each command in a file of its own with all it runs.
+export { createContext } from "../context.ts";
 
 export async function run(ctx: Context, args: string[], options: { kernel?: string; allKernels?: boolean } = {}): Promise<number> {
   const result = await computeStatusWithImages(ctx, args, {

@@ -6,6 +6,8 @@ import { RuntimeFailure } from "../errors.ts";
 import { uninstall } from "../services/uninstall.ts";
 import { renderUninstallText, uninstallJson } from "../report/uninstall-report.ts";
 import { writeJson } from "../report/output.ts";
+// cli.ts creates the context through this module, so that dist/ has each command in a file of its own with all it runs.
+export { createContext } from "../context.ts";
 
 export async function run(ctx: Context, _args: string[], options: Record<string, unknown>): Promise<number> {
   const result = await uninstall(ctx, { dryRun: options["dryRun"] === true, purge: options["purge"] === true });

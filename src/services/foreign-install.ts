@@ -41,10 +41,11 @@ export interface ModuleInstallLines {
 /**
  * Every install line matching `module` and which one `modprobe MODULE` runs at
  * the next boot (the module not loaded yet): the first, unless a softdep makes
- * kmod set them all aside.
+ * kmod set them all aside. `texts`: the configuration files' texts as the
+ * model read them (latin1, ReadConfigOptions.onRead), so as not to read them again.
  */
-export function moduleInstallLines(ctx: Context, facts: ResolveFacts, module: string): ModuleInstallLines {
-  const ours = ownership(ctx);
+export function moduleInstallLines(ctx: Context, facts: ResolveFacts, module: string, texts?: ReadonlyMap<string, string>): ModuleInstallLines {
+  const ours = ownership(ctx, texts);
   const lines = installLinesFor(module, facts.entries).map((line) => describe(line, ours(line.source.file)));
   // Only a softdep line for the module sets its install lines aside: without one, no resolution is needed.
   if (lines.length === 0 || !facts.entries.some((e) => e.kind === "softdep" && fnmatch(e.module, module))) return { lines, setAsideBy: null };
@@ -65,13 +66,14 @@ function describe(line: InstallLine, ours: boolean): InstallLineReport {
   return { where: `${line.source.file}:${firstLineOf(line.source)}`, line: `install ${line.pattern} ${line.command}`, runs: line.runs, ours };
 }
 
-/** Whether a configuration file is one fsblacklist wrote (a fragment or a marked override), read once per file. */
-function ownership(ctx: Context): (file: string) => boolean {
+/** Whether a configuration file is one fsblacklist wrote (a fragment or a marked override), read once per file unless its text is in `texts`. */
+function ownership(ctx: Context, texts?: ReadonlyMap<string, string>): (file: string) => boolean {
   const cache = new Map<string, boolean>();
   return (file) => {
     let ours = cache.get(file);
     if (ours === undefined) {
-      const text = file === "proc/cmdline" ? null : ctx.fs.readText(file);
+      const known = texts?.get(file);
+      const text = file === "proc/cmdline" ? null : known !== undefined ? Buffer.from(known, "latin1").toString("utf8") : ctx.fs.readText(file);
       ours = text !== null && (text.startsWith(FRAGMENT_MARKER + "\n") || parseMarker(text) !== null);
       cache.set(file, ours);
     }

@@ -73,7 +73,8 @@ export function computeStatus(ctx: Context, names: readonly string[] = [], optio
   const indexRelease = chosen ?? judgedKernel(kernelFacts(fs, kernel), "this-boot");
   const index = indexRelease === null ? null : readModuleIndex(fs, indexRelease);
   const usage = readSystemUsage(fs, index, kernel);
-  const config = readEffectiveConfig(fs, { behaviour: behaviourFor(ctx), release: indexRelease, cmdline: kernel.running });
+  const texts = new Map<string, string>();
+  const config = readEffectiveConfig(fs, { behaviour: behaviourFor(ctx), release: indexRelease, cmdline: kernel.running, onRead: (file, text) => texts.set(file, text) });
   // The state is what the configuration decides; whether the module is loaded right now is a separate column.
   const facts: ResolveFacts = { entries: config.entries, index, loaded: new Set(), kernelBlacklist: kernel.kernelBlacklist };
 
@@ -81,7 +82,7 @@ export function computeStatus(ctx: Context, names: readonly string[] = [], optio
   const overrides = overrideFilesIn(fs, settings.adminDir);
   const filesystems = modules.map((module) => {
     const entry = findEntry(policy, module);
-    return statusOf(ctx, module, entry, index, facts, usage, judgingOther, overrides);
+    return statusOf(ctx, module, entry, index, facts, usage, judgingOther, { overrides, texts });
   });
   filesystems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
@@ -145,7 +146,12 @@ function typeBlock(type: string, facts: ResolveFacts): Block | null {
   return byType.get(type)!;
 }
 
-type OverrideFiles = ReturnType<typeof overrideFilesIn>;
+/** What computeStatus reads once for all the modules it shows. */
+interface ReadOnce {
+  overrides: ReturnType<typeof overrideFilesIn>;
+  /** The configuration files' texts as the model read them (latin1). */
+  texts: ReadonlyMap<string, string>;
+}
 
 /** The override file of that module as status shows it: none when there is no file to read (nothing, or a dangling link). */
 function overrideOf(found: OverrideFileRead): OverrideFile | null {
@@ -199,7 +205,7 @@ function statusOf(
   facts: ResolveFacts,
   usage: SystemUsage,
   judgingOther: boolean,
-  overrides: OverrideFiles,
+  read: ReadOnce,
 ): FilesystemStatusDetail {
   const policyTypes = entry?.filesystems ?? [];
   const indexTypes = index === null ? [] : filesystemTypesOf(index, module);
@@ -226,10 +232,10 @@ function statusOf(
     present: present || (index === null && !kernel.running),
     moduleSupport: kernel.moduleSupport || !kernel.running || judgingOther,
     block,
-    override: overrideOf(overrides.read(fragmentName(module))),
+    override: overrideOf(read.overrides.read(fragmentName(module))),
   });
   const evidence = usage.evidenceFor(module, types);
-  const installs = moduleInstallLines(ctx, facts, module);
+  const installs = moduleInstallLines(ctx, facts, module, read.texts);
   return {
     name: types[0] ?? module,
     module,

@@ -20,6 +20,8 @@ export interface ReadConfigOptions {
    * before making it.
    */
   overlay?: ReadonlyMap<string, string | null>;
+  /** Gets each file's text as read from disk (latin1), so that a caller can tell who wrote a file without reading it again. */
+  onRead?: (file: string, text: string) => void;
 }
 
 /**
@@ -103,7 +105,9 @@ export function configInputs(fs: RootFs, options: ReadConfigOptions): { inputs: 
       const planned = raw === undefined ? overlay.get(file) : undefined;
       if (planned !== undefined) return planned === null ? null : Buffer.from(planned, "utf8").toString("latin1");
       try {
-        return raw === undefined ? fs.readBinaryString(file) : fs.readBinaryStringIn(raw.dir, raw.name);
+        const text = raw === undefined ? fs.readBinaryString(file) : fs.readBinaryStringIn(raw.dir, raw.name);
+        if (text !== null) options.onRead?.(file, text);
+        return text;
       } catch (error) {
         // kmod skips a file it cannot open without a word; we skip it too, but say so.
         reading.push({ file, message: `cannot read: ${errnoCode(error) ?? String(error)}` });

@@ -1,10 +1,10 @@
-// scripts/dist-loader.cjs: main.cjs loads cli.cjs and hook.cjs with the V8 code
-// cache the build wrote (scripts/code-cache.mjs), and only a cache made for the
-// very build it loads.
+// scripts/dist-loader.cjs: main.cjs loads cli.cjs or hook.cjs, and cli.cjs a
+// command's file, with the V8 code cache the build wrote (scripts/code-cache.mjs),
+// and only a cache made for the very build it loads.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,8 +25,15 @@ function cacheFor(source: string, filename: string): Buffer {
   return Buffer.concat([Buffer.from(`${idOf(source)}\n`, "latin1"), data]);
 }
 
-test("the code caches the build wrote are the ones V8 takes for dist/cli.cjs and dist/hook.cjs", () => {
-  for (const file of ["cli.cjs", "hook.cjs"]) {
+test("the code caches the build wrote are the ones V8 takes: cli.cjs, hook.cjs and every command's file", () => {
+  const cached = readdirSync(DIST)
+    .filter((name) => name.endsWith(".cjs.cache"))
+    .map((name) => name.slice(0, -".cache".length));
+  const commands = readdirSync(fileURLToPath(new URL("../../src/commands/", import.meta.url)))
+    .filter((name) => name.endsWith(".ts") && name !== "modprobe-hook.ts")
+    .map((name) => `${name.slice(0, -".ts".length)}-command.cjs`);
+  assert.deepEqual(cached.sort(), ["cli.cjs", "hook.cjs", ...commands].sort());
+  for (const file of cached) {
     const filename = path.join(DIST, file);
     const source = readFileSync(filename, "utf8");
     const cache = readFileSync(`${filename}.cache`);
@@ -67,6 +74,22 @@ test("a bundle loaded with its cache requires the files beside it, and one of th
   writeFileSync(`${filename}.cache`, cacheFor(source, filename));
   const { load } = loadBundle(dir, "bundle.cjs") as { load(): Promise<{ value: number }> };
   assert.equal((await load()).value, 42);
+});
+
+test("a bundle loaded from two files runs once: the second gets the first one's exports", (t) => {
+  const dir = makeScratchDir("fsb-dist-loader-");
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const source = `"use strict";\nmodule.exports = { ran: (globalThis.fsbRuns = (globalThis.fsbRuns ?? 0) + 1), error: class extends Error {} };${ID_PREFIX}${"b".repeat(64)}\n`;
+  const filename = path.join(dir, "shared.cjs");
+  writeFileSync(filename, source);
+  writeFileSync(`${filename}.cache`, cacheFor(source, filename));
+  const first = loadBundle(dir, "shared.cjs");
+  // Each file of dist/ has a copy of the loader of its own (the build bundles it in).
+  copyFileSync(require.resolve("../../scripts/dist-loader.cjs"), path.join(dir, "loader-copy.cjs"));
+  const { loadBundle: another } = require(path.join(dir, "loader-copy.cjs")) as { loadBundle: typeof loadBundle };
+  assert.notEqual(another, loadBundle);
+  assert.equal(another(dir, "shared.cjs"), first, "the second file gets the same exports");
+  assert.equal((globalThis as { fsbRuns?: number }).fsbRuns, 1, "the bundle ran once");
 });
 
 test("a bundle without a cache (a build with --no-code-cache) is required as any CommonJS file", (t) => {

@@ -2,11 +2,20 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { createFakeRoot } from "../helpers/fake-root.ts";
+import { makeScratchDir } from "../helpers/tree-generator.ts";
 
 const DIST = fileURLToPath(new URL("../../dist/", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/fsblacklist.js", import.meta.url));
+const RECORD_LOADS = fileURLToPath(new URL("../tui/record-loads.mjs", import.meta.url));
+/** The files main.cjs compiles with their code cache: cli.cjs, hook.cjs and each command's. */
+const CACHED = readdirSync(DIST)
+  .filter((name) => name.endsWith(".cjs.cache"))
+  .map((name) => name.slice(0, -".cache".length));
 
 test("every CommonJS file of dist/ runs in strict mode, as the ES modules it was built from did", () => {
   const files = readdirSync(DIST).filter((name) => name.endsWith(".cjs"));
@@ -20,10 +29,52 @@ test("every CommonJS file of dist/ runs in strict mode, as the ES modules it was
 });
 
 test("the bundles main.cjs compiles with a code cache have no import(): on Node 20 such code cannot run one", () => {
-  for (const name of ["cli.cjs", "hook.cjs"]) {
+  assert.ok(CACHED.includes("status-command.cjs"), CACHED.join(", "));
+  for (const name of CACHED) {
     const source = readFileSync(path.join(DIST, name), "utf8");
     assert.doesNotMatch(source, /\bimport\(/, `${name} has an import()`);
   }
   // The review UI, an ES module, is imported by a file that Node loads itself.
   assert.match(readFileSync(path.join(DIST, "import-review.cjs"), "utf8"), /\bimport\("\.\/review\.mjs"\)/);
+});
+
+/** The files of dist/ that the bundled command loads for `args`, by name. */
+function distFilesLoaded(args: readonly string[]): { status: number; stderr: string; files: string[] } {
+  const scratch = makeScratchDir("fsb-dist-");
+  const log = path.join(scratch, "loads");
+  try {
+    const child = spawnSync(process.execPath, ["--import", RECORD_LOADS, BIN, ...args], {
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "", FSB_LOAD_LOG: log },
+    });
+    const files = readFileSync(log, "utf8")
+      .split("\n")
+      .filter((url) => url.startsWith("file:") && path.dirname(fileURLToPath(url)) === path.resolve(DIST))
+      .map((url) => path.basename(fileURLToPath(url)));
+    return { status: child.status ?? -1, stderr: child.stderr, files: [...new Set(files)].sort() };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+test("a command loads its own file of dist/ and no other command's; --version loads none", () => {
+  const root = createFakeRoot();
+  try {
+    const commands = (files: string[]): string[] => files.filter((name) => name.endsWith("-command.cjs"));
+    const version = distFilesLoaded(["--version"]);
+    assert.equal(version.status, 0, version.stderr);
+    assert.deepEqual(commands(version.files), []);
+    assert.ok(version.files.includes("cli.cjs"), version.files.join(", "));
+    for (const [args, file] of [
+      [["status", "--json"], "status-command.cjs"],
+      [["explain", "--type", "minix"], "explain-command.cjs"],
+      [["block", "hfs", "--dry-run"], "override-command.cjs"],
+    ] as const) {
+      const run = distFilesLoaded(["--root", root.dir, ...args]);
+      assert.equal(run.status, 0, run.stderr);
+      assert.deepEqual(commands(run.files), [file], `${args.join(" ")} loaded ${run.files.join(", ")}`);
+    }
+  } finally {
+    root.cleanup();
+  }
 });
