@@ -44,7 +44,7 @@ import { checkInitramfsImages, type ImageReport } from "./initramfs-images.ts";
 import { carryOut, configAfter, readManagedContent, readManagedDir } from "./managed-files.ts";
 import { requireRootToChange } from "./privileges.ts";
 import { behaviourFor } from "./modprobe-config.ts";
-import { configInputs } from "../system/modprobe-config.ts";
+import { ConfigReads, configInputs } from "../system/modprobe-config.ts";
 import { simulate } from "../decide/simulate.ts";
 import { loadObstacles } from "../decide/postconditions.ts";
 
@@ -130,11 +130,11 @@ function loadFragments(ctx: Context): LoadedPolicy {
  * did not write matches a module, its fragment holds the blacklist line alone,
  * so that the administrator's line stays the one kmod runs.
  */
-function renderFragments(ctx: Context, policy: LoadedPolicy): { fragments: PolicyFragment[]; inForce: InstallInForce[] } {
-  const config = configAfter(ctx, new Map());
+function renderFragments(ctx: Context, policy: LoadedPolicy, reads: ConfigReads): { fragments: PolicyFragment[]; inForce: InstallInForce[] } {
+  const config = configAfter(ctx, new Map(), reads);
   const inForce: InstallInForce[] = [];
   const fragments = policy.entries.map((e): PolicyFragment => {
-    const foreign = foreignInstallLines(ctx, config, e.module);
+    const foreign = foreignInstallLines(ctx, config, e.module, reads.texts);
     for (const f of foreign) inForce.push({ module: e.module, ...f });
     return { module: e.module, fileName: fragmentName(e.module), content: renderFragment(e, ctx.config.profile, foreign), since: e.since, reason: e.reason, entry: e, foreign };
   });
@@ -225,7 +225,9 @@ function decide(ctx: Context, policy: LoadedPolicy, images: readonly ImageReport
   }
   for (const u of usage.untyped) notes.push(`${u.where}: ${u.text}: mount probes for the type, so apply cannot tell which module it needs`);
 
-  const { fragments, inForce } = renderFragments(ctx, policy);
+  // The decision reads the configuration four times: each directory listed, each file read, once.
+  const reads = new ConfigReads();
+  const { fragments, inForce } = renderFragments(ctx, policy, reads);
   const evidence: UseEvidence[] = [];
   const always = new Set(config.keep.always);
   const runtimes = installedContainerRuntimes(fs);
@@ -250,8 +252,8 @@ function decide(ctx: Context, policy: LoadedPolicy, images: readonly ImageReport
     profiles: policy.profiles,
     profilesOf: policy.profilesOf,
     fragments,
-    vendorFiles: readVendorFiles(ctx, previous),
-    adminFiles: readManagedDir(ctx, config.adminDir),
+    vendorFiles: readVendorFiles(ctx, previous, reads.texts),
+    adminFiles: readManagedDir(ctx, config.adminDir, undefined, reads.texts),
     evidence,
     keepSignals: config.keep.signals,
     sawRunningKernel,
@@ -261,10 +263,10 @@ function decide(ctx: Context, policy: LoadedPolicy, images: readonly ImageReport
   };
   const plan = planApply(input);
   // A keep counts only when kmod will load the filesystem at the next boot with the planned files in place.
-  const { inputs } = configInputs(fs, { behaviour: behaviourFor(ctx), release: indexRelease, cmdline: sawRunningKernel });
+  const { inputs } = configInputs(fs, { behaviour: behaviourFor(ctx), release: indexRelease, cmdline: sawRunningKernel, reads });
   const after = simulate({ inputs, index, loaded: new Set() }, { files: plannedFiles(plan.actions), nextBoot: true });
   const keptBlocked = plan.kept.map((k) => ({ module: k.module, obstacles: loadObstacles(after, normaliseModuleName(k.module)).map((o) => o.text) })).filter((k) => k.obstacles.length > 0);
-  const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, plannedFiles(plan.actions)));
+  const blacklistChanged = enforcementChanged(configAfter(ctx, new Map(), reads), configAfter(ctx, plannedFiles(plan.actions), reads));
   // A change owes a rebuild from now on; an earlier one stays owed until the images show it done.
   const owedSince = rebuildStillOwed(blacklistChanged ? input.now : (previous?.initramfsOwedSince ?? null), images);
   // Images that could be read say whether the initramfs is stale; otherwise the change or the pending rebuild does.
@@ -344,8 +346,8 @@ function currentTexts(ctx: Context, actions: readonly PlannedAction[]): Map<stri
 }
 
 /** Candidate fragments: the vendor directory's files and every path the state says we installed. */
-function readVendorFiles(ctx: Context, previous: ApplyState | null): VendorFile[] {
-  const files = readManagedDir(ctx, ctx.config.vendorDir);
+function readVendorFiles(ctx: Context, previous: ApplyState | null, texts: ReadonlyMap<string, string>): VendorFile[] {
+  const files = readManagedDir(ctx, ctx.config.vendorDir, undefined, texts);
   const seen = new Set(files.map((f) => f.path));
   for (const installed of previous?.installed ?? []) {
     if (seen.has(installed) || !ctx.fs.exists(installed)) continue;

@@ -24,9 +24,9 @@ export interface InstallLineReport {
   ours: boolean;
 }
 
-/** Every install line matching `module` in kmod's order, each marked ours or not. */
-export function installLinesReport(ctx: Context, config: EffectiveConfig, module: string): InstallLineReport[] {
-  const ours = ownership(ctx);
+/** Every install line matching `module` in kmod's order, each marked ours or not (`texts`: as in moduleInstallLines). */
+export function installLinesReport(ctx: Context, config: EffectiveConfig, module: string, texts?: ReadonlyMap<string, string>): InstallLineReport[] {
+  const ours = ownership(ctx, texts);
   return installLinesFor(module, config.entries).map((line) => describe(line, ours(line.source.file)));
 }
 
@@ -42,7 +42,7 @@ export interface ModuleInstallLines {
  * Every install line matching `module` and which one `modprobe MODULE` runs at
  * the next boot (the module not loaded yet): the first, unless a softdep makes
  * kmod set them all aside. `texts`: the configuration files' texts as the
- * model read them (latin1, ReadConfigOptions.onRead), so as not to read them again.
+ * model read them (latin1, ConfigReads.texts), so as not to read them again.
  */
 export function moduleInstallLines(ctx: Context, facts: ResolveFacts, module: string, texts?: ReadonlyMap<string, string>): ModuleInstallLines {
   const ours = ownership(ctx, texts);
@@ -56,8 +56,8 @@ export function moduleInstallLines(ctx: Context, facts: ResolveFacts, module: st
 }
 
 /** The install lines matching `module` that fsblacklist did not write, in kmod's order. */
-export function foreignInstallLines(ctx: Context, config: EffectiveConfig, module: string): ForeignInstall[] {
-  return installLinesReport(ctx, config, module)
+export function foreignInstallLines(ctx: Context, config: EffectiveConfig, module: string, texts?: ReadonlyMap<string, string>): ForeignInstall[] {
+  return installLinesReport(ctx, config, module, texts)
     .filter((l) => !l.ours)
     .map(({ where, line }) => ({ where, line }));
 }

@@ -9,7 +9,7 @@ import type { FoundFile } from "../decide/apply-plan.ts";
 import type { EffectiveConfig } from "../kmod/effective-config.ts";
 import { atomicTempWriter } from "../system/atomic-temp.ts";
 import { describeErrno } from "../system/errno-text.ts";
-import { readEffectiveConfig } from "../system/modprobe-config.ts";
+import { readEffectiveConfig, type ConfigReads } from "../system/modprobe-config.ts";
 import type { ApplyState } from "../model.ts";
 import { writeState } from "../system/state-file.ts";
 import { behaviourFor } from "./modprobe-config.ts";
@@ -19,18 +19,24 @@ import { behaviourFor } from "./modprobe-config.ts";
  * not a regular file or /dev/null): our temporaries, and names that are not
  * UTF-8 (never ours), left out.
  */
-export function readManagedDir(ctx: Context, dir: string, wanted: (file: string) => boolean = () => true): FoundFile[] {
+export function readManagedDir(ctx: Context, dir: string, wanted: (file: string) => boolean = () => true, texts?: ReadonlyMap<string, string>): FoundFile[] {
   return (ctx.fs.listDir(dir) ?? [])
     .filter((e) => atomicTempWriter(e.name) === null && e.undecodableName !== true)
     .map((e) => ({ file: path.posix.join(dir, e.name), kind: e.kind }))
     .filter(({ file }) => wanted(file))
-    .map(({ file, kind }) => ({ path: file, content: readManagedContent(ctx, file, kind) }));
+    .map(({ file, kind }) => ({ path: file, content: readManagedContent(ctx, file, kind, texts) }));
 }
 
-/** A file's text as kmod would read it: "" for a link to /dev/null, null for what is not a file. */
-export function readManagedContent(ctx: Context, file: string, kind: string): string | null {
+/**
+ * A file's text as kmod would read it: "" for a link to /dev/null, null for
+ * what is not a file. `texts`: what the model read of the configuration in the
+ * same decision (ConfigReads.texts, latin1), taken instead of reading the file again.
+ */
+export function readManagedContent(ctx: Context, file: string, kind: string, texts?: ReadonlyMap<string, string>): string | null {
   if (kind === "devnull") return "";
   if (kind !== "file") return null;
+  const known = texts?.get(file);
+  if (known !== undefined) return Buffer.from(known, "latin1").toString("utf8");
   try {
     return ctx.fs.readText(file);
   } catch (error) {
@@ -38,9 +44,13 @@ export function readManagedContent(ctx: Context, file: string, kind: string): st
   }
 }
 
-/** What kmod will read once `files` are written or (null) removed; the module directory and the command line do not change. */
-export function configAfter(ctx: Context, files: ReadonlyMap<string, string | null>): EffectiveConfig {
-  return readEffectiveConfig(ctx.fs, { behaviour: behaviourFor(ctx), release: null, cmdline: false, overlay: files });
+/**
+ * What kmod will read once `files` are written or (null) removed; the module
+ * directory and the command line do not change. `reads`: what a decision read
+ * of the configuration already (ConfigReads).
+ */
+export function configAfter(ctx: Context, files: ReadonlyMap<string, string | null>, reads?: ConfigReads): EffectiveConfig {
+  return readEffectiveConfig(ctx.fs, { behaviour: behaviourFor(ctx), release: null, cmdline: false, overlay: files, ...(reads === undefined ? {} : { reads }) });
 }
 
 /** How far a run's writes got, for the message when one fails. */

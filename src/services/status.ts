@@ -15,7 +15,7 @@ import type { FilesystemStatus, StatusReport } from "../model.ts";
 import { entriesForProfile, findEntry, fragmentName, loadPolicy, shippedPolicyDir, type Policy, type PolicyEntry } from "../policy/policy.ts";
 import { filesystemModules, filesystemProviders, filesystemTypesOf, type ModuleIndex } from "../kmod/module-index.ts";
 import { listInstalledReleases, readModuleIndex } from "../system/module-index-files.ts";
-import { readEffectiveConfig } from "../system/modprobe-config.ts";
+import { ConfigReads, readEffectiveConfig } from "../system/modprobe-config.ts";
 import { readKernelState } from "../system/kernel-state.ts";
 import { overrideFilesIn, type OverrideFileRead } from "../system/override-file.ts";
 import type { SystemUsage } from "../decide/usage-evidence.ts";
@@ -73,8 +73,8 @@ export function computeStatus(ctx: Context, names: readonly string[] = [], optio
   const indexRelease = chosen ?? judgedKernel(kernelFacts(fs, kernel), "this-boot");
   const index = indexRelease === null ? null : readModuleIndex(fs, indexRelease);
   const usage = readSystemUsage(fs, index, kernel);
-  const texts = new Map<string, string>();
-  const config = readEffectiveConfig(fs, { behaviour: behaviourFor(ctx), release: indexRelease, cmdline: kernel.running, onRead: (file, text) => texts.set(file, text) });
+  const reads = new ConfigReads();
+  const config = readEffectiveConfig(fs, { behaviour: behaviourFor(ctx), release: indexRelease, cmdline: kernel.running, reads });
   // The state is what the configuration decides; whether the module is loaded right now is a separate column.
   const facts: ResolveFacts = { entries: config.entries, index, loaded: new Set(), kernelBlacklist: kernel.kernelBlacklist };
 
@@ -82,7 +82,7 @@ export function computeStatus(ctx: Context, names: readonly string[] = [], optio
   const overrides = overrideFilesIn(fs, settings.adminDir);
   const filesystems = modules.map((module) => {
     const entry = findEntry(policy, module);
-    return statusOf(ctx, module, entry, index, facts, usage, judgingOther, { overrides, texts });
+    return statusOf(ctx, module, entry, index, facts, usage, judgingOther, { overrides, texts: reads.texts });
   });
   filesystems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 

@@ -21,6 +21,7 @@ import { listInitramfsImages } from "../system/initramfs-image.ts";
 import { rebuildStillOwed } from "../decide/initramfs-compare.ts";
 import { initramfsReport, planInitramfs, settleInitramfs, type InitramfsPlan, type InitramfsReport, type RebuildFailureWording } from "./initramfs.ts";
 import { carryOut, configAfter, readManagedContent, readManagedDir } from "./managed-files.ts";
+import { ConfigReads } from "../system/modprobe-config.ts";
 import { requireRootToChange } from "./privileges.ts";
 
 /** Where apply puts fragments for kmod 32 and later, and before. */
@@ -131,7 +132,8 @@ function decide(ctx: Context, purge: boolean): Decision {
   const plan = planUninstall({ vendorFiles, adminFiles, installed: previous?.installed ?? [], purge });
   const removedPaths = new Map<string, string | null>();
   for (const action of removals(plan)) for (const alias of aliases.get(action.path) ?? [action.path]) removedPaths.set(alias, null);
-  const blacklistChanged = enforcementChanged(configAfter(ctx, new Map()), configAfter(ctx, removedPaths));
+  const reads = new ConfigReads();
+  const blacklistChanged = enforcementChanged(configAfter(ctx, new Map(), reads), configAfter(ctx, removedPaths, reads));
   // A change owes a rebuild from now on; an earlier one stays owed until an image written since shows it done.
   const images = listInitramfsImages(rootFs).map((image) => ({ modified: image.modified, state: "unread" as const }));
   const owedSince = rebuildStillOwed(blacklistChanged ? new Date().toISOString() : (previous?.initramfsOwedSince ?? null), images);

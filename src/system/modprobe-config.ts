@@ -20,8 +20,37 @@ export interface ReadConfigOptions {
    * before making it.
    */
   overlay?: ReadonlyMap<string, string | null>;
-  /** Gets each file's text as read from disk (latin1), so that a caller can tell who wrote a file without reading it again. */
-  onRead?: (file: string, text: string) => void;
+  /** Directories listed and files read once for several reads of the configuration (see ConfigReads). */
+  reads?: ConfigReads;
+}
+
+/**
+ * The configuration as read from disk, kept for a computation that reads it
+ * several times and writes nothing in between (apply's decision reads it for
+ * its fragments, its simulation, and before and after its plan): each directory
+ * is listed and each file read once. What could not be listed or read is said
+ * again each time, as the first time.
+ */
+export class ConfigReads {
+  readonly #listings = new Map<string, { dirs: ListedDir[]; problems: Diagnostic[] }>();
+  readonly #files = new Map<string, { text: string | null; problem: Diagnostic | null }>();
+  /** The texts read (latin1), by root-relative path: who wrote a file can be told without reading it again. */
+  readonly texts = new Map<string, string>();
+
+  listing(key: string, list: () => { dirs: ListedDir[]; problems: Diagnostic[] }): { dirs: ListedDir[]; problems: Diagnostic[] } {
+    let found = this.#listings.get(key);
+    if (found === undefined) this.#listings.set(key, (found = list()));
+    return found;
+  }
+
+  read(file: string, read: () => { text: string | null; problem: Diagnostic | null }): { text: string | null; problem: Diagnostic | null } {
+    let found = this.#files.get(file);
+    if (found === undefined) {
+      this.#files.set(file, (found = read()));
+      if (found.text !== null) this.texts.set(file, found.text);
+    }
+    return found;
+  }
 }
 
 /**
@@ -82,7 +111,13 @@ export function readModprobeC(fs: RootFs, options: ReadConfigOptions): { text: s
 export function configInputs(fs: RootFs, options: ReadConfigOptions): { inputs: ConfigInputs; problems: { listing: Diagnostic[]; reading: Diagnostic[] } } {
   const listing: Diagnostic[] = [];
   const overlay = withAliases(fs, options.behaviour, options.overlay ?? new Map<string, string | null>());
-  const dirs = withFiles(listConfigDirs(fs, options.behaviour, listing), overlay);
+  const list = (): { dirs: ListedDir[]; problems: Diagnostic[] } => {
+    const problems: Diagnostic[] = [];
+    return { dirs: listConfigDirs(fs, options.behaviour, problems), problems };
+  };
+  const listed = options.reads === undefined ? list() : options.reads.listing(modprobeDirs(options.behaviour).join("\0"), list);
+  listing.push(...listed.problems);
+  const dirs = withFiles(listed.dirs, overlay);
   const moduleDirFiles: { name: "modules.softdep" | "modules.weakdep"; path: string }[] = [];
   if (options.release !== null) {
     for (const name of ["modules.softdep", "modules.weakdep"] as const) {
@@ -104,15 +139,17 @@ export function configInputs(fs: RootFs, options: ReadConfigOptions): { inputs: 
       // Planned files are ours, named after checked module names: never a raw name.
       const planned = raw === undefined ? overlay.get(file) : undefined;
       if (planned !== undefined) return planned === null ? null : Buffer.from(planned, "utf8").toString("latin1");
-      try {
-        const text = raw === undefined ? fs.readBinaryString(file) : fs.readBinaryStringIn(raw.dir, raw.name);
-        if (text !== null) options.onRead?.(file, text);
-        return text;
-      } catch (error) {
-        // kmod skips a file it cannot open without a word; we skip it too, but say so.
-        reading.push({ file, message: `cannot read: ${errnoCode(error) ?? String(error)}` });
-        return null;
-      }
+      const read = (): { text: string | null; problem: Diagnostic | null } => {
+        try {
+          return { text: raw === undefined ? fs.readBinaryString(file) : fs.readBinaryStringIn(raw.dir, raw.name), problem: null };
+        } catch (error) {
+          // kmod skips a file it cannot open without a word; we skip it too, but say so.
+          return { text: null, problem: { file, message: `cannot read: ${errnoCode(error) ?? String(error)}` } };
+        }
+      };
+      const { text, problem } = options.reads === undefined ? read() : options.reads.read(file, read);
+      if (problem !== null) reading.push(problem);
+      return text;
     },
     moduleDirFiles,
     cmdline,

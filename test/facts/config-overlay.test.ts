@@ -11,7 +11,7 @@ import { createFakeRoot } from "../helpers/fake-root.ts";
 import { renderModprobeC } from "../../src/kmod/effective-config.ts";
 import { kmodBehaviour } from "../../src/kmod/kmod-version.ts";
 import { RootFs } from "../../src/system/root-fs.ts";
-import { readEffectiveConfig } from "../../src/system/modprobe-config.ts";
+import { ConfigReads, readEffectiveConfig } from "../../src/system/modprobe-config.ts";
 import { enforcementChanged } from "../../src/decide/apply-plan.ts";
 
 const VENDOR_JFS = "usr/lib/modprobe.d/60-blacklist_fs-jfs.conf";
@@ -56,4 +56,34 @@ test("an overlay shows what kmod will read after the writes, and equals reading 
     for (const [file, text] of saved) put(file, text);
   }
   assert.equal(renderModprobeC(read()), renderModprobeC(now), "the tree is as before");
+});
+
+test("with ConfigReads, reading the configuration again reads no file and lists no directory again, overlays and problems as without", (t) => {
+  const root = createFakeRoot({ files: { [VENDOR_JFS]: "blacklist jfs\n", "etc/modprobe.d/local.conf": "blacklist minix\n", "etc/modprobe.d/secret.conf": "blacklist hfs\n" } });
+  t.after(() => root.cleanup());
+  // A directory where kmod expects a file: a problem said on each read.
+  fs.mkdirSync(path.join(root.dir, "etc/modprobe.d/dir.conf"));
+  const rootFs = new RootFs(root.dir);
+  const reads = new ConfigReads();
+  const read = (overlay: ReadonlyMap<string, string | null> = new Map(), with_: ConfigReads | null = reads) =>
+    readEffectiveConfig(rootFs, { behaviour: kmodBehaviour(), release: null, cmdline: false, overlay, ...(with_ === null ? {} : { reads: with_ }) });
+  const first = read();
+  assert.ok(first.diagnostics.length > 0, "the directory entry is named");
+  assert.equal(reads.texts.get("etc/modprobe.d/local.conf"), "blacklist minix\n");
+  assert.equal(reads.texts.get(VENDOR_JFS), "blacklist jfs\n");
+
+  // Changed on disk after the first read: a second read with the same ConfigReads still sees the first texts and entries.
+  fs.writeFileSync(path.join(root.dir, "etc/modprobe.d/local.conf"), "blacklist ufs\n");
+  fs.writeFileSync(path.join(root.dir, "etc/modprobe.d/new.conf"), "blacklist bfs\n");
+  const again = read();
+  assert.equal(renderModprobeC(again), renderModprobeC(first));
+  assert.deepEqual(again.diagnostics, first.diagnostics);
+  assert.notEqual(renderModprobeC(read(new Map(), null)), renderModprobeC(first), "without it, the new texts");
+
+  // An overlay still wins over what was read, and is not kept.
+  const planned = read(new Map([["etc/modprobe.d/local.conf", "blacklist cramfs\n"]]));
+  assert.match(renderModprobeC(planned), /blacklist cramfs/);
+  assert.doesNotMatch(renderModprobeC(planned), /blacklist minix/);
+  assert.equal(reads.texts.get("etc/modprobe.d/local.conf"), "blacklist minix\n");
+  assert.match(renderModprobeC(read()), /blacklist minix/);
 });
