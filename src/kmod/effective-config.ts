@@ -2,7 +2,7 @@
 // order, then the kernel command line. Pure; see system/modprobe-config.ts for
 // the part that reads the files.
 
-import { parseConfigText, type ConfigEntry, type Diagnostic } from "./parse-config.ts";
+import { parseConfigText, type ConfigEntry, type Diagnostic, type ParsedFile } from "./parse-config.ts";
 import { parseKernelCmdline } from "./cmdline.ts";
 import { compareFileNames, selectConfigFiles, type ListedDir, type SelectedFile } from "./config-files.ts";
 import type { KmodBehaviour } from "./kmod-version.ts";
@@ -19,6 +19,12 @@ export interface ConfigInputs {
   moduleDirFiles: readonly { name: "modules.softdep" | "modules.weakdep"; path: string }[];
   cmdline: string | null;
   behaviour: KmodBehaviour;
+  /**
+   * Files parsed by earlier builds over the same files (a decision that reads
+   * the configuration several times, system/modprobe-config.ts ConfigReads),
+   * by path: a file whose text and kmod are the same is not parsed again.
+   */
+  parsed?: Map<string, { text: string; version: number; parsed: ParsedFile }>;
 }
 
 export interface EffectiveConfig {
@@ -41,7 +47,7 @@ function* parsedFiles(inputs: ConfigInputs, files: readonly SelectedFile[], diag
   for (const file of ordered) {
     const text = file.rawName === undefined || file.dir === undefined ? inputs.readFile(file.path) : inputs.readFile(file.path, { dir: file.dir, name: file.rawName });
     if (text === null) continue;
-    const parsed = parseConfigText(text, file.path, inputs.behaviour);
+    const parsed = parseOnce(inputs, text, file.path);
     diagnostics.push(...parsed.diagnostics);
     yield parsed.entries;
   }
@@ -50,6 +56,14 @@ function* parsedFiles(inputs: ConfigInputs, files: readonly SelectedFile[], diag
     diagnostics.push(...fromCmdline.diagnostics);
     yield fromCmdline.entries;
   }
+}
+
+function parseOnce(inputs: ConfigInputs, text: string, path: string): ParsedFile {
+  const kept = inputs.parsed?.get(path);
+  if (kept !== undefined && kept.text === text && kept.version === inputs.behaviour.version) return kept.parsed;
+  const parsed = parseConfigText(text, path, inputs.behaviour);
+  if (kept === undefined) inputs.parsed?.set(path, { text, version: inputs.behaviour.version, parsed });
+  return parsed;
 }
 
 export function buildEffectiveConfig(inputs: ConfigInputs): EffectiveConfig {

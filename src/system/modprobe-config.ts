@@ -36,6 +36,8 @@ export class ConfigReads {
   readonly #files = new Map<string, { text: string | null; problem: Diagnostic | null }>();
   /** The texts read (latin1), by root-relative path: who wrote a file can be told without reading it again. */
   readonly texts = new Map<string, string>();
+  /** The files as parsed (ConfigInputs.parsed). */
+  readonly parsed: NonNullable<ConfigInputs["parsed"]> = new Map();
 
   listing(key: string, list: () => { dirs: ListedDir[]; problems: Diagnostic[] }): { dirs: ListedDir[]; problems: Diagnostic[] } {
     let found = this.#listings.get(key);
@@ -154,6 +156,7 @@ export function configInputs(fs: RootFs, options: ReadConfigOptions): { inputs: 
     moduleDirFiles,
     cmdline,
     behaviour: options.behaviour,
+    ...(options.reads === undefined ? {} : { parsed: options.reads.parsed }),
   };
   return { inputs, problems: { listing, reading } };
 }

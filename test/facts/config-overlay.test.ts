@@ -58,7 +58,7 @@ test("an overlay shows what kmod will read after the writes, and equals reading 
   assert.equal(renderModprobeC(read()), renderModprobeC(now), "the tree is as before");
 });
 
-test("with ConfigReads, reading the configuration again reads no file and lists no directory again, overlays and problems as without", (t) => {
+test("with ConfigReads, reading the configuration again reads no file, lists no directory and parses no file again, overlays and problems as without", (t) => {
   const root = createFakeRoot({ files: { [VENDOR_JFS]: "blacklist jfs\n", "etc/modprobe.d/local.conf": "blacklist minix\n", "etc/modprobe.d/secret.conf": "blacklist hfs\n" } });
   t.after(() => root.cleanup());
   // A directory where kmod expects a file: a problem said on each read.
@@ -77,6 +77,7 @@ test("with ConfigReads, reading the configuration again reads no file and lists 
   fs.writeFileSync(path.join(root.dir, "etc/modprobe.d/new.conf"), "blacklist bfs\n");
   const again = read();
   assert.equal(renderModprobeC(again), renderModprobeC(first));
+  assert.ok(again.entries.every((entry, i) => entry === first.entries[i]), "each file parsed once");
   assert.deepEqual(again.diagnostics, first.diagnostics);
   assert.notEqual(renderModprobeC(read(new Map(), null)), renderModprobeC(first), "without it, the new texts");
 
