@@ -102,5 +102,16 @@ function matchFrom(pattern: string, p: number, text: string, t: number): boolean
 }
 
 export function fnmatch(pattern: string, text: string): boolean {
+  // Most patterns are plain names (`install jfs ...`): without `*`, `?`, `[` or `\\` a pattern matches only itself.
+  if (isPlain(pattern)) return pattern === text;
   return matchFrom(pattern, 0, text, 0);
+}
+
+/** No character of the pattern is special to fnmatch. */
+function isPlain(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern.charCodeAt(i);
+    if (c === 42 || c === 63 || c === 91 || c === 92) return false; // * ? [ \
+  }
+  return true;
 }

@@ -230,10 +230,9 @@ function decide(ctx: Context, policy: LoadedPolicy, images: readonly ImageReport
   const { fragments, inForce } = renderFragments(ctx, policy, reads);
   const evidence: UseEvidence[] = [];
   const always = new Set(config.keep.always);
-  const runtimes = installedContainerRuntimes(fs);
   for (const fragment of fragments) {
     if (fragment.module === "overlay") {
-      for (const runtime of runtimes) evidence.push({ module: fragment.module, signal: "container-runtime", detail: `container runtime ${runtime.name} installed (${runtime.path})` });
+      for (const runtime of installedContainerRuntimes(fs)) evidence.push({ module: fragment.module, signal: "container-runtime", detail: `container runtime ${runtime.name} installed (${runtime.path})` });
     }
     const filesystems = policy.filesystems.get(fragment.module) ?? [];
     for (const e of usage.evidenceFor(fragment.module, filesystems)) {
