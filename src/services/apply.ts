@@ -232,7 +232,8 @@ function decide(ctx: Context, policy: LoadedPolicy, images: readonly ImageReport
   const always = new Set(config.keep.always);
   for (const fragment of fragments) {
     if (fragment.module === "overlay") {
-      for (const runtime of installedContainerRuntimes(fs)) evidence.push({ module: fragment.module, signal: "container-runtime", detail: `container runtime ${runtime.name} installed (${runtime.path})` });
+      for (const runtime of installedContainerRuntimes(fs))
+        evidence.push({ module: fragment.module, signal: "container-runtime", detail: `container runtime ${runtime.name} installed (${runtime.path})` });
     }
     const filesystems = policy.filesystems.get(fragment.module) ?? [];
     for (const e of usage.evidenceFor(fragment.module, filesystems)) {

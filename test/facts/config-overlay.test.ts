@@ -77,7 +77,10 @@ test("with ConfigReads, reading the configuration again reads no file, lists no 
   fs.writeFileSync(path.join(root.dir, "etc/modprobe.d/new.conf"), "blacklist bfs\n");
   const again = read();
   assert.equal(renderModprobeC(again), renderModprobeC(first));
-  assert.ok(again.entries.every((entry, i) => entry === first.entries[i]), "each file parsed once");
+  assert.ok(
+    again.entries.every((entry, i) => entry === first.entries[i]),
+    "each file parsed once",
+  );
   assert.deepEqual(again.diagnostics, first.diagnostics);
   assert.notEqual(renderModprobeC(read(new Map(), null)), renderModprobeC(first), "without it, the new texts");
 
