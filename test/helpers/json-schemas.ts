@@ -3,14 +3,15 @@
 // stdout parsed and validated against the schema of that command, so a test
 // fails when a document drifts from its schema. A failed run's document is the
 // error schema's, and the keys beside `error` (what the run knew) follow the
-// command's schema. Each validator is compiled once per process, when a --json
-// run first needs it.
+// command's schema. The validators are compiled once for all test processes
+// (compiled(), below).
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { Ajv2020, ValidateFunction } from "ajv/dist/2020.js";
+import { createHash } from "node:crypto";
+import type { ValidateFunction } from "ajv/dist/2020.js";
 import { jsonRequested } from "../../src/report/output.ts";
 
 export const SCHEMA_DIR = fileURLToPath(new URL("../../schemas/", import.meta.url));
@@ -31,28 +32,56 @@ const SCHEMA_OF: Record<string, string> = {
 /** Options before the command (and the command's own) that take a value as the next argument. */
 const TAKES_VALUE = new Set(["--root", "--config", "--profile", "--kernel", "--type", "--message", "--benchmark"]);
 
-let ajv: Ajv2020 | null = null;
+/** How the schemas are compiled: strict about keywords (a misspelt one would check nothing); types and required in if/then branches are meant. */
+const AJV_OPTIONS = { allErrors: true, strict: true, strictTypes: false, strictRequired: false } as const;
+/** Where compiled validators are kept between test processes (beside tsc's incremental state). */
+const CACHE_DIR = fileURLToPath(new URL("../../node_modules/.cache/fsblacklist/", import.meta.url));
+
+let validators: Record<string, ValidateFunction> | null = null;
 
 /**
- * One Ajv with every schema of schemas/ added (each checked against the draft's
- * meta-schema); a schema is compiled when it is first asked for, so a test
- * process compiles only the schemas of the commands it runs.
+ * Every schema of schemas/ as a validator, by name. Compiling them (Ajv, the
+ * draft's meta-schema, each schema) took ~0.2 s of every test process that ran
+ * the command with --json, so the first process compiles them into one module
+ * of code (Ajv's standalone code: the same validators) kept under
+ * node_modules/.cache, named by a hash of the schemas, Ajv's version and its
+ * options; the others load that. Loaded on first use: most test processes never
+ * run the command with --json.
  */
-function schemas(): Ajv2020 {
-  if (ajv !== null) return ajv;
-  // Loaded on first use: most test processes never run the command with --json.
-  const { Ajv2020: Ajv } = createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
-  // Strict about keywords (a misspelt one would check nothing); types and required in if/then branches are meant.
-  ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false });
-  for (const file of fs.readdirSync(SCHEMA_DIR).sort()) {
-    if (file.endsWith(".schema.json")) ajv.addSchema(JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, file), "utf8")) as object);
+function compiled(): Record<string, ValidateFunction> {
+  if (validators !== null) return validators;
+  const require = createRequire(import.meta.url);
+  const files = fs
+    .readdirSync(SCHEMA_DIR)
+    .filter((file) => file.endsWith(".schema.json"))
+    .sort();
+  const texts = files.map((file) => fs.readFileSync(path.join(SCHEMA_DIR, file), "utf8"));
+  const ajvVersion = (require("ajv/package.json") as { version: string }).version;
+  const key = createHash("sha256")
+    .update(JSON.stringify([ajvVersion, AJV_OPTIONS, files, texts]))
+    .digest("hex")
+    .slice(0, 16);
+  const module = path.join(CACHE_DIR, `json-schemas-${key}.cjs`);
+  if (!fs.existsSync(module)) {
+    const { Ajv2020: Ajv } = require("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+    const standaloneCode = (require("ajv/dist/standalone/index.js") as typeof import("ajv/dist/standalone/index.js")).default;
+    const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
+    // Each schema is checked against the draft's meta-schema as it is added.
+    for (const text of texts) ajv.addSchema(JSON.parse(text) as object);
+    const code = standaloneCode(ajv, Object.fromEntries(files.map((file) => [file.slice(0, -".schema.json".length), file])));
+    // Written whole under another name first: test processes run side by side.
+    fs.mkdirSync(CACHE_DIR, { recursive: true });
+    const partial = `${module}.${process.pid}`;
+    fs.writeFileSync(partial, code);
+    fs.renameSync(partial, module);
   }
-  return ajv;
+  validators = require(module) as Record<string, ValidateFunction>;
+  return validators;
 }
 
 /** The validator of one schema (apply, error, ...), or undefined when schemas/ has no such file. */
 function validatorOf(name: string): ValidateFunction | undefined {
-  return schemas().getSchema(`${name}.schema.json`);
+  return Object.hasOwn(compiled(), name) ? compiled()[name] : undefined;
 }
 
 /** Every schema of schemas/, compiled: name (apply, error, ...) -> validator. */
