@@ -65,15 +65,9 @@ test("a command loads its own file of dist/ and no other command's; --version lo
     assert.equal(version.status, 0, version.stderr);
     assert.deepEqual(commands(version.files), []);
     assert.ok(version.files.includes("cli.cjs"), version.files.join(", "));
-    for (const [args, file] of [
-      [["status", "--json"], "status-command.cjs"],
-      [["explain", "--type", "minix"], "explain-command.cjs"],
-      [["block", "hfs", "--dry-run"], "override-command.cjs"],
-    ] as const) {
-      const run = distFilesLoaded(["--root", root.dir, ...args]);
-      assert.equal(run.status, 0, run.stderr);
-      assert.deepEqual(commands(run.files), [file], `${args.join(" ")} loaded ${run.files.join(", ")}`);
-    }
+    const status = distFilesLoaded(["--root", root.dir, "status", "--json"]);
+    assert.equal(status.status, 0, status.stderr);
+    assert.deepEqual(commands(status.files), ["status-command.cjs"], status.files.join(", "));
   } finally {
     root.cleanup();
   }
