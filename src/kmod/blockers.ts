@@ -29,12 +29,23 @@ export interface InstallLine {
  */
 export function installLinesFor(module: string, entries: readonly ConfigEntry[]): InstallLine[] {
   const lines: InstallLine[] = [];
-  for (const entry of entries) {
-    if (entry.kind !== "install" || !fnmatch(entry.module, module)) continue;
+  for (const entry of installEntries(entries)) {
+    if (!fnmatch(entry.module, module)) continue;
     const effect = installEffect(entry.command, module);
     lines.push({ pattern: entry.module, command: entry.command, source: entry.source, effect, blocks: installBlocks(effect), runs: lines.length === 0 });
   }
   return lines;
+}
+
+// status and apply ask installLinesFor for every module against the same entries: their install lines are picked once.
+type InstallEntry = ConfigEntry & { kind: "install"; command: string };
+const installsOf = new WeakMap<readonly ConfigEntry[], InstallEntry[]>();
+
+/** The `install` entries, in order (of an array of entries nobody changes after it is built, as the model's). */
+function installEntries(entries: readonly ConfigEntry[]): InstallEntry[] {
+  let found = installsOf.get(entries);
+  if (found === undefined) installsOf.set(entries, (found = entries.filter((e): e is InstallEntry => e.kind === "install")));
+  return found;
 }
 
 /** Every `blacklist` line naming the module (kmod compares names exactly), `modprobe.blacklist=` ones from proc/cmdline included. */

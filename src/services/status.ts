@@ -281,7 +281,6 @@ function notesFor(ctx: Context, usage: SystemUsage, release: string | null, inde
 }
 
 function policyNotes(ctx: Context, entries: readonly PolicyEntry[]): string[] {
-  const installed = entries.filter((e) => ctx.fs.exists(path.posix.join(ctx.config.vendorDir, fragmentName(e.module))));
-  if (entries.length === 0 || installed.length > 0) return [];
+  if (entries.length === 0 || entries.some((e) => ctx.fs.exists(path.posix.join(ctx.config.vendorDir, fragmentName(e.module))))) return [];
   return [`The policy's fragments are not installed in ${ctx.config.vendorDir}: \`fsblacklist apply\` (as root) installs them.`];
 }
