@@ -2,16 +2,13 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createFakeRoot } from "../helpers/fake-root.ts";
-import { makeScratchDir } from "../helpers/tree-generator.ts";
+import { runRecordingLoads } from "../helpers/loads.ts";
 
 const DIST = fileURLToPath(new URL("../../dist/", import.meta.url));
-const BIN = fileURLToPath(new URL("../../bin/fsblacklist.js", import.meta.url));
-const RECORD_LOADS = fileURLToPath(new URL("../tui/record-loads.mjs", import.meta.url));
 /** The files main.cjs compiles with their code cache: cli.cjs, hook.cjs and each command's. */
 const CACHED = readdirSync(DIST)
   .filter((name) => name.endsWith(".cjs.cache"))
@@ -40,21 +37,9 @@ test("the bundles main.cjs compiles with a code cache have no import(): on Node 
 
 /** The files of dist/ that the bundled command loads for `args`, by name. */
 function distFilesLoaded(args: readonly string[]): { status: number; stderr: string; files: string[] } {
-  const scratch = makeScratchDir("fsb-dist-");
-  const log = path.join(scratch, "loads");
-  try {
-    const child = spawnSync(process.execPath, ["--import", RECORD_LOADS, BIN, ...args], {
-      encoding: "utf8",
-      env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "", FSB_LOAD_LOG: log },
-    });
-    const files = readFileSync(log, "utf8")
-      .split("\n")
-      .filter((url) => url.startsWith("file:") && path.dirname(fileURLToPath(url)) === path.resolve(DIST))
-      .map((url) => path.basename(fileURLToPath(url)));
-    return { status: child.status ?? -1, stderr: child.stderr, files: [...new Set(files)].sort() };
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  const run = runRecordingLoads(args);
+  const files = run.loaded.filter((url) => path.dirname(fileURLToPath(url)) === path.resolve(DIST)).map((url) => path.basename(fileURLToPath(url)));
+  return { status: run.status, stderr: run.stderr, files: [...new Set(files)].sort() };
 }
 
 test("a command loads its own file of dist/ and no other command's; --version loads none", () => {

@@ -4,17 +4,16 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BIN, runCli } from "../helpers/cli.ts";
 import { createFakeRoot, type FakeRoot } from "../helpers/fake-root.ts";
 import { oracleAvailable, runOracle } from "../helpers/kmod-oracle.ts";
+import { runRecordingLoads } from "../helpers/loads.ts";
 import { makeScratchDir } from "../helpers/tree-generator.ts";
 import { TmuxTerminal } from "../helpers/tmux.ts";
 
-const RECORD_LOADS = fileURLToPath(new URL("./record-loads.mjs", import.meta.url));
 const JFS_OVERRIDE = "etc/modprobe.d/60-blacklist_fs-jfs.conf";
 
 /** A fake root with the shipped policy installed by the real `apply`. */
@@ -139,27 +138,14 @@ test("review with stdout not a terminal exits 2 naming the commands to use inste
   }
 });
 
-/** Runs the bundled command without a terminal, recording every module it loads. */
-function runRecordingLoads(args: readonly string[]): { status: number; stderr: string; loaded: string[]; loadedInk: boolean } {
-  const scratch = makeScratchDir("fsb-tui-");
-  const log = path.join(scratch, "loads");
-  try {
-    const child = spawnSync(process.execPath, ["--import", RECORD_LOADS, BIN, ...args], {
-      encoding: "utf8",
-      env: { ...process.env, NO_COLOR: "1", DPKG_ROOT: "", FSB_LOAD_LOG: log },
-    });
-    const loaded = readFileSync(log, "utf8")
-      .split("\n")
-      .filter((url) => url.startsWith("file:"));
-    const loadedInk = loaded.some((url) => readFileSync(fileURLToPath(url), "utf8").includes("node_modules/ink/"));
-    return { status: child.status ?? -1, stderr: child.stderr, loaded, loadedInk };
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+/** Runs the bundled command without a terminal, recording every module it loads, and whether one of them is Ink's. */
+function runRecordingInk(args: readonly string[]): { status: number; stderr: string; loaded: string[]; loadedInk: boolean } {
+  const run = runRecordingLoads(args);
+  return { ...run, loadedInk: run.loaded.some((url) => readFileSync(fileURLToPath(url), "utf8").includes("node_modules/ink/")) };
 }
 
 test("review without a terminal exits 2 with the commands to use instead, without loading Ink", () => {
-  const result = runRecordingLoads(["review", "--root", shared.dir]);
+  const result = runRecordingInk(["review", "--root", shared.dir]);
   assert.equal(result.status, 2, result.stderr);
   assert.match(result.stderr, /^fsblacklist: review needs an interactive terminal/m);
   for (const command of ["status", "allow", "block", "reset"]) assert.match(result.stderr, new RegExp(`fsblacklist ${command}`));
@@ -171,7 +157,7 @@ test("review without a terminal exits 2 with the commands to use instead, withou
 });
 
 test("status never loads Ink or React", () => {
-  const result = runRecordingLoads(["status", "--root", shared.dir]);
+  const result = runRecordingInk(["status", "--root", shared.dir]);
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.loadedInk, false, `Ink loaded:\n${result.loaded.join("\n")}`);
   assert.ok(!result.loaded.some((url) => readFileSync(fileURLToPath(url), "utf8").includes("node_modules/react/")));
