@@ -66,6 +66,8 @@ interface Decision {
   plan: UninstallPlan;
   /** Every root-relative path that names each removed file (lib is usr/lib on a merged /usr). */
   aliases: Map<string, string[]>;
+  /** What the decision read of each file it judged (null: not a file kmod reads), by path. */
+  contents: Map<string, string | null>;
   blacklistChanged: boolean;
   previous: ApplyState | null;
   /** The state after a plain uninstall, the initramfs still to rebuild or not; null without a state file. */
@@ -87,7 +89,7 @@ export async function uninstall(ctx: Context, options: { dryRun: boolean; purge:
   if (first.stateWarning !== null) ctx.stderr.write(`fsblacklist: warning: ${escapeMessage(first.stateWarning)}\n`);
   if (options.dryRun || !hasWork(first)) {
     const done = result(first, { dryRun: options.dryRun, purge: options.purge, changed: hasWork(first), initramfs: initramfsReport(ctx, first.initramfs) });
-    return options.dryRun ? { ...done, before: removedTexts(ctx, first.plan) } : done;
+    return options.dryRun ? { ...done, before: removedTexts(ctx, first) } : done;
   }
   requireRootToChange(ctx, "uninstall", [ctx.config.vendorDir, ctx.config.adminDir]);
   return withLock(ctx.fs, () => uninstallLocked(ctx, options.purge), {
@@ -140,7 +142,8 @@ function decide(ctx: Context, purge: boolean): Decision {
   const initramfs = planInitramfs(ctx, blacklistChanged || previous?.initramfsPending === true || owedSince !== null, previous === null ? null : owedSince);
   const next = uninstalledState(previous, plan, { initramfsPending: initramfs.rebuild !== null, initramfsOwedSince: owedSince });
   const state = stateChange(ctx, purge, previous, next);
-  return { plan, aliases, blacklistChanged, previous, next, state, initramfs, notes: [...notes, ...initramfs.notes], stateWarning: warning };
+  const contents = new Map([...vendorFiles, ...adminFiles].map((f) => [f.path, f.content]));
+  return { plan, aliases, contents, blacklistChanged, previous, next, state, initramfs, notes: [...notes, ...initramfs.notes], stateWarning: warning };
 }
 
 function stateChange(ctx: Context, purge: boolean, previous: ApplyState | null, next: ApplyState | null): StateChange {
@@ -172,10 +175,14 @@ function result(d: Decision, outcome: { dryRun: boolean; purge: boolean; changed
   };
 }
 
-/** The text of each file the plan removes (a link to /dev/null reads as empty, as kmod reads it). */
-function removedTexts(ctx: Context, plan: UninstallPlan): Map<string, string> {
+/** The text of each file the plan removes, as the decision read it (a link to /dev/null reads as empty, as kmod reads it). */
+function removedTexts(ctx: Context, d: Decision): Map<string, string> {
   const texts = new Map<string, string>();
-  for (const action of removals(plan)) texts.set(action.path, readManagedContent(ctx, action.path, ctx.fs.resolve(action.path).kind) ?? "");
+  for (const action of removals(d.plan)) {
+    const known = d.contents.get(action.path);
+    const read = known !== undefined ? known : readManagedContent(ctx, action.path, ctx.fs.resolve(action.path).kind);
+    texts.set(action.path, read ?? "");
+  }
   return texts;
 }
 
